@@ -1,0 +1,4 @@
+// placeholder: filled in by the parser's implementation
+#include <cstddef>
+#include <cstdint>
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }
