@@ -1,0 +1,202 @@
+// Decides which blocks each peer should be asked for, and tracks every block
+// of the torrent from "wanted" through "requested" and "received" to "have".
+//
+// Block lifecycle:
+// - A block is wanted while it is neither received nor part of a piece we
+//   have. A wanted block with no requester is "unrequested" (in the pool).
+// - pick() hands out blocks and records the peer as a requester. Outside
+//   end-game a block has at most one requester.
+// - on_block() accepts the first copy of a wanted block; the block then stays
+//   received until on_piece_failed() or on_piece_passed(). A piece whose
+//   blocks are all received is "pending verification" and is never picked.
+// - on_piece_passed()/set_have() make the piece ours; on_piece_failed() puts
+//   every block of a pending piece back into the pool.
+//
+// End-game: in_endgame() is true while blocks are still missing and either no
+// missing block is unrequested, or have_count()/num_pieces() reaches
+// endgame_threshold. In end-game, pick() first hands out unrequested blocks
+// as usual, then duplicates of blocks other peers have in flight (fewest
+// requesters first). End-game ends by itself when blocks return to the pool
+// (a request is dropped or a peer disconnects) and the threshold is not met.
+//
+// Sizes: the last piece may be shorter than piece_length; the last block of a
+// piece may be shorter than block_size. block_ref::begin is a multiple of
+// block_size.
+//
+// Cost: per-block state exists only for pieces being downloaded, in a pooled
+// array reused from piece to piece, so the steady state allocates nothing per
+// block. pick() looks at the partial pieces, then runs one O(num_pieces) scan
+// per new piece started. on_peer_gone() is O(blocks of partial pieces).
+//
+// Not thread-safe; meant to be owned by one actor.
+#pragma once
+
+#include "bitfield.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace actorrent {
+
+/// Opaque id the caller gives each connected peer.
+using peer_key = std::uint64_t;
+
+struct block_ref {
+  std::uint32_t piece = 0;
+  std::uint32_t begin = 0;  // byte offset in the piece
+  std::uint32_t length = 0; // <= block_size
+  friend bool operator==(const block_ref&, const block_ref&) = default;
+};
+
+struct picker_config {
+  std::uint32_t block_size = 16 * 1024; // 0 acts as 16 KiB
+  /// Fraction of pieces we have at which end-game may start even though
+  /// unrequested blocks remain; 1.0 = only when every missing block is
+  /// requested (or received).
+  double endgame_threshold = 1.0;
+  /// In end-game, at most this many peers have the same block in flight at
+  /// once, the first requester included (2 = one duplicate request).
+  /// Values below 1 act as 1, i.e. no duplicates.
+  std::size_t endgame_max_requesters = 2;
+  /// Random tie-break seed; 0 = seed from std::random_device.
+  std::uint64_t seed = 0;
+};
+
+class piece_picker {
+public:
+  /// Expects metainfo-validated sizes: num_pieces = ceil(total_length /
+  /// piece_length), piece_length > 0.
+  piece_picker(std::uint32_t num_pieces, std::int64_t piece_length,
+               std::int64_t total_length, picker_config cfg = {});
+
+  std::uint32_t num_pieces() const noexcept { return num_pieces_; }
+  std::uint32_t blocks_in_piece(std::uint32_t piece) const noexcept;
+  std::int64_t piece_size(std::uint32_t piece) const noexcept;
+  /// Length of block `block` (0-based) of `piece`.
+  std::uint32_t block_length(std::uint32_t piece, std::uint32_t block) const noexcept;
+
+  // Availability: how many connected peers have each piece. Bitfields of the
+  // wrong size count only their first num_pieces() bits.
+  void add_peer_pieces(const bitfield& has);    // a peer's bitfield arrived
+  void remove_peer_pieces(const bitfield& has); // a peer left
+  void add_peer_piece(std::uint32_t piece);     // HAVE
+  std::uint32_t availability(std::uint32_t piece) const noexcept;
+
+  // Our pieces.
+  bool have(std::uint32_t piece) const noexcept;
+  std::uint32_t have_count() const noexcept { return have_count_; }
+  bool complete() const noexcept { return have_count_ == num_pieces_; }
+  const bitfield& have_bits() const noexcept { return have_; }
+  /// Marks a verified piece as ours (also for pieces found on disk at
+  /// start-up); forgets any requests in flight for it.
+  void set_have(std::uint32_t piece);
+  /// True when every block of `piece` is received and its hash is awaited.
+  bool pending_verification(std::uint32_t piece) const noexcept;
+
+  /// Picks up to `max_blocks` blocks for `peer` among pieces `peer_has` has
+  /// and we lack, and records `peer` as a requester of each. Order: partial
+  /// pieces first (oldest started first), then new pieces rarest-first with
+  /// ties broken by a random permutation fixed at construction; in end-game,
+  /// then duplicates of blocks requested by others. Never returns a received
+  /// block, nor one this peer already has in flight.
+  std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks);
+  bool in_endgame() const noexcept;
+
+  struct receive_result {
+    /// False when the block was not wanted (already received, piece pending
+    /// or had, unknown block): the caller drops the data.
+    bool accepted = false;
+    /// This block completed the piece: it is now pending verification.
+    bool piece_complete = false;
+    /// The OTHER peers that had requested the block (send them CANCEL).
+    std::vector<peer_key> cancel;
+  };
+  /// A block arrived from `peer` (requested by it or not).
+  receive_result on_block(peer_key peer, const block_ref& b);
+  /// `peer`'s request for `b` timed out, was rejected or cancelled by us: the
+  /// block goes back to the pool unless someone else has it in flight.
+  void on_request_dropped(peer_key peer, const block_ref& b);
+  /// Forgets every request of `peer` (its availability is removed separately
+  /// with remove_peer_pieces).
+  void on_peer_gone(peer_key peer);
+  /// Hash ok: same as set_have.
+  void on_piece_passed(std::uint32_t piece);
+  /// Hash bad: every block of the piece becomes wanted again. Ignored for a
+  /// piece we already have.
+  void on_piece_failed(std::uint32_t piece);
+
+  /// Peers that have `b` in flight (empty for unknown or unrequested blocks).
+  std::vector<peer_key> requesters(const block_ref& b) const;
+  std::size_t blocks_in_flight(peer_key peer) const;
+  /// Blocks neither received nor part of a piece we have.
+  std::uint32_t missing_blocks() const noexcept { return missing_; }
+  /// Missing blocks that nobody has in flight.
+  std::uint32_t unrequested_blocks() const noexcept { return unrequested_; }
+
+private:
+  enum class piece_state : std::uint8_t { untouched, partial, pending, had };
+
+  // Per block of a partial piece. `first` is valid when num_requesters > 0;
+  // further requesters (end-game only) live in the slot's `extra` list.
+  struct block_info {
+    peer_key first = 0;
+    std::uint32_t num_requesters = 0;
+    bool received = false;
+  };
+  struct extra_requester {
+    std::uint32_t block;
+    peer_key peer;
+  };
+  // A reusable set of block_info for one partial piece.
+  struct slot {
+    std::uint32_t piece = 0;
+    std::uint32_t unrequested = 0; // neither received nor requested
+    std::uint32_t requested = 0;   // not received, at least one requester
+    std::uint32_t received = 0;
+    std::vector<extra_requester> extra;
+  };
+
+  static constexpr std::uint32_t no_slot = 0xffffffffu;
+
+  block_info* blocks_of(std::uint32_t slot_index) noexcept;
+  const block_info* blocks_of(std::uint32_t slot_index) const noexcept;
+  std::uint32_t start_piece(std::uint32_t piece);
+  void release_slot(std::uint32_t piece);
+  void forget_requests(std::uint32_t piece);
+  bool block_index(const block_ref& b, std::uint32_t& index) const noexcept;
+  void add_requester(std::uint32_t slot_index, std::uint32_t block, peer_key peer);
+  bool remove_requester(std::uint32_t slot_index, std::uint32_t block, peer_key peer);
+  bool is_requester(std::uint32_t slot_index, std::uint32_t block, peer_key peer) const;
+  void count_in_flight(peer_key peer, std::ptrdiff_t delta);
+  block_ref make_ref(std::uint32_t piece, std::uint32_t block) const noexcept;
+  std::uint32_t find_new_piece(const bitfield& peer_has) const;
+  void pick_duplicates(peer_key peer, const bitfield& peer_has, std::size_t max_blocks,
+                       std::vector<block_ref>& out);
+
+  std::uint32_t num_pieces_;
+  std::int64_t piece_length_;
+  std::int64_t total_length_;
+  picker_config cfg_;
+  std::int64_t last_piece_size_;
+  std::uint32_t blocks_per_piece_; // of every piece but possibly the last
+  std::uint32_t last_piece_blocks_;
+
+  std::vector<std::uint32_t> availability_;
+  bitfield have_;
+  std::uint32_t have_count_ = 0;
+  std::uint32_t missing_ = 0;
+  std::uint32_t unrequested_ = 0;
+
+  std::vector<piece_state> state_;
+  std::vector<std::uint32_t> slot_of_;  // piece -> slot, no_slot unless partial
+  std::vector<std::uint32_t> order_;    // random permutation of pieces
+  std::vector<std::uint32_t> partial_;  // partial pieces, oldest started first
+  std::vector<slot> slots_;
+  std::vector<block_info> block_pool_;  // blocks_per_piece_ entries per slot
+  std::vector<std::uint32_t> free_slots_;
+  std::unordered_map<peer_key, std::size_t> in_flight_;
+};
+
+} // namespace actorrent
