@@ -1,1 +1,348 @@
-// placeholder: filled in by the module's implementation
+#include "file_storage.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace actorrent {
+
+namespace {
+
+errc code_for(int err) noexcept {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return errc::disk_full;
+    case EACCES:
+    case EPERM:
+    case EROFS: return errc::permission;
+    default: return errc::io_error;
+  }
+}
+
+std::string os_message(int err) { return std::generic_category().message(err); }
+
+// Writes all of `len` bytes, retrying short writes and interruptions.
+// Returns 0 or an errno value.
+int pwrite_all(int fd, const std::uint8_t* p, std::int64_t len, std::int64_t off) {
+  while (len > 0) {
+    const auto chunk = static_cast<std::size_t>(std::min<std::int64_t>(len, 1 << 30));
+    const ssize_t n = ::pwrite(fd, p, chunk, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    // A regular file never accepts zero bytes of a non-empty write; treat it
+    // as a failure rather than spin.
+    if (n == 0) return EIO;
+    p += n;
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+// Reads `len` bytes; whatever lies past the end of the file reads as zeros.
+int pread_all(int fd, std::uint8_t* p, std::int64_t len, std::int64_t off) {
+  while (len > 0) {
+    const auto chunk = static_cast<std::size_t>(std::min<std::int64_t>(len, 1 << 30));
+    const ssize_t n = ::pread(fd, p, chunk, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) {
+      std::memset(p, 0, static_cast<std::size_t>(len));
+      return 0;
+    }
+    p += n;
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+bool is_symlink_at(int dirfd, const std::string& name) {
+  struct stat st {};
+  return ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
+} // namespace
+
+file_storage::file_storage(file_layout layout, std::filesystem::path download_dir,
+                           std::size_t max_open_files)
+  : layout_(std::move(layout)),
+    dir_(std::move(download_dir)),
+    max_open_(std::max<std::size_t>(max_open_files, 1)),
+    path_error_(validate_paths(layout_.files())),
+    handles_(layout_.files().size()) {}
+
+file_storage::~file_storage() {
+  close_all();
+}
+
+void file_storage::close_all() noexcept {
+  for (auto f : lru_) {
+    ::close(handles_[f].fd);
+    handles_[f].fd = -1;
+  }
+  lru_.clear();
+  if (root_fd_ >= 0) ::close(root_fd_);
+  root_fd_ = -1;
+}
+
+std::filesystem::path file_storage::file_path(std::uint32_t file) const {
+  auto p = dir_;
+  if (file < layout_.files().size())
+    for (const auto& c : layout_.files()[file].path) p /= c;
+  return p;
+}
+
+error file_storage::os_error(int err, std::uint32_t file, const char* what) const {
+  return error{code_for(err), std::string(what) + " " + file_path(file).string() + ": " + os_message(err)};
+}
+
+error file_storage::open() {
+  // Refuse before touching the disk, so a hostile path creates nothing.
+  if (path_error_) return path_error_;
+  if (root_fd_ < 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+      const int err = ec.category() == std::generic_category() || ec.category() == std::system_category()
+                        ? ec.value() : EIO;
+      return error{code_for(err), "cannot create download directory " + dir_.string() + ": " + ec.message()};
+    }
+    root_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd_ < 0) {
+      const int err = errno;
+      return error{code_for(err), "cannot open download directory " + dir_.string() + ": " + os_message(err)};
+    }
+  }
+  const auto& files = layout_.files();
+  for (std::uint32_t i = 0; i < files.size(); ++i) {
+    if (files[i].pad) continue;
+    if (handles_[i].fd >= 0) continue;
+    // Creating every file's directories now surfaces permission and path
+    // problems at start rather than in the middle of a download. Files with
+    // data are only looked at (read-only, so data that is merely seeded
+    // passes); they are created when first written.
+    const bool empty = files[i].length == 0;
+    int fd = -1;
+    if (auto e = open_path(i, true, empty, false, fd)) return e;
+    if (fd >= 0) ::close(fd);
+  }
+  opened_ = true;
+  return {};
+}
+
+// Resolves the file one component at a time below root_fd_, never following
+// a symlink. Missing directories are created with create_dirs, a missing file
+// (never truncated) with create_file; otherwise a missing path yields
+// fd == -1 and no error.
+error file_storage::open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable,
+                              int& fd) {
+  fd = -1;
+  const auto& path = layout_.files()[file].path;
+  int dirfd = root_fd_;
+  auto close_dir = [&] {
+    if (dirfd != root_fd_) ::close(dirfd);
+  };
+  for (std::size_t k = 0; k + 1 < path.size(); ++k) {
+    const auto& comp = path[k];
+    if (create_dirs && ::mkdirat(dirfd, comp.c_str(), 0777) != 0 && errno != EEXIST) {
+      const int err = errno;
+      close_dir();
+      return os_error(err, file, "cannot create directory for");
+    }
+    const int next = ::openat(dirfd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      const int err = errno;
+      const bool link = (err == ELOOP || err == ENOTDIR) && is_symlink_at(dirfd, comp);
+      close_dir();
+      if (link)
+        return error{errc::unsafe_path, "refusing symlink \"" + comp + "\" on the way to " +
+                     file_path(file).string()};
+      if (err == ENOENT && !create_dirs) return {};
+      return os_error(err, file, "cannot open directory for");
+    }
+    close_dir();
+    dirfd = next;
+  }
+
+  const auto& name = path.back();
+  int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
+  if (create_file) flags |= O_CREAT;
+  int f = ::openat(dirfd, name.c_str(), flags, 0666);
+  if (f < 0) {
+    const int err = errno;
+    const bool link = err == ELOOP && is_symlink_at(dirfd, name);
+    close_dir();
+    if (link) return error{errc::unsafe_path, "refusing symlink " + file_path(file).string()};
+    if (err == ENOENT && !create_file) return {};
+    return os_error(err, file, "cannot open");
+  }
+  close_dir();
+  // A FIFO or device placed where a file belongs would block or write
+  // somewhere unexpected.
+  struct stat st {};
+  if (::fstat(f, &st) != 0) {
+    const int err = errno;
+    ::close(f);
+    return os_error(err, file, "cannot stat");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(f);
+    return error{errc::io_error, "not a regular file: " + file_path(file).string()};
+  }
+  fd = f;
+  return {};
+}
+
+error file_storage::release(std::uint32_t file) {
+  auto& h = handles_[file];
+  if (h.fd < 0) return {};
+  error result;
+  if (h.dirty && ::fdatasync(h.fd) != 0) result = os_error(errno, file, "cannot sync");
+  if (::close(h.fd) != 0 && !result) result = os_error(errno, file, "cannot close");
+  lru_.erase(h.lru_pos);
+  h.fd = -1;
+  h.writable = false;
+  h.dirty = false;
+  return result;
+}
+
+error file_storage::acquire(std::uint32_t file, bool for_write, int& fd) {
+  fd = -1;
+  auto& h = handles_[file];
+  if (h.fd >= 0 && (h.writable || !for_write)) {
+    lru_.splice(lru_.begin(), lru_, h.lru_pos);
+    fd = h.fd;
+    return {};
+  }
+  if (h.fd >= 0) {
+    // Open read-only so far; reopen for writing.
+    if (auto e = release(file); e && !deferred_) deferred_ = std::move(e);
+  }
+  while (lru_.size() >= max_open_) {
+    // A failure to sync the evicted file is not this call's failure; flush()
+    // reports it, since that is where durability is promised.
+    if (auto e = release(lru_.back()); e && !deferred_) deferred_ = std::move(e);
+  }
+  int f = -1;
+  bool writable = true;
+  if (auto e = open_path(file, for_write, for_write, true, f)) {
+    // Data on a read-only medium can still be seeded.
+    if (for_write || e.code != errc::permission) return e;
+    if (auto e2 = open_path(file, false, false, false, f)) return e2;
+    writable = false;
+  }
+  if (f < 0) return {};  // missing, and only reading
+  lru_.push_front(file);
+  h.fd = f;
+  h.writable = writable;
+  h.dirty = false;
+  h.lru_pos = lru_.begin();
+  fd = f;
+  return {};
+}
+
+error file_storage::write(std::uint32_t piece, std::int64_t offset,
+                          std::span<const std::uint8_t> data) {
+  if (!opened_)
+    return path_error_ ? path_error_ : error{errc::invalid_argument, "storage is not open"};
+  if (data.empty()) return {};
+  const auto slices = layout_.map(piece, offset, static_cast<std::int64_t>(data.size()));
+  if (slices.empty())
+    return error{errc::invalid_argument, "write of " + std::to_string(data.size()) + " bytes at piece " +
+                 std::to_string(piece) + " offset " + std::to_string(offset) + " is out of range"};
+  for (const auto& s : slices) {
+    const auto& lf = layout_.files()[s.file];
+    if (lf.pad) continue;
+    int fd = -1;
+    if (auto e = acquire(s.file, true, fd)) return e;
+    auto& h = handles_[s.file];
+    if (!h.sized) {
+      // Size the file once, sparsely, so its length is right from the first
+      // write on; never shrink what is already there.
+      struct stat st {};
+      if (::fstat(fd, &st) != 0) return os_error(errno, s.file, "cannot stat");
+      if (st.st_size < lf.length) {
+        int rc;
+        do rc = ::ftruncate(fd, static_cast<off_t>(lf.length));
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) return os_error(errno, s.file, "cannot size");
+      }
+      h.sized = true;
+    }
+    h.dirty = true;
+    if (int err = pwrite_all(fd, data.data() + s.buffer_offset, s.length, s.file_offset))
+      return os_error(err, s.file, "cannot write");
+  }
+  return {};
+}
+
+error file_storage::read(std::uint32_t piece, std::int64_t offset, std::span<std::uint8_t> out) {
+  if (!opened_)
+    return path_error_ ? path_error_ : error{errc::invalid_argument, "storage is not open"};
+  if (out.empty()) return {};
+  const auto slices = layout_.map(piece, offset, static_cast<std::int64_t>(out.size()));
+  if (slices.empty())
+    return error{errc::invalid_argument, "read of " + std::to_string(out.size()) + " bytes at piece " +
+                 std::to_string(piece) + " offset " + std::to_string(offset) + " is out of range"};
+  for (const auto& s : slices) {
+    auto* dst = out.data() + s.buffer_offset;
+    int fd = -1;
+    if (!layout_.files()[s.file].pad) {
+      if (auto e = acquire(s.file, false, fd)) return e;
+    }
+    if (fd < 0) {
+      std::memset(dst, 0, static_cast<std::size_t>(s.length));
+      continue;
+    }
+    if (int err = pread_all(fd, dst, s.length, s.file_offset))
+      return os_error(err, s.file, "cannot read");
+  }
+  return {};
+}
+
+error file_storage::flush() {
+  error result = std::move(deferred_);
+  deferred_ = {};
+  for (auto f : lru_) {
+    auto& h = handles_[f];
+    if (!h.dirty) continue;
+    int rc;
+    do rc = ::fdatasync(h.fd);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      if (!result) result = os_error(errno, f, "cannot sync");
+      continue;  // stays dirty, so a later flush tries again
+    }
+    h.dirty = false;
+  }
+  return result;
+}
+
+std::vector<storage::file_status> file_storage::stat_files() const {
+  const auto& files = layout_.files();
+  std::vector<file_status> out(files.size());
+  for (std::uint32_t i = 0; i < files.size(); ++i) {
+    if (files[i].pad) {
+      out[i] = file_status{files[i].length, 0};
+      continue;
+    }
+    struct stat st {};
+    if (::lstat(file_path(i).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out[i].size = static_cast<std::int64_t>(st.st_size);
+    out[i].mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  }
+  return out;
+}
+
+} // namespace actorrent
