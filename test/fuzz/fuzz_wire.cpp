@@ -1,4 +1,131 @@
-// placeholder: filled in by the parser's implementation
+// Fuzz target for the peer wire decoder. Input layout:
+//   byte 0: flags (bit 0: expect a handshake, bit 1: piece count known,
+//           bit 2: small max_block, bit 3: small max_message)
+//   byte 1: largest chunk size minus one; byte 2: seed for the chunk sizes
+//   bytes 3-4: piece count (big-endian) when bit 1 is set
+//   rest: the byte stream a peer sends.
+// The stream is decoded twice, in one chunk and in chunks of varying sizes;
+// both must yield the same items and the same final state, and every decoded
+// item must survive an encode/decode round trip.
+#include "handshake.hpp"
+#include "wire_decoder.hpp"
+#include "wire_encoder.hpp"
+
 #include <cstddef>
 #include <cstdint>
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+using namespace actorrent;
+using namespace actorrent::wire;
+
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+// Decodes one message (no handshake) from its own encoding.
+void check_round_trip(const message& m, const decoder_limits& lim) {
+  bytes enc;
+  append(enc, m);
+  check(enc.size() == encoded_size(m));
+  decoder d(lim, false);
+  d.feed(enc);
+  auto r = d.next();
+  check(r.has_value() && r->has_value());
+  const auto* back = std::get_if<message>(&**r);
+  check(back != nullptr && back->index() == m.index() && *back == m);
+  check(d.buffered() == 0);
+}
+
+// Items as encoded bytes, so they outlive the decoder call that produced them.
+struct outcome {
+  std::vector<bytes> items;
+  errc failure = errc::none;
+  std::size_t buffered = 0;
+};
+
+// Returns false once the decoder failed.
+bool drain(decoder& d, const decoder_limits& lim, outcome& out) {
+  for (;;) {
+    auto r = d.next();
+    if (!r) {
+      check(r.err().code == errc::wire_protocol || r.err().code == errc::wire_limit);
+      check(!r.err().message.empty());
+      out.failure = r.err().code;
+      return false;
+    }
+    if (!*r) return true;
+    bytes enc;
+    if (const auto* h = std::get_if<handshake>(&**r)) {
+      append_handshake(enc, *h);
+      auto back = decode_handshake(enc);
+      check(back.has_value() && *back == *h);
+      enc.insert(enc.begin(), 0xff); // tag so a handshake never equals a message
+    } else {
+      const message& m = std::get<message>(**r);
+      check_round_trip(m, lim);
+      append(enc, m);
+    }
+    out.items.push_back(std::move(enc));
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 5) return 0;
+  const std::uint8_t flags = data[0];
+  const std::size_t max_chunk = std::size_t{data[1]} + 1;
+  std::uint32_t rng = 0x9e3779b9u ^ data[2];
+  decoder_limits lim;
+  if (flags & 2) lim.num_pieces = (std::uint32_t{data[3]} << 8) | data[4];
+  if (flags & 4) lim.max_block = 64;
+  if (flags & 8) lim.max_message = 512;
+  const bool expect_handshake = (flags & 1) != 0;
+  const std::span<const std::uint8_t> stream(data + 5, size - 5);
+
+  outcome whole;
+  {
+    decoder d(lim, expect_handshake);
+    d.feed(stream);
+    drain(d, lim, whole);
+    whole.buffered = d.buffered();
+  }
+
+  outcome chunked;
+  {
+    decoder d(lim, expect_handshake);
+    std::size_t off = 0;
+    bool alive = true;
+    while (alive && off < stream.size()) {
+      rng ^= rng << 13;
+      rng ^= rng >> 17;
+      rng ^= rng << 5;
+      const std::size_t n = std::min<std::size_t>(1 + rng % max_chunk, stream.size() - off);
+      if (rng & 0x100) {
+        auto room = d.prepare(n);
+        check(room.size() >= n);
+        std::copy_n(stream.data() + off, n, room.begin());
+        d.commit(n);
+      } else {
+        d.feed(stream.subspan(off, n));
+      }
+      off += n;
+      alive = drain(d, lim, chunked);
+      // Never more than one message's worth (plus a chunk) is held.
+      check(!alive || d.buffered() <= std::size_t{d.max_message()} + 4 + max_chunk);
+    }
+    if (alive) drain(d, lim, chunked);
+    chunked.buffered = d.buffered();
+  }
+
+  check(whole.items == chunked.items);
+  check(whole.failure == chunked.failure);
+  if (whole.failure == errc::none) check(whole.buffered == chunked.buffered);
+  return 0;
+}

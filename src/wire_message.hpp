@@ -1,0 +1,84 @@
+// The messages of the BitTorrent peer wire protocol (BEP 3) after the
+// handshake. Payload-carrying messages hold views, not copies, so decoding a
+// block never copies it a second time.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+
+namespace actorrent::wire {
+
+/// The one-byte id that follows a message's length prefix.
+enum class message_id : std::uint8_t {
+  choke = 0, unchoke = 1, interested = 2, not_interested = 3, have = 4,
+  bitfield = 5, request = 6, piece = 7, cancel = 8, port = 9
+};
+
+struct keep_alive { friend bool operator==(const keep_alive&, const keep_alive&) = default; };
+struct choke { friend bool operator==(const choke&, const choke&) = default; };
+struct unchoke { friend bool operator==(const unchoke&, const unchoke&) = default; };
+struct interested { friend bool operator==(const interested&, const interested&) = default; };
+struct not_interested { friend bool operator==(const not_interested&, const not_interested&) = default; };
+
+struct have {
+  std::uint32_t piece;
+  friend bool operator==(const have&, const have&) = default;
+};
+
+/// View into the decoder's buffer, valid until the next call to the decoder.
+struct bitfield {
+  std::span<const std::uint8_t> bits;
+  friend bool operator==(const bitfield& a, const bitfield& b) {
+    return std::ranges::equal(a.bits, b.bits);
+  }
+};
+
+struct request {
+  std::uint32_t piece, begin, length;
+  friend bool operator==(const request&, const request&) = default;
+};
+
+/// `data` is a view into the decoder's buffer, valid until the next call to the decoder.
+struct piece {
+  std::uint32_t piece, begin;
+  std::span<const std::uint8_t> data;
+  friend bool operator==(const struct piece& a, const struct piece& b) {
+    return a.piece == b.piece && a.begin == b.begin && std::ranges::equal(a.data, b.data);
+  }
+};
+
+struct cancel {
+  std::uint32_t piece, begin, length;
+  friend bool operator==(const cancel&, const cancel&) = default;
+};
+
+struct port {
+  std::uint16_t port;
+  friend bool operator==(const struct port&, const struct port&) = default;
+};
+
+/// A message with an id this codec does not handle (e.g. 20, the extension
+/// protocol). The decoder skips its payload and reports it so callers can log.
+/// `length` is the length prefix (id byte included), so it is at least 1.
+struct unknown {
+  std::uint8_t id;
+  std::uint32_t length;
+  friend bool operator==(const unknown&, const unknown&) = default;
+};
+
+using message = std::variant<keep_alive, choke, unchoke, interested, not_interested, have,
+                             bitfield, request, piece, cancel, port, unknown>;
+
+/// A short name for logs ("keep_alive", "piece", ...).
+inline std::string_view message_name(const message& m) noexcept {
+  static constexpr std::string_view names[] = {
+    "keep_alive", "choke", "unchoke", "interested", "not_interested", "have",
+    "bitfield", "request", "piece", "cancel", "port", "unknown"};
+  static_assert(std::size(names) == std::variant_size_v<message>);
+  return names[m.index()];
+}
+
+} // namespace actorrent::wire
