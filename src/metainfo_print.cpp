@@ -1,1 +1,99 @@
-// placeholder: filled in by the module's implementation
+#include "metainfo_print.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace actorrent {
+
+namespace {
+
+// Torrent strings are outside bytes; escape control characters so a crafted
+// name cannot drive the terminal.
+std::string shown(std::string_view s) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += digits[u >> 4];
+      out += digits[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string human(std::int64_t bytes) {
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1024.0 && u + 1 < std::size(units)) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[48];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+  return buf;
+}
+
+std::string utc(std::int64_t t) {
+  auto tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) return std::to_string(t);
+  char buf[64];
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return std::to_string(t);
+  return buf;
+}
+
+} // namespace
+
+void print_metainfo(std::ostream& out, const metainfo& m) {
+  out << "Name:         " << shown(m.name) << '\n';
+  out << "Info hash:    " << m.info_hash.hex() << '\n';
+  out << "Total size:   " << m.total_length << " bytes (" << human(m.total_length) << ")\n";
+  out << "Pieces:       " << m.piece_count() << " x " << m.piece_length << " bytes ("
+      << human(m.piece_length) << ")\n";
+  out << "Private:      " << (m.is_private ? "yes" : "no") << '\n';
+  if (m.creation_date) out << "Created on:   " << utc(*m.creation_date) << '\n';
+  if (!m.comment.empty()) out << "Comment:      " << shown(m.comment) << '\n';
+  if (!m.created_by.empty()) out << "Created by:   " << shown(m.created_by) << '\n';
+
+  if (m.multi_file) {
+    std::size_t real = 0;
+    for (const auto& f : m.files) real += f.pad ? 0 : 1;
+    out << "Files:        " << real;
+    if (real != m.files.size()) out << " (+" << (m.files.size() - real) << " padding)";
+    out << '\n';
+    for (const auto& f : m.files)
+      if (!f.pad)
+        out << "  " << shown(m.name) << '/' << shown(f.path_string()) << "  (" << f.length
+            << " bytes, " << human(f.length) << ")\n";
+  } else {
+    out << "File:         " << shown(m.name) << "  (" << m.total_length << " bytes)\n";
+  }
+
+  if (!m.announce_list.empty()) {
+    out << "Trackers:\n";
+    for (std::size_t t = 0; t < m.announce_list.size(); ++t)
+      for (const auto& url : m.announce_list[t])
+        out << "  tier " << (t + 1) << ": " << shown(url) << '\n';
+  } else if (!m.announce.empty()) {
+    out << "Trackers:\n  tier 1: " << shown(m.announce) << '\n';
+  } else {
+    out << "Trackers:     none\n";
+  }
+  if (!m.url_list.empty()) {
+    out << "Web seeds:\n";
+    for (const auto& url : m.url_list) out << "  " << shown(url) << '\n';
+  }
+}
+
+} // namespace actorrent
