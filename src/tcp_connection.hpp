@@ -1,0 +1,89 @@
+// One TCP connection on the network thread, seen from an actor: bytes come
+// out as chunks through a callback, bytes go in through send(). All methods
+// are thread-safe; every socket operation runs on the connection's strand.
+//
+// Flow control: a chunk handed to on_data must be acknowledged with ack()
+// once processed. At most `max_unacked_chunks` chunks are outstanding; past
+// that the connection stops reading and TCP pushes back on the sender, so a
+// slow actor never lets its mailbox grow without bound.
+#pragma once
+
+#include "actorrent/error.hpp"
+#include "tracker_url.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace actorrent {
+
+class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
+public:
+  struct callbacks {
+    std::function<void()> on_connected;
+    std::function<void(std::vector<std::uint8_t>)> on_data;
+    /// Called exactly once, after which no callback runs again.
+    std::function<void(error)> on_closed;
+  };
+
+  struct options {
+    std::size_t read_chunk = 64 * 1024;
+    std::size_t max_unacked_chunks = 4;
+  };
+
+  /// A connection that will connect().
+  static std::shared_ptr<tcp_connection> create(asio::io_context& io, options opts);
+  /// Adopts an accepted socket; call start() to begin reading.
+  static std::shared_ptr<tcp_connection> adopt(asio::ip::tcp::socket socket, options opts);
+
+  ~tcp_connection();
+
+  /// Connects to a numeric IPv4/IPv6 address or a host name, giving up after `timeout`.
+  void connect(const peer_endpoint& remote, std::chrono::milliseconds timeout, callbacks cb);
+  /// Starts reading from an adopted socket.
+  void start(callbacks cb);
+  /// Queues bytes for sending. Writes are gathered: everything queued while a
+  /// write is in flight goes out in the next one.
+  void send(std::vector<std::uint8_t> bytes);
+  /// The receiver has processed one chunk.
+  void ack();
+  /// Closes the socket; on_closed receives errc::cancelled unless it already ran.
+  void close();
+
+  /// Bytes queued but not yet written (for upload back-pressure).
+  std::size_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
+  /// The remote address once connected (or adopted).
+  peer_endpoint remote() const;
+
+  tcp_connection(asio::any_io_executor ex, asio::ip::tcp::socket socket, options opts);
+
+private:
+  void do_read();
+  void do_write();
+  void fail(error err);
+
+  asio::strand<asio::any_io_executor> strand_;
+  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::resolver resolver_;
+  asio::steady_timer deadline_;
+  options opts_;
+  callbacks cb_;
+  bool closed_ = false;
+  bool reading_ = false;
+  std::size_t unacked_ = 0;
+  std::deque<std::vector<std::uint8_t>> write_queue_;
+  std::vector<std::vector<std::uint8_t>> in_flight_;
+  std::atomic<std::size_t> queued_{0};
+  peer_endpoint remote_;
+};
+
+} // namespace actorrent
