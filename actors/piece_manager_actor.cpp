@@ -1,1 +1,248 @@
-// placeholder: filled in by the module's implementation
+#include "piece_manager_actor.hpp"
+
+#include "log.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+#include <unordered_map>
+
+namespace actorrent {
+
+namespace {
+
+struct peer_entry {
+  peer_actor handle;
+  bitfield has;
+  bool starved = false;
+  std::uint32_t strikes = 0;
+  std::uint32_t passes = 0;
+};
+
+struct piece_manager_state {
+  static inline const char* name = "actorrent.piece_manager";
+
+  piece_manager_config cfg;
+  std::unique_ptr<piece_picker> picker;
+  disk_writer_actor disk;
+  torrent_actor torrent;
+  std::unordered_map<peer_key, peer_entry> peers;
+  // Who sent blocks of each piece not yet verified: the suspects when its
+  // hash fails.
+  std::unordered_map<std::uint32_t, std::vector<peer_key>> contributors;
+  torrent_progress progress;
+  std::int64_t verifying_bytes = 0;
+  bool was_endgame = false;
+  bool finished = false;
+};
+
+using pm_self = piece_manager_actor::stateful_pointer<piece_manager_state>;
+
+bool interesting(const piece_manager_state& st, const bitfield& has) {
+  const auto& ours = st.picker->have_bits().bytes();
+  const auto& theirs = has.bytes();
+  for (std::size_t i = 0; i < theirs.size() && i < ours.size(); ++i)
+    if (theirs[i] & ~ours[i]) return true;
+  return false;
+}
+
+void wake_starved(pm_self self, peer_key except = 0) {
+  for (auto& [key, p] : self->state.peers) {
+    if (p.starved && key != except) {
+      p.starved = false;
+      self->send(p.handle, wake_atom_v);
+    }
+  }
+}
+
+void punish(pm_self self, std::uint32_t piece) {
+  auto& st = self->state;
+  auto it = st.contributors.find(piece);
+  if (it == st.contributors.end()) return;
+  bool alone = it->second.size() == 1;
+  for (auto key : it->second) {
+    auto p = st.peers.find(key);
+    if (p == st.peers.end()) continue;
+    auto& e = p->second;
+    ++e.strikes;
+    if (alone || (e.strikes >= st.cfg.max_strikes && e.strikes > e.passes)) {
+      ACTORRENT_LOG(info, "banning peer " << key << " after " << e.strikes << " bad pieces");
+      self->send(st.torrent, ban_atom_v, key);
+    }
+  }
+  st.contributors.erase(it);
+}
+
+void reward(pm_self self, std::uint32_t piece) {
+  auto& st = self->state;
+  auto it = st.contributors.find(piece);
+  if (it == st.contributors.end()) return;
+  for (auto key : it->second) {
+    auto p = st.peers.find(key);
+    if (p != st.peers.end()) ++p->second.passes;
+  }
+  st.contributors.erase(it);
+}
+
+void check_done(pm_self self) {
+  auto& st = self->state;
+  if (st.finished || !st.picker->complete()) return;
+  st.finished = true;
+  self->request(st.disk, st.cfg.disk_timeout, flush_atom_v)
+    .then([self](bool) { self->send(self->state.torrent, done_atom_v); },
+          [self](caf::error& err) {
+            self->send(self->state.torrent, fatal_atom_v, from_caf_error(err).to_string());
+          });
+}
+
+void verify(pm_self self, std::uint32_t piece) {
+  auto& st = self->state;
+  auto size = st.picker->piece_size(piece);
+  st.verifying_bytes += size;
+  self->request(st.disk, st.cfg.disk_timeout, verify_atom_v, piece)
+    .then(
+      [self, piece, size](bool ok) {
+        auto& st = self->state;
+        bool was_full = st.verifying_bytes > st.cfg.max_verifying_bytes;
+        st.verifying_bytes -= size;
+        if (was_full && st.verifying_bytes <= st.cfg.max_verifying_bytes) wake_starved(self);
+        if (ok) {
+          st.picker->on_piece_passed(piece);
+          st.progress.bytes_have += st.picker->piece_size(piece);
+          reward(self, piece);
+          for (auto& [key, p] : st.peers) self->send(p.handle, have_atom_v, piece);
+          check_done(self);
+        } else {
+          ACTORRENT_LOG(info, "piece " << piece << " failed its hash check");
+          st.picker->on_piece_failed(piece);
+          ++st.progress.hash_failures;
+          st.progress.wasted += static_cast<std::uint64_t>(st.picker->piece_size(piece));
+          punish(self, piece);
+          wake_starved(self);
+        }
+      },
+      [self, piece](caf::error& err) {
+        auto e = from_caf_error(err);
+        self->send(self->state.torrent, fatal_atom_v,
+                   "piece " + std::to_string(piece) + ": " + e.to_string());
+      });
+}
+
+piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_config cfg,
+                                                 disk_writer_actor disk, torrent_actor torrent) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.disk = std::move(disk);
+  st.torrent = std::move(torrent);
+  st.picker = std::make_unique<piece_picker>(st.cfg.num_pieces, st.cfg.piece_length,
+                                             st.cfg.total_length, st.cfg.picker);
+  if (st.cfg.have.size() == st.cfg.num_pieces) {
+    for (std::uint32_t i = 0; i < st.cfg.num_pieces; ++i) {
+      if (st.cfg.have.test(i)) {
+        st.picker->set_have(i);
+        st.progress.bytes_have += st.picker->piece_size(i);
+      }
+    }
+  }
+  st.progress.pieces_total = st.cfg.num_pieces;
+  st.progress.bytes_total = st.cfg.total_length;
+  check_done(self);
+
+  return {
+    [self](join_atom, peer_key key, peer_actor handle) -> std::vector<std::uint8_t> {
+      auto& st = self->state;
+      st.peers[key] = peer_entry{std::move(handle), bitfield(st.cfg.num_pieces), false, 0, 0};
+      if (st.picker->have_count() == 0) return {};
+      return st.picker->have_bits().bytes();
+    },
+    [self](bitfield_atom, peer_key key, std::vector<std::uint8_t>& bytes) -> bool {
+      auto& st = self->state;
+      auto it = st.peers.find(key);
+      if (it == st.peers.end()) return false;
+      bitfield has;
+      if (!has.assign_wire(bytes, st.cfg.num_pieces)) return false;
+      st.picker->remove_peer_pieces(it->second.has);
+      it->second.has = std::move(has);
+      st.picker->add_peer_pieces(it->second.has);
+      return interesting(st, it->second.has);
+    },
+    [self](have_atom, peer_key key, std::uint32_t piece) -> bool {
+      auto& st = self->state;
+      auto it = st.peers.find(key);
+      if (it == st.peers.end() || piece >= st.cfg.num_pieces) return false;
+      if (!it->second.has.test(piece)) {
+        it->second.has.set(piece);
+        st.picker->add_peer_piece(piece);
+      }
+      return !st.picker->have(piece) || interesting(st, it->second.has);
+    },
+    [self](want_atom, peer_key key, std::uint32_t max) -> std::vector<block_ref> {
+      auto& st = self->state;
+      auto it = st.peers.find(key);
+      if (it == st.peers.end() || st.finished) return {};
+      if (st.verifying_bytes > st.cfg.max_verifying_bytes) {
+        it->second.starved = true;
+        return {};
+      }
+      auto blocks = st.picker->pick(key, it->second.has, max);
+      it->second.starved = blocks.empty();
+      bool endgame = st.picker->in_endgame();
+      if (endgame && !st.was_endgame) {
+        ACTORRENT_LOG(info, "end-game: " << st.picker->missing_blocks() << " blocks missing");
+        // Idle peers may now take duplicates of blocks in flight.
+        wake_starved(self, key);
+      }
+      st.was_endgame = endgame;
+      return blocks;
+    },
+    [self](block_atom, peer_key key, block_ref b, std::vector<std::uint8_t>& data) {
+      auto& st = self->state;
+      st.progress.downloaded += data.size();
+      auto r = st.picker->on_block(key, b);
+      if (!r.accepted) {
+        st.progress.wasted += data.size();
+        return;
+      }
+      for (auto other : r.cancel) {
+        auto p = st.peers.find(other);
+        if (p != st.peers.end()) self->send(p->second.handle, cancel_atom_v, b);
+      }
+      auto& who = st.contributors[b.piece];
+      if (std::find(who.begin(), who.end(), key) == who.end()) who.push_back(key);
+      self->send(st.disk, write_atom_v, b.piece, b.begin, std::move(data));
+      if (r.piece_complete) verify(self, b.piece);
+    },
+    [self](drop_atom, peer_key key, std::vector<block_ref>& blocks) {
+      auto& st = self->state;
+      for (auto& b : blocks) st.picker->on_request_dropped(key, b);
+      wake_starved(self, key);
+    },
+    [self](leave_atom, peer_key key) {
+      auto& st = self->state;
+      auto it = st.peers.find(key);
+      st.picker->on_peer_gone(key);
+      if (it != st.peers.end()) {
+        st.picker->remove_peer_pieces(it->second.has);
+        st.peers.erase(it);
+      }
+      wake_starved(self);
+    },
+    [self](status_atom) -> torrent_progress {
+      auto& st = self->state;
+      auto p = st.progress;
+      p.pieces_have = st.picker->have_count();
+      p.endgame = st.picker->in_endgame();
+      return p;
+    },
+  };
+}
+
+} // namespace
+
+piece_manager_actor spawn_piece_manager(caf::actor_system& sys, piece_manager_config cfg,
+                                        disk_writer_actor disk, torrent_actor torrent) {
+  return sys.spawn(piece_manager, std::move(cfg), std::move(disk), std::move(torrent));
+}
+
+} // namespace actorrent

@@ -1,1 +1,113 @@
-// placeholder: filled in by the module's implementation
+#include "actorrent/session.hpp"
+
+#include "file_storage.hpp"
+#include "messages.hpp"
+#include "net_service.hpp"
+#include "torrent_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <random>
+
+namespace actorrent {
+
+struct session::impl {
+  caf::actor_system& sys;
+  session_options opts;
+  net_service net;
+  std::array<std::uint8_t, 20> peer_id{};
+  std::vector<caf::actor> torrents;
+
+  impl(caf::actor_system& s, session_options o)
+    : sys(s), opts(o), net(o.network_threads) {
+    // Azureus-style id: client code and version, then random characters.
+    static const char prefix[] = "-AR0100-";
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::random_device rd;
+    for (std::size_t i = 0; i < 8; ++i) peer_id[i] = static_cast<std::uint8_t>(prefix[i]);
+    for (std::size_t i = 8; i < 20; ++i)
+      peer_id[i] = static_cast<std::uint8_t>(alphabet[rd() % (sizeof alphabet - 1)]);
+  }
+};
+
+void session::configure(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::actorrent>();
+  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
+                                            const caf::message& ctx) {
+    std::string out = to_string(static_cast<errc>(code));
+    if (ctx.match_elements<std::string>()) {
+      out += ": ";
+      out += ctx.get_as<std::string>(0);
+    }
+    return out;
+  });
+}
+
+session::session(caf::actor_system& sys, session_options opts)
+  : impl_(std::make_unique<impl>(sys, opts)) {
+}
+
+session::~session() {
+  // Torrents own sockets on the network thread, which dies with this session:
+  // stop them all (each waits for its own actors) before it goes.
+  caf::scoped_actor self{impl_->sys};
+  std::size_t alive = 0;
+  for (auto& t : impl_->torrents) {
+    self->monitor(t);
+    self->send(t, stop_atom_v);
+    ++alive;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
+    self->receive([&](caf::down_msg&) { --alive; }, [](bool) {},
+                  caf::after(std::chrono::milliseconds(100)) >> [] {});
+  }
+}
+
+const std::array<std::uint8_t, 20>& session::peer_id() const noexcept { return impl_->peer_id; }
+
+result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_params& params,
+                                        caf::actor owner) {
+  torrent_config cfg;
+  for (auto& text : params.peers) {
+    auto ep = parse_endpoint(text);
+    if (!ep) return ep.err();
+    cfg.peers.push_back(*ep);
+  }
+  cfg.peer_id = impl_->peer_id;
+  cfg.listen_port = impl_->opts.listen_port;
+  cfg.seed = params.seed;
+  cfg.stall_timeout = params.stall_timeout;
+  cfg.endgame_threshold = params.endgame_threshold;
+  cfg.max_connections = params.max_connections;
+
+  std::vector<layout_file> files;
+  for (auto& f : meta.files) {
+    layout_file lf;
+    if (meta.multi_file) lf.path.push_back(meta.name);
+    lf.path.insert(lf.path.end(), f.path.begin(), f.path.end());
+    if (!meta.multi_file) lf.path = {meta.name};
+    lf.length = f.length;
+    lf.pad = f.pad;
+    files.push_back(std::move(lf));
+  }
+  auto layout = file_layout::make(std::move(files), meta.piece_length);
+  if (!layout) return layout.err();
+  std::error_code ec;
+  std::filesystem::create_directories(params.download_dir, ec);
+  if (ec)
+    return error{errc::io_error,
+                 "cannot create " + params.download_dir.string() + ": " + ec.message()};
+  auto store = std::make_shared<file_storage>(std::move(*layout), params.download_dir);
+  if (auto err = store->open()) return err;
+
+  auto meta_ptr = std::make_shared<const metainfo>(meta);
+  auto handle = spawn_torrent(impl_->sys, impl_->net, meta_ptr, std::move(cfg), std::move(store),
+                              bitfield(meta.piece_count()), std::move(owner));
+  auto untyped = caf::actor_cast<caf::actor>(handle);
+  impl_->torrents.push_back(untyped);
+  return untyped;
+}
+
+} // namespace actorrent

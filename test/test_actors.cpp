@@ -1,1 +1,284 @@
-// placeholder: filled in by the module's implementation
+// The PieceManager and DiskWriter actors under CAF's deterministic scheduler:
+// message order and outcomes are exact, with stand-ins only for the peers and
+// the torrent (the simulation harness drives the same interfaces).
+#include <doctest/doctest.h>
+
+#include "actorrent/session.hpp"
+#include "disk_writer_actor.hpp"
+#include "interfaces.hpp"
+#include "memory_storage.hpp"
+#include "piece_manager_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+
+using namespace actorrent;
+
+namespace {
+
+constexpr std::int64_t piece_length = 32 * 1024;
+constexpr std::int64_t total_length = 3 * piece_length + 20000;  // last piece: 2 blocks, short
+constexpr std::uint32_t num_pieces = 4;
+
+struct peer_record {
+  std::vector<block_ref> cancels;
+  std::vector<std::uint32_t> haves;
+  int wakes = 0;
+};
+
+peer_actor::behavior_type mock_peer(peer_actor::pointer, std::shared_ptr<peer_record> rec) {
+  return {
+    [rec](cancel_atom, block_ref b) { rec->cancels.push_back(b); },
+    [rec](have_atom, std::uint32_t piece) { rec->haves.push_back(piece); },
+    [rec](wake_atom) { ++rec->wakes; },
+    [](stop_atom) {},
+  };
+}
+
+struct torrent_record {
+  int done = 0;
+  std::vector<peer_key> bans;
+  std::vector<std::string> fatal;
+};
+
+torrent_actor::behavior_type mock_torrent(torrent_actor::pointer,
+                                          std::shared_ptr<torrent_record> rec) {
+  return {
+    [](connected_atom, peer_key) {},
+    [](peers_atom, std::vector<peer_endpoint>&) {},
+    [](tracker_atom, const std::string&) {},
+    [rec](done_atom) { ++rec->done; },
+    [rec](fatal_atom, const std::string& why) { rec->fatal.push_back(why); },
+    [rec](ban_atom, peer_key key) { rec->bans.push_back(key); },
+    [](tick_atom) {},
+    [](status_atom) { return torrent_status{}; },
+    [](stop_atom) { return true; },
+  };
+}
+
+caf::actor_system_config& deterministic(caf::actor_system_config& cfg) {
+  session::configure(cfg);
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console", caf::atom("none"));
+  return cfg;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{deterministic(cfg)};
+  caf::scheduler::test_coordinator& sched =
+    dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  caf::scoped_actor self{sys, true};
+
+  std::vector<std::uint8_t> content;
+  std::shared_ptr<memory_storage> store;
+  disk_writer_actor disk;
+  std::shared_ptr<torrent_record> trec = std::make_shared<torrent_record>();
+  torrent_actor torrent;
+  piece_manager_actor pm;
+
+  explicit fixture(std::size_t max_requesters = 2) {
+    content.resize(static_cast<std::size_t>(total_length));
+    for (std::size_t i = 0; i < content.size(); ++i)
+      content[i] = static_cast<std::uint8_t>((i * 131 + i / 977) & 0xff);
+    std::vector<sha1_hash> hashes;
+    for (std::uint32_t p = 0; p < num_pieces; ++p) {
+      auto begin = static_cast<std::size_t>(p * piece_length);
+      auto end = std::min(content.size(), begin + static_cast<std::size_t>(piece_length));
+      hashes.push_back(sha1(std::span<const std::uint8_t>(content.data() + begin, end - begin)));
+    }
+    store = std::make_shared<memory_storage>(
+      file_layout({layout_file{{"file.bin"}, total_length, false}}, piece_length));
+    REQUIRE_FALSE(store->open());
+    disk = spawn_disk_writer(sys, store, hashes, false);
+    torrent = sys.spawn(mock_torrent, trec);
+    piece_manager_config pmc;
+    pmc.num_pieces = num_pieces;
+    pmc.piece_length = piece_length;
+    pmc.total_length = total_length;
+    pmc.picker.seed = 7;
+    pmc.picker.endgame_max_requesters = max_requesters;
+    pm = spawn_piece_manager(sys, pmc, disk, torrent);
+    sched.run();
+  }
+
+  ~fixture() {
+    self->send_exit(pm, caf::exit_reason::user_shutdown);
+    self->send_exit(disk, caf::exit_reason::user_shutdown);
+    self->send_exit(torrent, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  template <class T, class... Ts>
+  T ask(Ts&&... xs) {
+    auto handle = self->request(pm, caf::infinite, std::forward<Ts>(xs)...);
+    sched.run();
+    T out{};
+    handle.receive([&](T& x) { out = std::move(x); },
+                   [&](caf::error& err) { FAIL("request failed: " << caf::to_string(err)); });
+    return out;
+  }
+
+  peer_actor add_peer(peer_key key, std::shared_ptr<peer_record> rec, bool has_all = true) {
+    auto p = sys.spawn(mock_peer, rec);
+    auto ours = ask<std::vector<std::uint8_t>>(join_atom_v, key, p);
+    CHECK(ours.empty());
+    bitfield has(num_pieces, has_all);
+    CHECK(ask<bool>(bitfield_atom_v, key, has.bytes()) == has_all);
+    return p;
+  }
+
+  std::vector<std::uint8_t> payload(const block_ref& b) const {
+    auto at = content.begin() + static_cast<std::ptrdiff_t>(b.piece * piece_length + b.begin);
+    return {at, at + b.length};
+  }
+
+  void deliver(peer_key key, const block_ref& b, std::vector<std::uint8_t> data) {
+    self->send(pm, block_atom_v, key, b, std::move(data));
+    sched.run();
+  }
+};
+
+bool contains(const std::vector<block_ref>& v, const block_ref& b) {
+  return std::find(v.begin(), v.end(), b) != v.end();
+}
+
+} // namespace
+
+TEST_CASE("end-game duplicates are cancelled at every other requester, and the download completes") {
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  auto rb = std::make_shared<peer_record>();
+  auto a = f.add_peer(1, ra);
+  auto b = f.add_peer(2, rb);
+
+  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  REQUIRE(for_a.size() == 8);  // every block: nothing is left unrequested
+  auto progress = f.ask<torrent_progress>(status_atom_v);
+  CHECK(progress.endgame);
+
+  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  REQUIRE(for_b.size() == 8);  // duplicates of blocks in flight at A
+
+  // A delivers the first block: B, which was asked for it too, gets a cancel;
+  // A, the sender, does not.
+  f.deliver(1, for_a[0], f.payload(for_a[0]));
+  REQUIRE(rb->cancels.size() == 1);
+  CHECK(rb->cancels[0] == for_a[0]);
+  CHECK(ra->cancels.empty());
+
+  // B delivers the same block late: dropped, counted as waste.
+  f.deliver(2, for_a[0], f.payload(for_a[0]));
+  progress = f.ask<torrent_progress>(status_atom_v);
+  CHECK(progress.wasted == for_a[0].length);
+
+  for (std::size_t i = 1; i < for_a.size(); ++i) f.deliver(1, for_a[i], f.payload(for_a[i]));
+  CHECK(rb->cancels.size() == 8);
+  CHECK(f.trec->done == 1);
+  CHECK(f.trec->bans.empty());
+  CHECK(ra->haves.size() == num_pieces);
+  CHECK(rb->haves.size() == num_pieces);
+
+  // Every byte reached the storage, in place.
+  std::vector<std::uint8_t> written(static_cast<std::size_t>(total_length));
+  for (std::uint32_t p = 0; p < num_pieces; ++p) {
+    auto size = f.store->layout().piece_size(p);
+    REQUIRE_FALSE(f.store->read(p, 0, std::span<std::uint8_t>(
+                                        written.data() + p * piece_length,
+                                        static_cast<std::size_t>(size))));
+  }
+  CHECK(written == f.content);
+  progress = f.ask<torrent_progress>(status_atom_v);
+  CHECK(progress.pieces_have == num_pieces);
+  CHECK(progress.bytes_have == total_length);
+}
+
+TEST_CASE("a peer that alone sends a bad piece is banned and the piece is fetched again") {
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  auto blocks = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{2});
+  REQUIRE(blocks.size() == 2);
+  REQUIRE(blocks[0].piece == blocks[1].piece);
+  auto piece = blocks[0].piece;
+  for (auto& b : blocks) {
+    auto data = f.payload(b);
+    data[5] ^= 0xff;
+    f.deliver(1, b, data);
+  }
+  CHECK(f.trec->bans == std::vector<peer_key>{1});
+  auto progress = f.ask<torrent_progress>(status_atom_v);
+  CHECK(progress.hash_failures == 1);
+  CHECK(progress.pieces_have == 0);
+  CHECK(ra->haves.empty());
+  // Nothing of the bad piece reached the storage.
+  std::vector<std::uint8_t> on_disk(static_cast<std::size_t>(piece_length));
+  REQUIRE_FALSE(f.store->read(piece, 0, on_disk));
+  CHECK(std::all_of(on_disk.begin(), on_disk.end(), [](auto x) { return x == 0; }));
+
+  // Another peer is offered the piece again.
+  auto rb = std::make_shared<peer_record>();
+  f.add_peer(2, rb);
+  auto again = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  CHECK(contains(again, blocks[0]));
+  CHECK(contains(again, blocks[1]));
+}
+
+TEST_CASE("the requests of a departed peer go to the next peer that asks") {
+  fixture f(1);
+  auto ra = std::make_shared<peer_record>();
+  auto rb = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  f.add_peer(2, rb);
+  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  REQUIRE(for_a.size() == 8);
+  // With one requester per block, B finds nothing and waits.
+  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  CHECK(for_b.empty());
+  CHECK(rb->wakes == 0);
+
+  f.self->send(f.pm, leave_atom_v, peer_key{1});
+  f.sched.run();
+  CHECK(rb->wakes == 1);  // the idle peer is told that work is back
+  for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  CHECK(for_b.size() == 8);
+  for (auto& b : for_a) CHECK(contains(for_b, b));
+}
+
+TEST_CASE("dropped requests wake idle peers and are handed out again") {
+  fixture f(1);
+  auto ra = std::make_shared<peer_record>();
+  auto rb = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  f.add_peer(2, rb);
+  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  CHECK(f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100}).empty());
+  std::vector<block_ref> dropped{for_a[2], for_a[3]};
+  f.self->send(f.pm, drop_atom_v, peer_key{1}, dropped);
+  f.sched.run();
+  CHECK(rb->wakes == 1);
+  CHECK(ra->wakes == 0);
+  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  REQUIRE(for_b.size() == 2);
+  CHECK(contains(for_b, for_a[2]));
+  CHECK(contains(for_b, for_a[3]));
+}
+
+TEST_CASE("a peer without the pieces we lack is not interesting and gets no work") {
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra, false);
+  CHECK(f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100}).empty());
+  CHECK(f.ask<bool>(have_atom_v, peer_key{1}, std::uint32_t{3}));
+  auto blocks = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  REQUIRE(blocks.size() == 2);
+  for (auto& b : blocks) CHECK(b.piece == 3);
+  CHECK(blocks[0].length + blocks[1].length == 20000);
+}

@@ -1,0 +1,121 @@
+// Every typed actor interface of actorrent, in one place: read this file to
+// see who talks to whom. Ownership:
+//   torrent_actor       the peer list, the connections and the other actors of one torrent
+//   piece_manager_actor all piece and block state (which pieces we have, who was asked for what)
+//   disk_writer_actor   the files, and blocks waiting for their piece to be hashed
+//   tracker_actor       the announce schedule of one torrent
+//   peer_actor          one remote peer's wire state (choke/interest, requests in flight)
+#pragma once
+
+#include "messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actorrent {
+
+/// What the PieceManager and the torrent may tell a peer. A mock peer (the
+/// simulation harness) implements exactly this.
+using peer_actor = caf::typed_actor<
+  // End-game: another peer delivered this block first. Send CANCEL on the
+  // wire and forget the request.
+  caf::reacts_to<cancel_atom, block_ref>,
+  // We verified this piece: tell the remote peer (HAVE).
+  caf::reacts_to<have_atom, std::uint32_t>,
+  // Blocks went back to the pool: a peer that found no work may ask again.
+  caf::reacts_to<wake_atom>,
+  // Close the connection and exit.
+  caf::reacts_to<stop_atom>>;
+
+/// A peer backed by a TCP connection: the peer interface plus the events its
+/// socket (on the network thread) and its own timer send it.
+using peer_connection_actor = peer_actor::extend<
+  // The outgoing connection is established.
+  caf::reacts_to<connected_atom>,
+  // A chunk of bytes arrived; acknowledge it to the socket once decoded.
+  caf::reacts_to<data_atom, std::vector<std::uint8_t>>,
+  // The socket closed (the text says why).
+  caf::reacts_to<closed_atom, std::string>,
+  // Once a second: request timeouts, keep-alives, pipeline sizing.
+  caf::reacts_to<tick_atom>>;
+
+/// The only owner of piece state. Peers ask it for work and report blocks.
+using piece_manager_actor = caf::typed_actor<
+  // A peer finished its handshake. Replies with our bitfield (wire bytes;
+  // empty when we have nothing) for the peer to send.
+  caf::replies_to<join_atom, peer_key, peer_actor>::with<std::vector<std::uint8_t>>,
+  // The peer's validated bitfield. Replies whether it has pieces we lack.
+  caf::replies_to<bitfield_atom, peer_key, std::vector<std::uint8_t>>::with<bool>,
+  // The peer announced a piece (HAVE). Replies whether it has pieces we lack.
+  caf::replies_to<have_atom, peer_key, std::uint32_t>::with<bool>,
+  // The peer is unchoked and has room for up to N more requests. Replies
+  // with the blocks to request (empty: nothing to do now; a wake follows
+  // when that changes).
+  caf::replies_to<want_atom, peer_key, std::uint32_t>::with<std::vector<block_ref>>,
+  // A requested block arrived, with its payload.
+  caf::reacts_to<block_atom, peer_key, block_ref, std::vector<std::uint8_t>>,
+  // Requests the peer gave up on (choked, timed out): back to the pool.
+  caf::reacts_to<drop_atom, peer_key, std::vector<block_ref>>,
+  // The peer disconnected: every request it had is back in the pool.
+  caf::reacts_to<leave_atom, peer_key>,
+  // Progress, for the torrent's status and for tests.
+  caf::replies_to<status_atom>::with<torrent_progress>>;
+
+/// The only owner of the files. Blocks are held in memory until their piece
+/// is complete, then hashed; only verified data is written.
+using disk_writer_actor = caf::typed_actor<
+  // A block of a piece in progress (piece, offset in piece, data).
+  caf::reacts_to<write_atom, std::uint32_t, std::uint32_t, std::vector<std::uint8_t>>,
+  // All blocks of the piece were sent: hash them, and write the piece when
+  // the hash matches. Replies true (written), false (bad data, discarded), or
+  // an error (the disk failed; the error names the file).
+  caf::replies_to<verify_atom, std::uint32_t>::with<bool>,
+  // Read (piece, offset, length) from disk, for uploads.
+  caf::replies_to<read_atom, std::uint32_t, std::uint32_t, std::uint32_t>::with<std::vector<std::uint8_t>>,
+  // Hash a piece as it is on disk (start-up check). Replies whether it matches.
+  caf::replies_to<check_atom, std::uint32_t>::with<bool>,
+  // Make written data durable (fdatasync).
+  caf::replies_to<flush_atom>::with<bool>>;
+
+/// Announces one torrent to its trackers (BEP 3, BEP 12 tiers).
+using tracker_actor = caf::typed_actor<
+  // The latest transfer counters, used by the next announce:
+  // uploaded, downloaded, left.
+  caf::reacts_to<stats_atom, std::int64_t, std::int64_t, std::int64_t>,
+  // The download finished: announce "completed".
+  caf::reacts_to<completed_atom>,
+  // Announce "stopped" (bounded in time), then reply and exit.
+  caf::replies_to<stop_atom>::with<bool>,
+  // The announce timer fired.
+  caf::reacts_to<tick_atom>,
+  // An HTTP exchange finished (request id, status code, body or error text;
+  // status 0 means the exchange itself failed).
+  caf::reacts_to<http_atom, std::uint64_t, std::int32_t, std::string>>;
+
+/// One torrent: starts its PieceManager, DiskWriter, tracker and peers, keeps
+/// the peer list, and reports to its owner.
+using torrent_actor = caf::typed_actor<
+  // A peer completed its handshake (the connection is useful).
+  caf::reacts_to<connected_atom, peer_key>,
+  // New peer addresses (from a tracker, or given by the user).
+  caf::reacts_to<peers_atom, std::vector<peer_endpoint>>,
+  // A tracker warning or failure, for the log.
+  caf::reacts_to<tracker_atom, std::string>,
+  // PieceManager: every piece is verified and flushed to disk.
+  caf::reacts_to<done_atom>,
+  // Something the torrent cannot go on without failed (e.g. the disk).
+  caf::reacts_to<fatal_atom, std::string>,
+  // PieceManager: this peer sent bad data too often; drop and never retry it.
+  caf::reacts_to<ban_atom, peer_key>,
+  // Once a second: connect to known peers, report status.
+  caf::reacts_to<tick_atom>,
+  // Current status.
+  caf::replies_to<status_atom>::with<torrent_status>,
+  // Stop: announce "stopped", close every connection, reply, exit.
+  caf::replies_to<stop_atom>::with<bool>>;
+
+} // namespace actorrent

@@ -1,0 +1,123 @@
+// Atoms and message types exchanged by actorrent's actors. Every type sent in
+// a message is registered here with an inspect() overload, so the same
+// messages could later cross a process boundary unchanged.
+#pragma once
+
+#include "actorrent/error.hpp"
+#include "piece_picker.hpp"
+#include "tracker_url.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actorrent {
+
+/// Progress of one torrent as the PieceManager sees it.
+struct torrent_progress {
+  std::uint32_t pieces_have = 0;
+  std::uint32_t pieces_total = 0;
+  std::int64_t bytes_have = 0;   ///< verified bytes
+  std::int64_t bytes_total = 0;
+  std::uint64_t downloaded = 0;  ///< payload bytes received, duplicates included
+  std::uint64_t wasted = 0;      ///< duplicate or failed-hash payload bytes
+  std::uint32_t hash_failures = 0;
+  bool endgame = false;
+};
+
+/// What a torrent reports to its owner.
+struct torrent_status {
+  std::string name;
+  torrent_progress progress;
+  std::uint64_t uploaded = 0;
+  double download_rate = 0;  ///< bytes per second, recent
+  double upload_rate = 0;
+  std::uint32_t peers_connected = 0;
+  std::uint32_t peers_known = 0;
+  double elapsed = 0;  ///< seconds since the torrent started
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_ref& x) {
+  return f(caf::meta::type_name("block_ref"), x.piece, x.begin, x.length);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_endpoint& x) {
+  return f(caf::meta::type_name("peer_endpoint"), x.host, x.port);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
+  return f(caf::meta::type_name("torrent_progress"), x.pieces_have, x.pieces_total,
+           x.bytes_have, x.bytes_total, x.downloaded, x.wasted, x.hash_failures, x.endgame);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, torrent_status& x) {
+  return f(caf::meta::type_name("torrent_status"), x.name, x.progress, x.uploaded,
+           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.elapsed);
+}
+
+/// The error category of actorrent's errors inside CAF.
+inline constexpr caf::atom_value error_category = caf::atom("actorrent");
+
+/// Carries an actorrent::error through CAF (response promises, exit reasons).
+caf::error to_caf_error(const error& err);
+/// The actorrent::error inside a caf::error; errors of other categories become
+/// errc::io_error with CAF's own description.
+error from_caf_error(const caf::error& err);
+
+} // namespace actorrent
+
+CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::block_ref))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_endpoint))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::torrent_progress))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::torrent_status))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::block_ref>))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::peer_endpoint>))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<std::uint8_t>))
+
+  // Socket and timer events.
+  CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")
+  CAF_ADD_ATOM(actorrent, actorrent, data_atom, "data")
+  CAF_ADD_ATOM(actorrent, actorrent, closed_atom, "closed")
+  CAF_ADD_ATOM(actorrent, actorrent, tick_atom, "tick")
+  CAF_ADD_ATOM(actorrent, actorrent, http_atom, "http")
+  // Peer <-> PieceManager.
+  CAF_ADD_ATOM(actorrent, actorrent, join_atom, "join")
+  CAF_ADD_ATOM(actorrent, actorrent, leave_atom, "leave")
+  CAF_ADD_ATOM(actorrent, actorrent, bitfield_atom, "bitfield")
+  CAF_ADD_ATOM(actorrent, actorrent, have_atom, "have")
+  CAF_ADD_ATOM(actorrent, actorrent, want_atom, "want")
+  CAF_ADD_ATOM(actorrent, actorrent, block_atom, "block")
+  CAF_ADD_ATOM(actorrent, actorrent, drop_atom, "drop")
+  CAF_ADD_ATOM(actorrent, actorrent, cancel_atom, "cancel")
+  CAF_ADD_ATOM(actorrent, actorrent, wake_atom, "wake")
+  // PieceManager <-> DiskWriter.
+  CAF_ADD_ATOM(actorrent, actorrent, write_atom, "write")
+  CAF_ADD_ATOM(actorrent, actorrent, verify_atom, "verify")
+  CAF_ADD_ATOM(actorrent, actorrent, read_atom, "read")
+  CAF_ADD_ATOM(actorrent, actorrent, check_atom, "check")
+  CAF_ADD_ATOM(actorrent, actorrent, flush_atom, "flush")
+  // Torrent, tracker and owner.
+  CAF_ADD_ATOM(actorrent, actorrent, peers_atom, "peers")
+  CAF_ADD_ATOM(actorrent, actorrent, tracker_atom, "tracker")
+  CAF_ADD_ATOM(actorrent, actorrent, stats_atom, "stats")
+  CAF_ADD_ATOM(actorrent, actorrent, completed_atom, "completed")
+  CAF_ADD_ATOM(actorrent, actorrent, status_atom, "status")
+  CAF_ADD_ATOM(actorrent, actorrent, done_atom, "done")
+  CAF_ADD_ATOM(actorrent, actorrent, failed_atom, "failed")
+  CAF_ADD_ATOM(actorrent, actorrent, fatal_atom, "fatal")
+  CAF_ADD_ATOM(actorrent, actorrent, ban_atom, "ban")
+  CAF_ADD_ATOM(actorrent, actorrent, stop_atom, "stop")
+  CAF_ADD_ATOM(actorrent, actorrent, log_atom, "log")
+
+CAF_END_TYPE_ID_BLOCK(actorrent)

@@ -1,0 +1,47 @@
+// The peer connection actor: one per TCP connection to a remote peer.
+#pragma once
+
+#include "interfaces.hpp"
+#include "tcp_connection.hpp"
+
+#include "actorrent/sha1_hash.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace actorrent {
+
+struct peer_config {
+  sha1_hash info_hash;
+  std::array<std::uint8_t, 20> our_id{};
+  std::uint32_t num_pieces = 0;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{15'000};
+  /// A peer that delivers nothing for this long while we wait on requests is
+  /// snubbed: its requests go back to the pool for other peers.
+  std::chrono::milliseconds request_timeout{15'000};
+  /// Nothing received at all for this long: disconnect.
+  std::chrono::milliseconds idle_timeout{120'000};
+  std::chrono::milliseconds keepalive_interval{60'000};
+  /// Requests kept in flight: enough for `pipeline_seconds` of the measured
+  /// rate, within [min_pipeline, max_pipeline], starting at initial_pipeline.
+  std::uint32_t initial_pipeline = 32;
+  std::uint32_t min_pipeline = 4;
+  std::uint32_t max_pipeline = 500;
+  double pipeline_seconds = 3.0;
+  std::uint32_t max_block = 16 * 1024;
+};
+
+/// Spawns a peer actor that connects to `remote` over `conn` (created but not
+/// connected), reports to `pm`, and notifies `torrent` once the handshake
+/// succeeded. It exits when the connection closes; the exit reason says why.
+peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
+                                          std::shared_ptr<tcp_connection> conn,
+                                          peer_endpoint remote, piece_manager_actor pm,
+                                          torrent_actor torrent, peer_config cfg);
+
+} // namespace actorrent

@@ -1,0 +1,35 @@
+// The PieceManager actor: the only owner of piece state for one torrent.
+#pragma once
+
+#include "interfaces.hpp"
+
+#include "bitfield.hpp"
+
+#include <caf/actor_system.hpp>
+
+namespace actorrent {
+
+struct piece_manager_config {
+  std::uint32_t num_pieces = 0;
+  std::int64_t piece_length = 0;
+  std::int64_t total_length = 0;
+  picker_config picker;
+  /// Pieces already verified on disk (start-up check); empty = none.
+  bitfield have;
+  /// Hash failures a peer may take part in before it is banned, as long as
+  /// it contributed to fewer passing pieces. A peer that alone sent a piece
+  /// that fails is banned at once.
+  std::uint32_t max_strikes = 3;
+  /// Bytes of complete pieces waiting to be hashed and written. Past this,
+  /// peers get no new work until the DiskWriter catches up: a network faster
+  /// than the disk must not turn into unbounded memory.
+  std::int64_t max_verifying_bytes = 16 << 20;
+  /// Time allowed for hashing and writing one piece.
+  std::chrono::milliseconds disk_timeout{120'000};
+};
+
+/// Spawns the PieceManager. It reports done/fatal/ban to `torrent`.
+piece_manager_actor spawn_piece_manager(caf::actor_system& sys, piece_manager_config cfg,
+                                        disk_writer_actor disk, torrent_actor torrent);
+
+} // namespace actorrent

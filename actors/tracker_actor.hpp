@@ -1,0 +1,50 @@
+// The tracker actor: announces one torrent to its HTTP trackers (BEP 3) in
+// the order of BEP 12 tiers, and hands the peers it learns to the torrent.
+#pragma once
+
+#include "interfaces.hpp"
+
+#include "actorrent/sha1_hash.hpp"
+
+#include <asio/io_context.hpp>
+#include <caf/actor_system.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actorrent {
+
+struct tracker_config {
+  /// BEP 12 announce-list, or {{announce}} for a single tracker.
+  std::vector<std::vector<std::string>> tiers;
+  sha1_hash info_hash;
+  std::array<std::uint8_t, 20> peer_id{};
+  std::uint16_t port = 0;
+  int numwant = 80;
+  std::string key;
+  std::string user_agent = "actorrent/0.1";
+  std::chrono::milliseconds request_timeout{15'000};
+  /// Backoff when every tracker failed: doubles from min_retry up to max_retry.
+  std::chrono::seconds min_retry{15}, max_retry{1800};
+  /// Bound on the "stopped" announce at shutdown.
+  std::chrono::milliseconds stop_timeout{5'000};
+  /// Bytes left at start, until a stats message says otherwise.
+  std::int64_t left = 0;
+  /// BEP 12 shuffles each tier once; off gives a fixed order (for tests).
+  bool shuffle_tiers = true;
+};
+
+/// Spawns a tracker actor that announces "started" at once and keeps
+/// announcing on the trackers' interval. Warnings and failures go to
+/// `torrent` as tracker_atom texts ("<url>: failure: <reason>"), peers as
+/// peers_atom. stop_atom announces "stopped" (within cfg.stop_timeout) when
+/// a "started" was accepted, then replies and exits: true when no tracker
+/// still lists us, false when the "stopped" announce failed. `io` must
+/// outlive the actor.
+tracker_actor spawn_tracker(caf::actor_system& sys, asio::io_context& io, tracker_config cfg,
+                            torrent_actor torrent);
+
+} // namespace actorrent

@@ -1,0 +1,80 @@
+// The embedding API: a session runs torrents inside an actor system that the
+// caller owns. It starts one network thread for all of its connections.
+//
+//   caf::actor_system_config cfg;
+//   actorrent::session::configure(cfg);        // before the system exists
+//   caf::actor_system sys{cfg};
+//   actorrent::session ses{sys};
+//   auto torrent = ses.add_torrent(meta, params, owner);   // owner: any actor
+//
+// The owner receives (status_atom, torrent_status) once a second,
+// (done_atom, torrent_status) when the download is complete and on disk, and
+// (failed_atom, std::string) when the torrent cannot go on. Sending the
+// torrent (stop_atom) stops it; it replies true when it has closed down. The
+// atoms and torrent_status are declared in actors/messages.hpp.
+#pragma once
+
+#include "actorrent/error.hpp"
+#include "actorrent/metainfo.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actorrent {
+
+struct session_options {
+  /// The port announced to trackers (and, later, listened on).
+  std::uint16_t listen_port = 6881;
+  unsigned network_threads = 1;
+};
+
+struct add_torrent_params {
+  std::filesystem::path download_dir;
+  /// "host:port" peers to use besides (or instead of) the trackers.
+  std::vector<std::string> peers;
+  /// Keep running after the download completed.
+  bool seed = false;
+  /// Give up when no data arrived for this long.
+  std::chrono::seconds stall_timeout{120};
+  /// Fraction of pieces after which end-game may start early (1.0: only when
+  /// every missing block is requested).
+  double endgame_threshold = 1.0;
+  std::size_t max_connections = 60;
+};
+
+class session {
+public:
+  /// Registers actorrent's message types; call on the config before the actor
+  /// system is created.
+  static void configure(caf::actor_system_config& cfg);
+
+  explicit session(caf::actor_system& sys, session_options opts = {});
+  ~session();
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  /// Creates the torrent's files under params.download_dir (never outside it)
+  /// and starts downloading. Fails on unsafe paths, unusable directories or
+  /// malformed peer addresses.
+  result<caf::actor> add_torrent(const metainfo& meta, const add_torrent_params& params,
+                                 caf::actor owner);
+
+  /// Our peer id (20 bytes, "-AR0100-" and random characters).
+  const std::array<std::uint8_t, 20>& peer_id() const noexcept;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace actorrent
