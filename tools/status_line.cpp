@@ -1,1 +1,45 @@
-// placeholder: filled in by the module's implementation
+#include "status_line.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace actorrent::cli {
+
+std::string format_bytes(double bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+std::string format_status(const torrent_status& st) {
+  const auto& p = st.progress;
+  double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_have)
+                                     / static_cast<double>(p.bytes_total)
+                                 : 100.0;
+  char eta[32] = "-";
+  if (st.download_rate > 1 && p.bytes_total > p.bytes_have) {
+    auto secs = static_cast<long>(
+      std::ceil(static_cast<double>(p.bytes_total - p.bytes_have) / st.download_rate));
+    if (secs >= 3600)
+      std::snprintf(eta, sizeof eta, "%ldh%02ldm", secs / 3600, (secs % 3600) / 60);
+    else if (secs >= 60)
+      std::snprintf(eta, sizeof eta, "%ldm%02lds", secs / 60, secs % 60);
+    else
+      std::snprintf(eta, sizeof eta, "%lds", secs);
+  } else if (p.bytes_total == p.bytes_have) {
+    std::snprintf(eta, sizeof eta, "0s");
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "%5.1f%% %s/s down %s/s up, peers %u/%u, ETA %s%s", pct,
+                format_bytes(st.download_rate).c_str(), format_bytes(st.upload_rate).c_str(),
+                st.peers_connected, st.peers_known, eta, p.endgame ? " (end-game)" : "");
+  return line;
+}
+
+} // namespace actorrent::cli

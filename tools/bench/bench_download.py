@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Download benchmark: actorrent against aria2c (and optionally libtorrent).
+
+One single-file torrent is seeded on 127.0.0.1 by libtorrent seeders
+(high_performance_seed) found through opentracker.  Each downloader fetches
+it N times into a fresh directory, runs alternating between downloaders so
+that drift of the machine affects all alike.  For every run the downloader
+process is measured with os.wait4: wall time, user+system CPU, peak RSS.
+Every download is checked by sha256 (outside the timed part).
+
+Run with /usr/bin/python3 (the interpreter that has python3-libtorrent).
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(HERE, "..", "swarm"))
+import swarm  # noqa: E402
+from swarm import MiB, log  # noqa: E402
+
+DOWNLOADERS = ("aria2c", "actorrent", "libtorrent")
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mib", type=int, default=512, help="torrent size (default 512)")
+    ap.add_argument("--piece-kib", type=int, default=256, help="piece length (default 256)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per downloader (default 3)")
+    ap.add_argument("--seeders", type=int, default=2, help="libtorrent seeders (default 2)")
+    ap.add_argument("--only", help="comma-separated subset of: " + ", ".join(DOWNLOADERS))
+    ap.add_argument("--with-libtorrent", action="store_true",
+                    help="also run a python libtorrent downloader for reference")
+    ap.add_argument("--actorrent", help="actorrent binary (default: $ACTORRENT_BIN or build*/tools/)")
+    ap.add_argument("--direct", action="store_true",
+                    help="give actorrent the seeders with -a as well as the tracker")
+    ap.add_argument("--timeout", type=float, default=300, help="per download, seconds")
+    ap.add_argument("--json", help="also write every run's figures to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    if args.only:
+        chosen = [d.strip() for d in args.only.split(",") if d.strip()]
+        bad = [d for d in chosen if d not in DOWNLOADERS]
+        if bad:
+            ap.error(f"unknown downloader(s) {bad}; choose from {DOWNLOADERS}")
+    else:
+        chosen = ["aria2c", "actorrent"] + (["libtorrent"] if args.with_libtorrent else [])
+    args.chosen = chosen
+    if "actorrent" in chosen:
+        try:
+            args.actorrent = args.actorrent or swarm.find_actorrent()
+        except swarm.HarnessError as e:
+            ap.error(f"{e} (or pass --actorrent PATH, or --only aria2c)")
+        if not os.access(args.actorrent, os.X_OK):
+            ap.error(f"{args.actorrent} is not executable")
+    return args
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main() -> int:
+    args = parse_args()
+    swarm.need_libtorrent()
+    swarm.need_tool("opentracker")
+    swarm.need_tool("mktorrent")
+    if "aria2c" in args.chosen:
+        swarm.need_tool("aria2c")
+    size = args.size_mib * MiB
+    results = {d: [] for d in args.chosen}
+    with swarm.Swarm("bench", keep=args.keep) as sw:
+        tracker_port = swarm.free_port()
+        url = f"http://127.0.0.1:{tracker_port}/announce"
+        log(f"making {args.size_mib} MiB of content and a torrent ({args.piece_kib} KiB pieces)")
+        content_dir = sw.mkdir("content")
+        name = "bench.bin"
+        digest = swarm.make_content(content_dir, [(name, size)])[name]
+        torrent = sw.path("bench.torrent")
+        ih = swarm.make_torrent(os.path.join(content_dir, name), torrent,
+                                args.piece_kib * 1024, announce=url)
+        sw.start_opentracker([ih], port=tracker_port)
+        seeders = [sw.start_lt_seeder(torrent, content_dir, timeout=300)
+                   for _ in range(args.seeders)]
+        for run in range(args.runs):
+            for d in args.chosen:
+                out = sw.mkdir(f"out-{d}-{run}")
+                if d == "aria2c":
+                    r = sw.run_aria2c(torrent, out, timeout=args.timeout)
+                elif d == "actorrent":
+                    r = sw.run_actorrent(torrent, out, peers=seeders if args.direct else (),
+                                         timeout=args.timeout, binary=args.actorrent)
+                else:
+                    r = sw.run_lt_download(torrent, out, timeout=args.timeout)
+                got = os.path.join(out, name)
+                ok = (r.returncode == 0 and not r.timed_out and os.path.isfile(got)
+                      and swarm.sha256_file(got) == digest)
+                log(f"{d} run {run + 1}: {swarm.describe(r)} {'ok' if ok else 'FAILED'}")
+                if not ok:
+                    print(swarm.tail(r.stderr, 20))
+                results[d].append({"wall": r.wall, "cpu": r.cpu, "rss": r.maxrss_mib, "ok": ok,
+                                   "rc": r.returncode})
+                shutil.rmtree(out, ignore_errors=True)
+
+    print()
+    print(f"{args.size_mib} MiB, {args.piece_kib} KiB pieces, {args.seeders} libtorrent seeders "
+          f"via opentracker, 127.0.0.1, {args.runs} runs each (median of successful runs)")
+    print(f"{'downloader':<12} {'ok':>5} {'wall s':>8} {'MiB/s':>8} {'CPU s':>7} {'max RSS MiB':>12}"
+          f"   per run wall s")
+    med = {}
+    for d in args.chosen:
+        good = [x for x in results[d] if x["ok"]]
+        m = {k: median([x[k] for x in good]) for k in ("wall", "cpu", "rss")}
+        med[d] = m
+        rate = args.size_mib / m["wall"] if good else float("nan")
+        walls = " ".join(f"{x['wall']:.2f}{'' if x['ok'] else '!'}" for x in results[d])
+        print(f"{d:<12} {len(good):>2}/{len(results[d]):<2} {m['wall']:>8.2f} {rate:>8.1f} "
+              f"{m['cpu']:>7.2f} {m['rss']:>12.1f}   {walls}")
+    if "actorrent" in med and "aria2c" in med:
+        a, b = med["actorrent"], med["aria2c"]
+
+        def ratio(k):
+            return a[k] / b[k] if b[k] > 0 else float("nan")
+        print(f"{'actorrent/aria2c':<18} wall x{ratio('wall'):.2f}  "
+              f"CPU x{ratio('cpu'):.2f}  RSS x{ratio('rss'):.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"size_mib": args.size_mib, "piece_kib": args.piece_kib,
+                       "seeders": args.seeders, "runs": results, "median": med}, f, indent=1)
+    failed = sum(1 for d in args.chosen for x in results[d] if not x["ok"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except swarm.Skip as e:
+        print(f"cannot run: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,34 @@
+// Command-line parsing for the actorrent executable.
+#pragma once
+
+#include "actorrent/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actorrent::cli {
+
+enum class command { download, show, help, version };
+
+struct options {
+  command cmd = command::download;
+  std::string torrent;
+  std::string dir = ".";
+  std::vector<std::string> peers;  // -a HOST:PORT
+  std::uint16_t port = 6881;
+  bool seed = false;
+  int verbosity = 0;               // -v, -vv
+  int stall_timeout = 120;         // seconds
+  double endgame_threshold = 1.0;
+  int max_peers = 60;
+  int threads = 1;                 // CAF scheduler threads
+};
+
+/// Parses argv. Errors name the offending argument.
+result<options> parse(int argc, char** argv);
+
+/// The text printed by --help.
+const char* usage();
+
+} // namespace actorrent::cli

@@ -1,0 +1,16 @@
+// Human-readable progress: the live line on a terminal, plain lines in logs.
+#pragma once
+
+#include "messages.hpp"
+
+#include <string>
+
+namespace actorrent::cli {
+
+/// "42.0% 310.2 MiB/s down 0 B/s up, peers 2/3, ETA 1s"
+std::string format_status(const torrent_status& st);
+
+/// "1.5 MiB", "12 B"
+std::string format_bytes(double bytes);
+
+} // namespace actorrent::cli

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""A libtorrent peer on 127.0.0.1, as a separate process.
+
+Seeder (default): checks the content, prints READY once seeding, announces to
+the torrent's trackers and serves until killed.
+Downloader (--download): fetches into --save-path from the tracker and/or
+--peer HOST:PORT, exits 0 once every piece has passed its hash check, 1 on
+timeout.  Used as a reference client in benchmarks and harness self-tests.
+
+Runs under /usr/bin/python3 only (the interpreter that has python3-libtorrent).
+"""
+
+import argparse
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+
+def settings(args) -> dict:
+    s = lt.high_performance_seed() if not args.download else lt.default_settings()
+    s.update({
+        "listen_interfaces": f"127.0.0.1:{args.port}",
+        "outgoing_interfaces": "127.0.0.1",
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_incoming_utp": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_tcp": True,
+        "enable_outgoing_tcp": True,
+        # Every peer of a loopback swarm has the same address.
+        "allow_multiple_connections_per_ip": True,
+        # Accept both, start plaintext: encryption would only add CPU cost here.
+        "in_enc_policy": int(lt.enc_policy.pe_enabled),
+        "out_enc_policy": int(lt.enc_policy.pe_disabled),
+        "allowed_enc_level": int(lt.enc_level.pe_both),
+        "prefer_rc4": False,
+        "announce_to_all_trackers": True,
+        "announce_to_all_tiers": True,
+        "alert_mask": int(lt.alert.category_t.error_notification
+                          | lt.alert.category_t.status_notification
+                          | lt.alert.category_t.tracker_notification
+                          | lt.alert.category_t.storage_notification),
+    })
+    if args.upload_limit:
+        s["upload_rate_limit"] = args.upload_limit
+    return s
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--save-path", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upload-limit", type=int, default=0, help="bytes/s, 0 = unlimited")
+    ap.add_argument("--seed-mode", action="store_true",
+                    help="trust the data and hash pieces lazily instead of checking at start")
+    ap.add_argument("--download", action="store_true", help="download, exit when complete")
+    ap.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to")
+    ap.add_argument("--timeout", type=float, default=120, help="download mode: give up after")
+    args = ap.parse_args()
+
+    ses = lt.session(settings(args))
+    if args.upload_limit:
+        # Loopback peers fall in libtorrent's unlimited "local" peer class by
+        # default; put every address in the global class so the limit applies.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
+
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(args.torrent)
+    atp.save_path = args.save_path
+    if args.seed_mode and not args.download:
+        atp.flags |= lt.torrent_flags.seed_mode
+    atp.flags &= ~lt.torrent_flags.auto_managed
+    atp.flags &= ~lt.torrent_flags.paused
+    h = ses.add_torrent(atp)
+
+    stop = {"flag": False}
+
+    def on_term(*_):
+        stop["flag"] = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    start = time.monotonic()
+    connected = False
+    ready_said = False
+    while not stop["flag"]:
+        for a in ses.pop_alerts():
+            if isinstance(a, (lt.tracker_error_alert, lt.tracker_reply_alert,
+                              lt.torrent_error_alert, lt.file_error_alert,
+                              lt.listen_failed_alert, lt.listen_succeeded_alert)):
+                print(f"[lt] {a.what()}: {a.message()}", flush=True)
+        st = h.status()
+        if args.download:
+            if not connected and st.state not in (lt.torrent_status.checking_files,
+                                                  lt.torrent_status.checking_resume_data):
+                for p in args.peer:
+                    host, port = p.rsplit(":", 1)
+                    h.connect_peer((host, int(port)))
+                connected = True
+            if st.is_seeding or st.state in (lt.torrent_status.finished, lt.torrent_status.seeding):
+                print(f"DONE {st.total_wanted} bytes in {time.monotonic() - start:.2f} s",
+                      flush=True)
+                return 0
+            if time.monotonic() - start > args.timeout:
+                print(f"TIMEOUT progress={st.progress:.3f} peers={st.num_peers}",
+                      file=sys.stderr, flush=True)
+                return 1
+        elif not ready_said:
+            if st.is_seeding or (args.seed_mode and st.state == lt.torrent_status.seeding):
+                print(f"READY port={ses.listen_port()} state={st.state}", flush=True)
+                ready_said = True
+            elif st.state not in (lt.torrent_status.checking_files,
+                                  lt.torrent_status.checking_resume_data,
+                                  lt.torrent_status.allocating) and st.progress < 1.0 \
+                    and time.monotonic() - start > 2:
+                print(f"content incomplete: progress={st.progress:.3f} state={st.state}",
+                      file=sys.stderr, flush=True)
+                return 2
+        ses.wait_for_alert(50 if args.download else 200)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
