@@ -20,6 +20,7 @@ const char* to_string(errc code) noexcept {
     case errc::timeout: return "timeout";
     case errc::cancelled: return "cancelled";
     case errc::invalid_argument: return "invalid_argument";
+    case errc::resume_invalid: return "resume_invalid";
   }
   return "unknown";
 }

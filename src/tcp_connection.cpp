@@ -4,6 +4,7 @@
 #include <asio/buffer.hpp>
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
+#include <asio/read.hpp>
 #include <asio/write.hpp>
 
 #include <string>
@@ -105,6 +106,53 @@ void tcp_connection::start(callbacks cb) {
   });
 }
 
+void tcp_connection::read_exactly(std::size_t n, std::chrono::milliseconds timeout,
+                                  std::function<void(result<std::vector<std::uint8_t>>)> done) {
+  asio::post(strand_, [self = shared_from_this(), n, timeout, done = std::move(done)]() mutable {
+    if (self->closed_) {
+      done(error{errc::cancelled, "closed"});
+      return;
+    }
+    auto buf = std::make_shared<std::vector<std::uint8_t>>(n);
+    auto once = std::make_shared<std::function<void(result<std::vector<std::uint8_t>>)>>(
+      std::move(done));
+    self->deadline_.expires_after(timeout);
+    self->deadline_.async_wait([self, once](const asio::error_code& ec) {
+      if (ec || !*once) return;
+      auto cb = std::move(*once);
+      *once = nullptr;
+      self->fail({errc::timeout, "no handshake from " + self->remote_.to_string()});
+      cb(error{errc::timeout, "no handshake from " + self->remote_.to_string()});
+    });
+    asio::async_read(self->socket_, asio::buffer(*buf),
+                     asio::bind_executor(self->strand_, [self, buf, once](
+                                                          const asio::error_code& ec, std::size_t) {
+                       if (!*once) return;
+                       auto cb = std::move(*once);
+                       *once = nullptr;
+                       self->deadline_.cancel();
+                       if (ec) {
+                         auto err = from_asio(ec, "handshake read");
+                         self->fail(err);
+                         cb(err);
+                         return;
+                       }
+                       cb(std::move(*buf));
+                     }));
+  });
+}
+
+void tcp_connection::notify_when_drained(std::size_t bytes) {
+  asio::post(strand_, [self = shared_from_this(), bytes] {
+    if (self->closed_) return;
+    if (self->queued_.load(std::memory_order_relaxed) < bytes) {
+      if (self->cb_.on_drained) self->cb_.on_drained();
+      return;
+    }
+    self->drain_mark_ = bytes;
+  });
+}
+
 void tcp_connection::do_read() {
   if (closed_ || reading_ || unacked_ >= opts_.max_unacked_chunks) return;
   reading_ = true;
@@ -163,6 +211,11 @@ void tcp_connection::do_write() {
       if (ec) {
         self->fail(from_asio(ec, "write"));
         return;
+      }
+      if (self->drain_mark_ != 0
+          && self->queued_.load(std::memory_order_relaxed) < self->drain_mark_) {
+        self->drain_mark_ = 0;
+        if (self->cb_.on_drained) self->cb_.on_drained();
       }
       self->do_write();
     }));

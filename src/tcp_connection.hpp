@@ -33,6 +33,8 @@ public:
     std::function<void(std::vector<std::uint8_t>)> on_data;
     /// Called exactly once, after which no callback runs again.
     std::function<void(error)> on_closed;
+    /// The send queue fell below the mark set with notify_when_drained().
+    std::function<void()> on_drained;
   };
 
   struct options {
@@ -51,6 +53,13 @@ public:
   void connect(const peer_endpoint& remote, std::chrono::milliseconds timeout, callbacks cb);
   /// Starts reading from an adopted socket.
   void start(callbacks cb);
+  /// Before start(): reads exactly `n` bytes (a handshake) within `timeout`,
+  /// then calls `done` with them or with the error; the connection is closed
+  /// on error.
+  void read_exactly(std::size_t n, std::chrono::milliseconds timeout,
+                    std::function<void(result<std::vector<std::uint8_t>>)> done);
+  /// Calls on_drained once, as soon as fewer than `bytes` are queued.
+  void notify_when_drained(std::size_t bytes);
   /// Queues bytes for sending. Writes are gathered: everything queued while a
   /// write is in flight goes out in the next one.
   void send(std::vector<std::uint8_t> bytes);
@@ -83,6 +92,7 @@ private:
   std::deque<std::vector<std::uint8_t>> write_queue_;
   std::vector<std::vector<std::uint8_t>> in_flight_;
   std::atomic<std::size_t> queued_{0};
+  std::size_t drain_mark_ = 0;  // 0: nobody waits for the queue to drain
   peer_endpoint remote_;
 };
 

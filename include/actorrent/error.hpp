@@ -28,6 +28,7 @@ enum class errc : std::uint8_t {
   timeout,           ///< a deadline passed
   cancelled,         ///< the operation was stopped on purpose
   invalid_argument,  ///< a caller passed something out of range
+  resume_invalid,    ///< a fast-resume file that is malformed or unusable
 };
 
 /// Returns a short, stable name for `code` ("bencode_syntax", ...).

@@ -1,0 +1,71 @@
+#include "listener.hpp"
+
+#include "handshake.hpp"
+#include "log.hpp"
+
+#include <asio/post.hpp>
+
+namespace actorrent {
+
+listener::listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor,
+                   accept_handler on_accept, std::chrono::milliseconds handshake_timeout)
+  : io_(io),
+    acceptor_(std::move(acceptor)),
+    on_accept_(std::move(on_accept)),
+    handshake_timeout_(handshake_timeout) {
+  asio::error_code ec;
+  port_ = acceptor_.local_endpoint(ec).port();
+}
+
+result<std::shared_ptr<listener>> listener::open(asio::io_context& io, const std::string& address,
+                                                 std::uint16_t port, accept_handler on_accept,
+                                                 std::chrono::milliseconds handshake_timeout) {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(address, ec);
+  if (ec) return error{errc::invalid_argument, "bad listen address " + address};
+  asio::ip::tcp::endpoint ep{addr, port};
+  asio::ip::tcp::acceptor acceptor(io);
+  auto where = address + ":" + std::to_string(port);
+  if (acceptor.open(ep.protocol(), ec); ec)
+    return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
+  acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (acceptor.bind(ep, ec); ec)
+    return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)
+    return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
+  auto l = std::make_shared<listener>(io, std::move(acceptor), std::move(on_accept),
+                                      handshake_timeout);
+  asio::post(io, [l] { l->do_accept(); });
+  return l;
+}
+
+void listener::do_accept() {
+  acceptor_.async_accept([self = shared_from_this()](const asio::error_code& ec,
+                                                     asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+    if (!ec) {
+      auto conn = tcp_connection::adopt(std::move(socket), {});
+      conn->read_exactly(wire::handshake_size, self->handshake_timeout_,
+                         [self, conn](result<std::vector<std::uint8_t>> hs) {
+                           if (!hs) {
+                             ACTORRENT_LOG(debug, "incoming connection dropped: "
+                                                    << hs.err().to_string());
+                             return;
+                           }
+                           self->on_accept_(conn, std::move(*hs));
+                         });
+    } else {
+      ACTORRENT_LOG(warning, "accept failed: " << ec.message());
+    }
+    self->do_accept();
+  });
+}
+
+void listener::close() {
+  asio::post(io_, [self = shared_from_this()] {
+    asio::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+} // namespace actorrent

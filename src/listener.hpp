@@ -1,0 +1,47 @@
+// Accepts incoming TCP connections on the network thread and hands each one,
+// together with the 68-byte handshake it opened with, to a callback. What the
+// handshake asks for (which torrent) is decided by the receiver.
+#pragma once
+
+#include "actorrent/error.hpp"
+#include "tcp_connection.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace actorrent {
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  using accept_handler =
+    std::function<void(std::shared_ptr<tcp_connection>, std::vector<std::uint8_t> handshake)>;
+
+  /// Binds to address:port (port 0 picks a free one). Errors name the address.
+  static result<std::shared_ptr<listener>> open(asio::io_context& io, const std::string& address,
+                                                std::uint16_t port, accept_handler on_accept,
+                                                std::chrono::milliseconds handshake_timeout);
+
+  /// The port actually bound.
+  std::uint16_t port() const noexcept { return port_; }
+  /// Stops accepting (thread-safe).
+  void close();
+
+  listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor, accept_handler on_accept,
+           std::chrono::milliseconds handshake_timeout);
+
+private:
+  void do_accept();
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  accept_handler on_accept_;
+  std::chrono::milliseconds handshake_timeout_;
+  std::uint16_t port_ = 0;
+};
+
+} // namespace actorrent
