@@ -1,6 +1,7 @@
 #include "disk_writer_actor.hpp"
 
 #include "log.hpp"
+#include "resume_data.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -22,6 +23,8 @@ struct disk_writer_state {
 
   std::shared_ptr<storage> store;
   std::vector<sha1_hash> hashes;
+  sha1_hash info_hash;
+  std::filesystem::path resume_file;  // empty: no resume data
   // Blocks of pieces not yet verified. Only verified data reaches the disk,
   // so a bad peer can never overwrite good data and a crash leaves only
   // whole, correct pieces behind.
@@ -47,10 +50,12 @@ bool matches(disk_writer_state& st, std::uint32_t piece, std::vector<pending_blo
 }
 
 disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<storage> store,
-                                             std::vector<sha1_hash> hashes) {
+                                             std::vector<sha1_hash> hashes, disk_options opts) {
   auto& st = self->state;
   st.store = std::move(store);
   st.hashes = std::move(hashes);
+  st.info_hash = opts.info_hash;
+  st.resume_file = opts.resume_file;
   return {
     [self](write_atom, std::uint32_t piece, std::uint32_t begin, std::vector<std::uint8_t>& data) {
       self->state.pending[piece].push_back({begin, std::move(data)});
@@ -75,16 +80,40 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
       if (auto err = st.store->read(piece, begin, out)) return to_caf_error(err);
       return out;
     },
-    [self](check_atom, std::uint32_t piece) -> caf::result<bool> {
+    [self](check_atom, std::vector<std::uint32_t>& pieces)
+      -> caf::result<std::vector<std::uint32_t>> {
       auto& st = self->state;
-      auto size = st.store->layout().piece_size(piece);
-      if (size <= 0 || piece >= st.hashes.size()) return false;
-      std::vector<std::uint8_t> data(static_cast<std::size_t>(size));
-      if (auto err = st.store->read(piece, 0, data)) return to_caf_error(err);
-      return sha1(data) == st.hashes[piece];
+      std::vector<std::uint32_t> good;
+      std::vector<std::uint8_t> data;
+      for (auto piece : pieces) {
+        auto size = st.store->layout().piece_size(piece);
+        if (size <= 0 || piece >= st.hashes.size()) continue;
+        data.resize(static_cast<std::size_t>(size));
+        if (auto err = st.store->read(piece, 0, data)) return to_caf_error(err);
+        if (sha1(data) == st.hashes[piece]) good.push_back(piece);
+      }
+      return good;
     },
     [self](flush_atom) -> caf::result<bool> {
       if (auto err = self->state.store->flush()) return to_caf_error(err);
+      return true;
+    },
+    [self](resume_atom, std::vector<std::uint8_t>& verified) -> caf::result<bool> {
+      auto& st = self->state;
+      // The resume file may only claim what is durable, so flush first.
+      if (auto err = st.store->flush()) return to_caf_error(err);
+      if (st.resume_file.empty()) return true;
+      resume_data r;
+      r.info_hash = st.info_hash;
+      r.num_pieces = st.store->layout().num_pieces();
+      if (!r.pieces.assign_wire(verified, r.num_pieces))
+        return to_caf_error({errc::invalid_argument, "resume bitfield has the wrong size"});
+      r.files = st.store->stat_files();
+      if (auto err = write_resume_file(st.resume_file, r)) {
+        // Losing the resume file only costs a recheck later; keep going.
+        ACTORRENT_LOG(warning, "cannot save resume data: " << err.to_string());
+        return false;
+      }
       return true;
     },
   };
@@ -93,9 +122,11 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
 } // namespace
 
 disk_writer_actor spawn_disk_writer(caf::actor_system& sys, std::shared_ptr<storage> store,
-                                    std::vector<sha1_hash> piece_hashes, bool own_thread) {
-  if (!own_thread) return sys.spawn(disk_writer, std::move(store), std::move(piece_hashes));
-  return sys.spawn<caf::detached>(disk_writer, std::move(store), std::move(piece_hashes));
+                                    std::vector<sha1_hash> piece_hashes, disk_options opts) {
+  if (!opts.own_thread)
+    return sys.spawn(disk_writer, std::move(store), std::move(piece_hashes), std::move(opts));
+  return sys.spawn<caf::detached>(disk_writer, std::move(store), std::move(piece_hashes),
+                                  std::move(opts));
 }
 
 } // namespace actorrent

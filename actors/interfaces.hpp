@@ -28,6 +28,9 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<have_atom, std::uint32_t>,
   // Blocks went back to the pool: a peer that found no work may ask again.
   caf::reacts_to<wake_atom>,
+  // The choker's verdict: stop or start serving this peer's requests.
+  caf::reacts_to<choke_atom>,
+  caf::reacts_to<unchoke_atom>,
   // Close the connection and exit.
   caf::reacts_to<stop_atom>>;
 
@@ -41,7 +44,9 @@ using peer_connection_actor = peer_actor::extend<
   // The socket closed (the text says why).
   caf::reacts_to<closed_atom, std::string>,
   // Once a second: request timeouts, keep-alives, pipeline sizing.
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  // The socket's send queue drained: serve more requests.
+  caf::reacts_to<drained_atom>>;
 
 /// The only owner of piece state. Peers ask it for work and report blocks.
 using piece_manager_actor = caf::typed_actor<
@@ -63,7 +68,9 @@ using piece_manager_actor = caf::typed_actor<
   // The peer disconnected: every request it had is back in the pool.
   caf::reacts_to<leave_atom, peer_key>,
   // Progress, for the torrent's status and for tests.
-  caf::replies_to<status_atom>::with<torrent_progress>>;
+  caf::replies_to<status_atom>::with<torrent_progress>,
+  // Save the resume data now (on shutdown); replies once it is on disk.
+  caf::replies_to<resume_atom>::with<bool>>;
 
 /// The only owner of the files. Blocks are held in memory until their piece
 /// is complete, then hashed; only verified data is written.
@@ -76,8 +83,12 @@ using disk_writer_actor = caf::typed_actor<
   caf::replies_to<verify_atom, std::uint32_t>::with<bool>,
   // Read (piece, offset, length) from disk, for uploads.
   caf::replies_to<read_atom, std::uint32_t, std::uint32_t, std::uint32_t>::with<std::vector<std::uint8_t>>,
-  // Hash a piece as it is on disk (start-up check). Replies whether it matches.
-  caf::replies_to<check_atom, std::uint32_t>::with<bool>,
+  // Hash these pieces as they are on disk (start-up check). Replies with the
+  // ones that match.
+  caf::replies_to<check_atom, std::vector<std::uint32_t>>::with<std::vector<std::uint32_t>>,
+  // Make written data durable, then record these verified pieces (wire
+  // bitfield) in the resume file.
+  caf::replies_to<resume_atom, std::vector<std::uint8_t>>::with<bool>,
   // Make written data durable (fdatasync).
   caf::replies_to<flush_atom>::with<bool>>;
 
@@ -113,9 +124,23 @@ using torrent_actor = caf::typed_actor<
   caf::reacts_to<ban_atom, peer_key>,
   // Once a second: connect to known peers, report status.
   caf::reacts_to<tick_atom>,
+  // A peer's transfer figures and interest, once a second and on changes.
+  caf::reacts_to<peer_stats_atom, peer_key, peer_stats>,
+  // An accepted connection whose handshake names this torrent (the 68
+  // handshake bytes); the torrent decides whether to take it.
+  caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>,
   // Current status.
   caf::replies_to<status_atom>::with<torrent_status>,
-  // Stop: announce "stopped", close every connection, reply, exit.
-  caf::replies_to<stop_atom>::with<bool>>;
+  // Stop: save resume data, announce "stopped", close every connection,
+  // reply with the final figures, exit.
+  caf::replies_to<stop_atom>::with<torrent_status>>;
+
+/// Routes accepted connections to the torrent their handshake names. One per
+/// session.
+using peer_router_actor = caf::typed_actor<
+  // An accepted connection and the handshake it opened with.
+  caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>,
+  // A torrent is ready for incoming peers (it is forgotten when it exits).
+  caf::reacts_to<register_atom, sha1_hash, torrent_actor>>;
 
 } // namespace actorrent

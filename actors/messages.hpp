@@ -4,8 +4,12 @@
 #pragma once
 
 #include "actorrent/error.hpp"
+#include "actorrent/sha1_hash.hpp"
 #include "piece_picker.hpp"
+#include "tcp_connection.hpp"
 #include "tracker_url.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -30,6 +34,21 @@ struct torrent_progress {
   bool endgame = false;
 };
 
+/// What a peer actor reports to its torrent once a second (for choking and
+/// the status line).
+struct peer_stats {
+  std::uint64_t downloaded = 0;  ///< payload bytes received, total
+  std::uint64_t uploaded = 0;    ///< payload bytes sent, total
+  double download_rate = 0;      ///< bytes per second, recent
+  double upload_rate = 0;
+  bool peer_interested = false;  ///< the remote peer wants data from us
+  bool snubbed = false;          ///< it stopped sending us what we asked for
+  bool seed = false;             ///< it has every piece
+};
+
+/// A socket; only ever passed between actors of one process.
+using connection_ptr = std::shared_ptr<tcp_connection>;
+
 /// What a torrent reports to its owner.
 struct torrent_status {
   std::string name;
@@ -50,6 +69,17 @@ typename Inspector::result_type inspect(Inspector& f, block_ref& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_endpoint& x) {
   return f(caf::meta::type_name("peer_endpoint"), x.host, x.port);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sha1_hash& x) {
+  return f(caf::meta::type_name("sha1_hash"), x.bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
+  return f(caf::meta::type_name("peer_stats"), x.downloaded, x.uploaded, x.download_rate,
+           x.upload_rate, x.peer_interested, x.snubbed, x.seed);
 }
 
 template <class Inspector>
@@ -84,6 +114,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::block_ref>))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::peer_endpoint>))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<std::uint8_t>))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<std::uint32_t>))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::sha1_hash))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_stats))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::connection_ptr))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")
@@ -101,6 +135,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, drop_atom, "drop")
   CAF_ADD_ATOM(actorrent, actorrent, cancel_atom, "cancel")
   CAF_ADD_ATOM(actorrent, actorrent, wake_atom, "wake")
+  // Uploading.
+  CAF_ADD_ATOM(actorrent, actorrent, choke_atom, "choke")
+  CAF_ADD_ATOM(actorrent, actorrent, unchoke_atom, "unchoke")
+  CAF_ADD_ATOM(actorrent, actorrent, drained_atom, "drained")
+  CAF_ADD_ATOM(actorrent, actorrent, peer_stats_atom, "peerstats")
+  CAF_ADD_ATOM(actorrent, actorrent, incoming_atom, "incoming")
+  CAF_ADD_ATOM(actorrent, actorrent, register_atom, "register")
+  CAF_ADD_ATOM(actorrent, actorrent, resume_atom, "resume")
   // PieceManager <-> DiskWriter.
   CAF_ADD_ATOM(actorrent, actorrent, write_atom, "write")
   CAF_ADD_ATOM(actorrent, actorrent, verify_atom, "verify")
@@ -121,3 +163,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, log_atom, "log")
 
 CAF_END_TYPE_ID_BLOCK(actorrent)
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorrent::connection_ptr)

@@ -6,8 +6,8 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -16,7 +16,6 @@ namespace actorrent {
 
 namespace {
 
-using clock_type = caf::actor_clock::clock_type;
 using time_point = caf::actor_clock::time_point;
 using namespace std::chrono_literals;
 
@@ -33,33 +32,51 @@ struct peer_state {
   std::shared_ptr<tcp_connection> conn;
   peer_endpoint remote;
   piece_manager_actor pm;
+  disk_writer_actor disk;
   torrent_actor torrent;
+  bool incoming = false;
 
   wire::decoder decoder;
   bool connected = false;
   bool handshaken = false;
+
+  // Downloading from the peer.
   bool peer_choking = true;
   bool am_interested = false;
-  bool peer_interested = false;
   bool want_pending = false;
   bool starved = false;  // the PieceManager had no work for us last time
-
   std::deque<outstanding_request> outstanding;
   std::uint32_t pipeline = 32;
   unsigned snubs = 0;
+  bool snubbed = false;
+
+  // Uploading to the peer.
+  bool am_choking = true;
+  bool peer_interested = false;
+  std::deque<block_ref> upload_queue;
+  std::vector<block_ref> cancelled_reads;  // cancelled while their disk read was in flight
+  std::size_t reads_in_flight = 0;
+  std::size_t choked_requests = 0;
+  bool waiting_for_drain = false;
+
+  bitfield ours;      // what we told the peer we have
+  bitfield peer_has;  // what the peer told us it has
 
   time_point started{};
   time_point last_received{};
   time_point last_sent{};
   time_point last_block{};
 
-  std::uint64_t bytes_this_tick = 0;
-  double rate = 0;  // payload bytes per second, smoothed
+  peer_stats stats;
+  std::uint64_t down_this_tick = 0;
+  std::uint64_t up_this_tick = 0;
 
   std::vector<std::uint8_t> out;  // messages encoded by the current handler
 
   ~peer_state() {
     if (conn) conn->close();
+    // The final figures reach the torrent before the news of our exit.
+    if (torrent && handshaken) caf::anon_send(torrent, peer_stats_atom_v, key, stats);
   }
 };
 
@@ -77,6 +94,15 @@ void quit_with(peer_self self, errc code, std::string why) {
   ACTORRENT_LOG(info, "peer " << self->state.remote.to_string() << ": " << why);
   self->quit(to_caf_error(error{code, std::move(why)}));
 }
+
+bool terminated(peer_self self) { return self->getf(caf::abstract_actor::is_terminated_flag); }
+
+void report(peer_self self) {
+  auto& st = self->state;
+  if (st.torrent && st.handshaken) self->send(st.torrent, peer_stats_atom_v, st.key, st.stats);
+}
+
+// -- downloading --------------------------------------------------------------
 
 void give_back_all(peer_self self) {
   auto& st = self->state;
@@ -120,40 +146,16 @@ void request_work(peer_self self) {
       [self](caf::error&) { self->state.want_pending = false; });
 }
 
-void update_interest(peer_self self, bool interesting) {
+void set_interest(peer_self self, bool interesting) {
   auto& st = self->state;
-  if (interesting && !st.am_interested) {
-    st.am_interested = true;
+  if (interesting == st.am_interested) return;
+  st.am_interested = interesting;
+  if (interesting)
     wire::append(st.out, wire::interested{});
-    flush(self);
-  }
-}
-
-void on_handshake(peer_self self, const wire::handshake& hs) {
-  auto& st = self->state;
-  if (hs.info_hash != st.cfg.info_hash) {
-    quit_with(self, errc::wire_protocol, "handshake for another torrent");
-    return;
-  }
-  if (hs.peer_id == st.cfg.our_id) {
-    quit_with(self, errc::wire_protocol, "connected to ourselves");
-    return;
-  }
-  st.handshaken = true;
-  if (st.torrent) self->send(st.torrent, connected_atom_v, st.key);
-  self->request(st.pm, 30s, join_atom_v, st.key, caf::actor_cast<peer_actor>(self))
-    .then(
-      [self](std::vector<std::uint8_t>& ours) {
-        auto& st = self->state;
-        if (ours.empty()) return;
-        bitfield bits;
-        if (!bits.assign_wire(ours, st.cfg.num_pieces)) return;
-        wire::append(st.out, wire::bitfield{ours});
-        flush(self);
-      },
-      [self](caf::error& err) {
-        quit_with(self, errc::cancelled, "piece manager unavailable: " + from_caf_error(err).message);
-      });
+  else
+    wire::append(st.out, wire::not_interested{});
+  flush(self);
+  request_work(self);
 }
 
 void on_block(peer_self self, const wire::piece& p) {
@@ -167,11 +169,165 @@ void on_block(peer_self self, const wire::piece& p) {
   }
   block_ref b = it->block;
   st.outstanding.erase(it);
-  auto now = self->clock().now();
-  st.last_block = now;
+  st.last_block = self->clock().now();
   st.snubs = 0;
-  st.bytes_this_tick += p.data.size();
+  st.snubbed = false;
+  st.down_this_tick += p.data.size();
+  st.stats.downloaded += p.data.size();
   self->send(st.pm, block_atom_v, st.key, b, std::vector<std::uint8_t>(p.data.begin(), p.data.end()));
+}
+
+/// Both sides have everything: the connection is of no use to either.
+bool both_seeds(const peer_state& st) {
+  return !st.ours.empty() && st.ours.all() && !st.peer_has.empty() && st.peer_has.all();
+}
+
+// -- uploading ----------------------------------------------------------------
+
+void serve(peer_self self);
+
+void send_block(peer_self self, const block_ref& r, std::vector<std::uint8_t>& data) {
+  auto& st = self->state;
+  auto c = std::find(st.cancelled_reads.begin(), st.cancelled_reads.end(), r);
+  if (c != st.cancelled_reads.end()) {
+    st.cancelled_reads.erase(c);
+    return;
+  }
+  if (st.am_choking || data.size() != r.length) return;
+  // Header and payload go out as two buffers of one gathered write: the
+  // block is never copied again.
+  wire::append_piece_header(st.out, r.piece, r.begin, r.length);
+  flush(self);
+  st.conn->send(std::move(data));
+  st.up_this_tick += r.length;
+  st.stats.uploaded += r.length;
+}
+
+void serve(peer_self self) {
+  auto& st = self->state;
+  while (!st.am_choking && !st.upload_queue.empty()
+         && st.reads_in_flight < st.cfg.max_reads_in_flight) {
+    if (st.conn->queued_bytes() >= st.cfg.send_high_water) {
+      if (!st.waiting_for_drain) {
+        st.waiting_for_drain = true;
+        st.conn->notify_when_drained(st.cfg.send_high_water / 2);
+      }
+      return;
+    }
+    auto r = st.upload_queue.front();
+    st.upload_queue.pop_front();
+    ++st.reads_in_flight;
+    self->request(st.disk, 60s, read_atom_v, r.piece, r.begin, r.length)
+      .then(
+        [self, r](std::vector<std::uint8_t>& data) {
+          --self->state.reads_in_flight;
+          send_block(self, r, data);
+          serve(self);
+        },
+        [self](caf::error& err) {
+          --self->state.reads_in_flight;
+          quit_with(self, errc::io_error, "cannot read block to upload: "
+                                            + from_caf_error(err).to_string());
+        });
+  }
+}
+
+void on_request(peer_self self, const wire::request& m) {
+  auto& st = self->state;
+  if (m.length == 0 || m.length > std::min<std::uint32_t>(st.cfg.max_request, 128 * 1024)) {
+    quit_with(self, errc::wire_protocol, "request of " + std::to_string(m.length) + " bytes");
+    return;
+  }
+  if (m.piece >= st.cfg.num_pieces || st.ours.empty() || !st.ours.test(m.piece)) {
+    quit_with(self, errc::wire_protocol, "request for piece " + std::to_string(m.piece)
+                                           + " that we do not have");
+    return;
+  }
+  auto piece_size = std::min(st.cfg.piece_length,
+                             st.cfg.total_length - static_cast<std::int64_t>(m.piece) * st.cfg.piece_length);
+  if (static_cast<std::int64_t>(m.begin) + m.length > piece_size) {
+    quit_with(self, errc::wire_protocol, "request beyond the end of piece " + std::to_string(m.piece));
+    return;
+  }
+  if (st.am_choking) {
+    // BEP 3: requests from a choked peer are dropped. A few arrive after
+    // every choke; a peer that keeps sending them is not playing fair.
+    if (++st.choked_requests > st.cfg.max_choked_requests)
+      quit_with(self, errc::wire_protocol, "keeps requesting while choked");
+    return;
+  }
+  if (st.upload_queue.size() >= st.cfg.max_upload_queue) {
+    quit_with(self, errc::wire_limit, "more than " + std::to_string(st.cfg.max_upload_queue)
+                                        + " requests queued");
+    return;
+  }
+  st.upload_queue.push_back({m.piece, m.begin, m.length});
+  serve(self);
+}
+
+void on_cancel(peer_self self, const wire::cancel& m) {
+  auto& st = self->state;
+  block_ref b{m.piece, m.begin, m.length};
+  auto it = std::find(st.upload_queue.begin(), st.upload_queue.end(), b);
+  if (it != st.upload_queue.end()) {
+    st.upload_queue.erase(it);
+  } else if (st.reads_in_flight > 0 && st.cancelled_reads.size() < st.cfg.max_reads_in_flight) {
+    st.cancelled_reads.push_back(b);
+  }
+}
+
+void set_choking(peer_self self, bool choke) {
+  auto& st = self->state;
+  if (choke == st.am_choking || !st.handshaken) return;
+  st.am_choking = choke;
+  if (choke) {
+    st.upload_queue.clear();
+    st.choked_requests = 0;
+    wire::append(st.out, wire::choke{});
+  } else {
+    wire::append(st.out, wire::unchoke{});
+  }
+  flush(self);
+}
+
+// -- the wire -----------------------------------------------------------------
+
+void send_handshake(peer_self self) {
+  auto& st = self->state;
+  wire::handshake hs;
+  hs.info_hash = st.cfg.info_hash;
+  hs.peer_id = st.cfg.our_id;
+  wire::append_handshake(st.out, hs);
+  flush(self);
+}
+
+void on_handshake(peer_self self, const wire::handshake& hs) {
+  auto& st = self->state;
+  if (hs.info_hash != st.cfg.info_hash) {
+    quit_with(self, errc::wire_protocol, "handshake for another torrent");
+    return;
+  }
+  if (hs.peer_id == st.cfg.our_id) {
+    quit_with(self, errc::wire_protocol, "connected to ourselves");
+    return;
+  }
+  if (st.incoming) send_handshake(self);
+  st.handshaken = true;
+  if (st.torrent) self->send(st.torrent, connected_atom_v, st.key);
+  self->request(st.pm, 30s, join_atom_v, st.key, caf::actor_cast<peer_actor>(self))
+    .then(
+      [self](std::vector<std::uint8_t>& ours) {
+        auto& st = self->state;
+        if (ours.empty() || !st.ours.assign_wire(ours, st.cfg.num_pieces)) {
+          st.ours = bitfield(st.cfg.num_pieces);
+          return;
+        }
+        wire::append(st.out, wire::bitfield{ours});
+        flush(self);
+      },
+      [self](caf::error& err) {
+        quit_with(self, errc::cancelled, "piece manager unavailable: " + from_caf_error(err).message);
+      });
 }
 
 void on_message(peer_self self, const wire::message& msg) {
@@ -187,23 +343,43 @@ void on_message(peer_self self, const wire::message& msg) {
         st.peer_choking = false;
         st.last_block = self->clock().now();
       } else if constexpr (std::is_same_v<T, wire::interested>) {
-        st.peer_interested = true;
+        if (!st.peer_interested) {
+          st.peer_interested = st.stats.peer_interested = true;
+          report(self);
+        }
       } else if constexpr (std::is_same_v<T, wire::not_interested>) {
-        st.peer_interested = false;
+        if (st.peer_interested) {
+          st.peer_interested = st.stats.peer_interested = false;
+          st.upload_queue.clear();
+          report(self);
+        }
       } else if constexpr (std::is_same_v<T, wire::have>) {
+        if (!st.peer_has.test(m.piece)) {
+          st.peer_has.set(m.piece);
+          st.stats.seed = st.peer_has.all();
+        }
+        if (both_seeds(st)) {
+          quit_with(self, errc::cancelled, "both sides are seeds");
+          return;
+        }
         self->request(st.pm, 30s, have_atom_v, st.key, m.piece)
-          .then([self](bool interesting) { update_interest(self, interesting); },
+          .then([self](bool interesting) { if (interesting) set_interest(self, true); },
                 [](caf::error&) {});
       } else if constexpr (std::is_same_v<T, wire::bitfield>) {
+        st.peer_has.assign_wire(m.bits, st.cfg.num_pieces);
+        st.stats.seed = st.peer_has.all();
         self->request(st.pm, 30s, bitfield_atom_v, st.key,
                       std::vector<std::uint8_t>(m.bits.begin(), m.bits.end()))
-          .then([self](bool interesting) { update_interest(self, interesting); },
+          .then([self](bool interesting) { set_interest(self, interesting); },
                 [](caf::error&) {});
       } else if constexpr (std::is_same_v<T, wire::piece>) {
         on_block(self, m);
+      } else if constexpr (std::is_same_v<T, wire::request>) {
+        on_request(self, m);
+      } else if constexpr (std::is_same_v<T, wire::cancel>) {
+        on_cancel(self, m);
       } else {
-        // keep-alive, request, cancel, port, unknown: nothing to do while we
-        // do not upload (requests from a choked peer are ignored per BEP 3).
+        // keep-alive, port, unknown (extension messages): nothing to do.
       }
     },
     msg);
@@ -227,7 +403,7 @@ void on_data(peer_self self, std::vector<std::uint8_t>& chunk) {
     } else if (st.handshaken) {
       on_message(self, std::get<wire::message>(value));
     }
-    if (self->getf(caf::abstract_actor::is_terminated_flag)) return;
+    if (terminated(self)) return;
   }
   flush(self);
   request_work(self);
@@ -236,19 +412,21 @@ void on_data(peer_self self, std::vector<std::uint8_t>& chunk) {
 void on_tick(peer_self self) {
   auto& st = self->state;
   auto now = self->clock().now();
+  // Rates smoothed over a few seconds.
+  st.stats.download_rate = st.stats.download_rate * 0.5 + static_cast<double>(st.down_this_tick) * 0.5;
+  st.stats.upload_rate = st.stats.upload_rate * 0.5 + static_cast<double>(st.up_this_tick) * 0.5;
+  st.down_this_tick = st.up_this_tick = 0;
   // Adapt the pipeline to what this peer actually delivers: enough requests
   // for `pipeline_seconds` of data, growing at most twofold per second.
-  st.rate = st.rate * 0.5 + static_cast<double>(st.bytes_this_tick) * 0.5;
-  st.bytes_this_tick = 0;
   auto wanted = static_cast<std::uint32_t>(std::min<double>(
-    st.rate * st.cfg.pipeline_seconds / st.cfg.max_block, st.cfg.max_pipeline));
+    st.stats.download_rate * st.cfg.pipeline_seconds / st.cfg.max_block, st.cfg.max_pipeline));
   if (wanted > st.pipeline)
     st.pipeline = std::min({wanted, st.pipeline * 2, st.cfg.max_pipeline});
-  else if (st.rate > 0)
+  else if (st.stats.download_rate > 0)
     st.pipeline = std::max(wanted, st.cfg.min_pipeline);
 
   if (!st.handshaken) {
-    if (st.connected && now - st.started > st.cfg.handshake_timeout + st.cfg.connect_timeout) {
+    if (now - st.started > st.cfg.handshake_timeout + st.cfg.connect_timeout) {
       quit_with(self, errc::timeout, "no handshake");
       return;
     }
@@ -261,6 +439,7 @@ void on_tick(peer_self self) {
       // Snubbed: let other peers fetch these blocks.
       give_back_all(self);
       st.pipeline = st.cfg.min_pipeline;
+      st.snubbed = true;
       if (++st.snubs >= 3) {
         quit_with(self, errc::timeout, "peer stopped sending blocks");
         return;
@@ -271,6 +450,8 @@ void on_tick(peer_self self) {
       flush(self);
     }
   }
+  st.stats.snubbed = st.snubbed;
+  report(self);
   request_work(self);
   self->delayed_send(self, 1s, tick_atom_v);
 }
@@ -278,15 +459,21 @@ void on_tick(peer_self self) {
 peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
                                                    std::shared_ptr<tcp_connection> conn,
                                                    peer_endpoint remote, piece_manager_actor pm,
-                                                   torrent_actor torrent, peer_config cfg) {
+                                                   disk_writer_actor disk, torrent_actor torrent,
+                                                   peer_config cfg,
+                                                   std::vector<std::uint8_t> handshake) {
   auto& st = self->state;
   st.key = key;
   st.conn = conn;
   st.remote = remote;
   st.pm = pm;
+  st.disk = disk;
   st.torrent = torrent;
   st.cfg = cfg;
+  st.incoming = !handshake.empty();
   st.pipeline = cfg.initial_pipeline;
+  st.ours = bitfield(cfg.num_pieces);
+  st.peer_has = bitfield(cfg.num_pieces);
   wire::decoder_limits lim;
   lim.max_block = cfg.max_block;
   lim.num_pieces = cfg.num_pieces;
@@ -304,7 +491,16 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
     caf::anon_send(handle, data_atom_v, std::move(chunk));
   };
   cb.on_closed = [handle](error err) { caf::anon_send(handle, closed_atom_v, err.to_string()); };
-  conn->connect(remote, cfg.connect_timeout, std::move(cb));
+  cb.on_drained = [handle] { caf::anon_send(handle, drained_atom_v); };
+  if (st.incoming) {
+    st.connected = true;
+    // The handshake was read before this actor existed: it goes first into
+    // the mailbox, ahead of anything the socket delivers next.
+    caf::anon_send(handle, data_atom_v, std::move(handshake));
+    conn->start(std::move(cb));
+  } else {
+    conn->connect(remote, cfg.connect_timeout, std::move(cb));
+  }
   self->delayed_send(self, 1s, tick_atom_v);
 
   return {
@@ -312,14 +508,14 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
       auto& st = self->state;
       st.connected = true;
       st.started = self->clock().now();
-      wire::handshake hs;
-      hs.info_hash = st.cfg.info_hash;
-      hs.peer_id = st.cfg.our_id;
-      wire::append_handshake(st.out, hs);
-      flush(self);
+      send_handshake(self);
     },
     [self](data_atom, std::vector<std::uint8_t>& chunk) { on_data(self, chunk); },
     [self](closed_atom, const std::string& why) { quit_with(self, errc::io_error, why); },
+    [self](drained_atom) {
+      self->state.waiting_for_drain = false;
+      serve(self);
+    },
     [self](tick_atom) { on_tick(self); },
     [self](cancel_atom, block_ref b) {
       auto& st = self->state;
@@ -332,13 +528,27 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
     },
     [self](have_atom, std::uint32_t piece) {
       auto& st = self->state;
+      if (piece >= st.cfg.num_pieces || st.ours.test(piece)) return;
+      st.ours.set(piece);
       if (!st.handshaken) return;
       wire::append(st.out, wire::have{piece});
       flush(self);
+      if (st.ours.all()) {
+        if (st.peer_has.all()) {
+          quit_with(self, errc::cancelled, "both sides are seeds");
+          return;
+        }
+        set_interest(self, false);
+      }
     },
     [self](wake_atom) {
       self->state.starved = false;
       request_work(self);
+    },
+    [self](choke_atom) { set_choking(self, true); },
+    [self](unchoke_atom) {
+      set_choking(self, false);
+      serve(self);
     },
     [self](stop_atom) { quit_with(self, errc::cancelled, "stopped"); },
   };
@@ -349,9 +559,20 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
 peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
                                           std::shared_ptr<tcp_connection> conn,
                                           peer_endpoint remote, piece_manager_actor pm,
-                                          torrent_actor torrent, peer_config cfg) {
+                                          disk_writer_actor disk, torrent_actor torrent,
+                                          peer_config cfg) {
   return sys.spawn(peer_behavior, key, std::move(conn), std::move(remote), std::move(pm),
-                   std::move(torrent), std::move(cfg));
+                   std::move(disk), std::move(torrent), std::move(cfg),
+                   std::vector<std::uint8_t>{});
+}
+
+peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
+                                          std::shared_ptr<tcp_connection> conn,
+                                          peer_endpoint remote, piece_manager_actor pm,
+                                          disk_writer_actor disk, torrent_actor torrent,
+                                          peer_config cfg, std::vector<std::uint8_t> handshake) {
+  return sys.spawn(peer_behavior, key, std::move(conn), std::move(remote), std::move(pm),
+                   std::move(disk), std::move(torrent), std::move(cfg), std::move(handshake));
 }
 
 } // namespace actorrent

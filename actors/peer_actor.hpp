@@ -34,14 +34,40 @@ struct peer_config {
   std::uint32_t max_pipeline = 500;
   double pipeline_seconds = 3.0;
   std::uint32_t max_block = 16 * 1024;
+
+  // Uploading.
+  std::int64_t piece_length = 0;
+  std::int64_t total_length = 0;
+  /// Largest block a peer may request (BEP 3 practice: 16 KiB; never more
+  /// than 128 KiB).
+  std::uint32_t max_request = 16 * 1024;
+  /// Requests queued from one peer; more is a flood and ends the connection.
+  std::size_t max_upload_queue = 500;
+  /// Requests a choked peer may still send (some are in flight when we
+  /// choke) before it counts as misbehaving.
+  std::size_t max_choked_requests = 64;
+  /// Disk reads in flight for one peer, and bytes queued on its socket,
+  /// before serving pauses.
+  std::size_t max_reads_in_flight = 8;
+  std::size_t send_high_water = 1 << 20;
 };
 
 /// Spawns a peer actor that connects to `remote` over `conn` (created but not
-/// connected), reports to `pm`, and notifies `torrent` once the handshake
-/// succeeded. It exits when the connection closes; the exit reason says why.
+/// connected), asks `pm` for work, reads blocks to upload from `disk`, and
+/// reports to `torrent`. It exits when the connection closes; the exit reason
+/// says why.
 peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
                                           std::shared_ptr<tcp_connection> conn,
                                           peer_endpoint remote, piece_manager_actor pm,
-                                          torrent_actor torrent, peer_config cfg);
+                                          disk_writer_actor disk, torrent_actor torrent,
+                                          peer_config cfg);
+
+/// Spawns a peer actor for an accepted connection whose handshake (68 bytes)
+/// was already read.
+peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
+                                          std::shared_ptr<tcp_connection> conn,
+                                          peer_endpoint remote, piece_manager_actor pm,
+                                          disk_writer_actor disk, torrent_actor torrent,
+                                          peer_config cfg, std::vector<std::uint8_t> handshake);
 
 } // namespace actorrent

@@ -33,6 +33,10 @@ struct piece_manager_state {
   std::unordered_map<std::uint32_t, std::vector<peer_key>> contributors;
   torrent_progress progress;
   std::int64_t verifying_bytes = 0;
+  // Resume data: saved at most every few seconds while pieces pass.
+  caf::actor_clock::time_point last_save{};
+  bool saving = false;
+  bool unsaved = false;
   bool was_endgame = false;
   bool finished = false;
 };
@@ -85,15 +89,34 @@ void reward(pm_self self, std::uint32_t piece) {
   st.contributors.erase(it);
 }
 
+/// Flushes the files and records the verified pieces in the resume file;
+/// `then(ok)` runs when that is done (ok: the data is durable).
+template <class F>
+void save_resume(pm_self self, F then) {
+  auto& st = self->state;
+  st.saving = true;
+  st.unsaved = false;
+  st.last_save = self->clock().now();
+  self->request(st.disk, st.cfg.disk_timeout, resume_atom_v, st.picker->have_bits().bytes())
+    .then(
+      [self, then](bool) mutable {
+        self->state.saving = false;
+        then(true);
+      },
+      [self, then](caf::error& err) mutable {
+        self->state.saving = false;
+        self->send(self->state.torrent, fatal_atom_v, from_caf_error(err).to_string());
+        then(false);
+      });
+}
+
 void check_done(pm_self self) {
   auto& st = self->state;
   if (st.finished || !st.picker->complete()) return;
   st.finished = true;
-  self->request(st.disk, st.cfg.disk_timeout, flush_atom_v)
-    .then([self](bool) { self->send(self->state.torrent, done_atom_v); },
-          [self](caf::error& err) {
-            self->send(self->state.torrent, fatal_atom_v, from_caf_error(err).to_string());
-          });
+  save_resume(self, [self](bool ok) {
+    if (ok) self->send(self->state.torrent, done_atom_v);
+  });
 }
 
 void verify(pm_self self, std::uint32_t piece) {
@@ -112,7 +135,10 @@ void verify(pm_self self, std::uint32_t piece) {
           st.progress.bytes_have += st.picker->piece_size(piece);
           reward(self, piece);
           for (auto& [key, p] : st.peers) self->send(p.handle, have_atom_v, piece);
+          st.unsaved = true;
           check_done(self);
+          if (!st.finished && !st.saving && self->clock().now() - st.last_save > st.cfg.resume_interval)
+            save_resume(self, [](bool) {});
         } else {
           ACTORRENT_LOG(info, "piece " << piece << " failed its hash check");
           st.picker->on_piece_failed(piece);
@@ -227,6 +253,11 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         st.peers.erase(it);
       }
       wake_starved(self);
+    },
+    [self](resume_atom) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      save_resume(self, [rp](bool ok) mutable { rp.deliver(ok); });
+      return rp;
     },
     [self](status_atom) -> torrent_progress {
       auto& st = self->state;

@@ -1,8 +1,11 @@
 #include "actorrent/session.hpp"
 
 #include "file_storage.hpp"
+#include "listener.hpp"
 #include "messages.hpp"
 #include "net_service.hpp"
+#include "peer_router_actor.hpp"
+#include "resume_data.hpp"
 #include "torrent_actor.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -18,9 +21,12 @@ struct session::impl {
   net_service net;
   std::array<std::uint8_t, 20> peer_id{};
   std::vector<caf::actor> torrents;
+  peer_router_actor router;
+  std::shared_ptr<listener> acceptor;
+  error listen_error;
 
   impl(caf::actor_system& s, session_options o)
-    : sys(s), opts(o), net(o.network_threads) {
+    : sys(s), opts(std::move(o)), net(opts.network_threads) {
     // Azureus-style id: client code and version, then random characters.
     static const char prefix[] = "-AR0100-";
     static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -45,12 +51,33 @@ void session::configure(caf::actor_system_config& cfg) {
 }
 
 session::session(caf::actor_system& sys, session_options opts)
-  : impl_(std::make_unique<impl>(sys, opts)) {
+  : impl_(std::make_unique<impl>(sys, std::move(opts))) {
+  if (!impl_->opts.listen) return;
+  impl_->router = spawn_peer_router(sys);
+  auto router = impl_->router;
+  auto l = listener::open(
+    impl_->net.io(), impl_->opts.bind_address, impl_->opts.listen_port,
+    [router](std::shared_ptr<tcp_connection> conn, std::vector<std::uint8_t> handshake) {
+      caf::anon_send(router, incoming_atom_v, std::move(conn), std::move(handshake));
+    },
+    std::chrono::seconds(10));
+  if (!l) {
+    impl_->listen_error = l.err();
+    return;
+  }
+  impl_->acceptor = *l;
+}
+
+const error& session::listen_error() const noexcept { return impl_->listen_error; }
+
+std::uint16_t session::listen_port() const noexcept {
+  return impl_->acceptor ? impl_->acceptor->port() : 0;
 }
 
 session::~session() {
   // Torrents own sockets on the network thread, which dies with this session:
   // stop them all (each waits for its own actors) before it goes.
+  if (impl_->acceptor) impl_->acceptor->close();
   caf::scoped_actor self{impl_->sys};
   std::size_t alive = 0;
   for (auto& t : impl_->torrents) {
@@ -60,8 +87,14 @@ session::~session() {
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](caf::down_msg&) { --alive; }, [](bool) {},
+    self->receive([&](caf::down_msg&) { --alive; }, [](const torrent_status&) {},
                   caf::after(std::chrono::milliseconds(100)) >> [] {});
+  }
+  if (impl_->router) {
+    self->monitor(impl_->router);
+    self->send_exit(impl_->router, caf::exit_reason::user_shutdown);
+    self->receive([](caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(5)) >> [] {});
   }
 }
 
@@ -76,8 +109,11 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
     cfg.peers.push_back(*ep);
   }
   cfg.peer_id = impl_->peer_id;
-  cfg.listen_port = impl_->opts.listen_port;
+  cfg.listen_port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
   cfg.seed = params.seed;
+  cfg.seed_time = params.seed_time;
+  cfg.seed_ratio = params.seed_ratio;
+  if (params.resume) cfg.resume_file = resume_path(params.download_dir, meta.info_hash);
   cfg.stall_timeout = params.stall_timeout;
   cfg.endgame_threshold = params.endgame_threshold;
   cfg.max_connections = params.max_connections;
@@ -104,7 +140,7 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
 
   auto meta_ptr = std::make_shared<const metainfo>(meta);
   auto handle = spawn_torrent(impl_->sys, impl_->net, meta_ptr, std::move(cfg), std::move(store),
-                              bitfield(meta.piece_count()), std::move(owner));
+                              std::move(owner), impl_->router);
   auto untyped = caf::actor_cast<caf::actor>(handle);
   impl_->torrents.push_back(untyped);
   return untyped;

@@ -3,6 +3,7 @@
 #include "disk_writer_actor.hpp"
 #include "log.hpp"
 #include "piece_manager_actor.hpp"
+#include "resume_data.hpp"
 #include "tracker_actor.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 namespace actorrent {
@@ -34,6 +36,9 @@ struct connection {
   peer_endpoint remote;
   peer_connection_actor handle;
   bool handshaken = false;
+  bool incoming = false;
+  peer_stats stats;
+  std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
 };
 
 struct torrent_state {
@@ -44,6 +49,7 @@ struct torrent_state {
   std::shared_ptr<const metainfo> meta;
   torrent_config cfg;
   caf::actor owner;
+  peer_router_actor router;
 
   disk_writer_actor disk;
   piece_manager_actor pm;
@@ -53,11 +59,19 @@ struct torrent_state {
   std::unordered_map<peer_key, connection> connections;
   peer_key next_key = 1;
 
+  std::unique_ptr<choker> chokes;
+  time_point next_rechoke{};
+
   time_point started{};
   time_point last_progress{};
+  time_point seeding_since{};
   std::uint64_t last_downloaded = 0;
+  std::uint64_t uploaded_by_closed = 0;  // by connections that ended
+  std::uint64_t last_uploaded = 0;
   torrent_progress progress;
   double rate = 0;
+  double up_rate = 0;
+  bool checking = true;
   bool complete = false;
   bool stopping = false;
 
@@ -85,11 +99,19 @@ std::uint32_t handshaken_count(const torrent_state& st) {
   return n;
 }
 
+std::uint64_t uploaded_total(const torrent_state& st) {
+  auto total = st.uploaded_by_closed;
+  for (auto& [k, c] : st.connections) total += c.stats.uploaded;
+  return total;
+}
+
 torrent_status make_status(const torrent_state& st, time_point now) {
   torrent_status s;
   s.name = st.meta->name;
   s.progress = st.progress;
+  s.uploaded = uploaded_total(st);
   s.download_rate = st.rate;
+  s.upload_rate = st.up_rate;
   s.peers_connected = handshaken_count(st);
   s.peers_known = static_cast<std::uint32_t>(st.known.size());
   s.elapsed = std::chrono::duration<double>(now - st.started).count();
@@ -104,7 +126,7 @@ void adopt(torrent_self self, const Handle& child) {
 
 void connect_more(torrent_self self) {
   auto& st = self->state;
-  if (st.stopping || st.complete) return;
+  if (st.stopping || st.complete || st.checking) return;
   auto now = self->clock().now();
   for (auto& [remote, info] : st.known) {
     if (st.connections.size() >= st.cfg.max_connections) break;
@@ -113,10 +135,10 @@ void connect_more(torrent_self self) {
       continue;
     auto key = st.next_key++;
     auto conn = tcp_connection::create(st.net->io(), {});
-    auto handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, self, st.cfg.peer);
+    auto handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
     adopt(self, handle);
     info.connected = true;
-    st.connections.emplace(key, connection{remote, handle, false});
+    st.connections.emplace(key, connection{remote, handle, false, false, {}});
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
   }
 }
@@ -140,20 +162,31 @@ void shut_down(torrent_self self, std::function<void()> then) {
   if (st.tracker) self->send_exit(st.tracker, caf::exit_reason::user_shutdown);
   st.after_shutdown = std::move(then);
   st.shutdown_deadline = self->clock().now() + 5s;
-  if (st.children.empty()) finish_shutdown(self);
-  else self->delayed_send(self, 5s, tick_atom_v);
+  if (st.children.empty())
+    finish_shutdown(self);
+  else
+    self->delayed_send(self, 5s, tick_atom_v);
 }
 
-/// Says goodbye to the trackers (bounded), then runs `then`.
-template <class F>
-void stop_tracker_then(torrent_self self, F then) {
+/// Saves the resume data (when there is a PieceManager), says goodbye to the
+/// trackers (bounded), then runs `then`.
+void wind_down(torrent_self self, bool save, std::function<void()> then) {
   auto& st = self->state;
-  if (!st.tracker) {
-    then();
+  auto after_resume = [self, then] {
+    auto& st = self->state;
+    if (!st.tracker) {
+      then();
+      return;
+    }
+    self->request(st.tracker, 10s, stop_atom_v)
+      .then([then](bool) { then(); }, [then](caf::error&) { then(); });
+  };
+  if (!save || !st.pm) {
+    after_resume();
     return;
   }
-  self->request(st.tracker, 10s, stop_atom_v)
-    .then([then](bool) mutable { then(); }, [then](caf::error&) mutable { then(); });
+  self->request(st.pm, 30s, resume_atom_v)
+    .then([after_resume](bool) { after_resume(); }, [after_resume](caf::error&) { after_resume(); });
 }
 
 void fail(torrent_self self, const std::string& why) {
@@ -162,18 +195,66 @@ void fail(torrent_self self, const std::string& why) {
   st.stopping = true;
   ACTORRENT_LOG(warning, st.meta->name << ": " << why);
   caf::anon_send(st.owner, failed_atom_v, why);
-  stop_tracker_then(self, [self] { shut_down(self, [] {}); });
+  wind_down(self, false, [self] { shut_down(self, [] {}); });
+}
+
+/// Ends a completed torrent (after the download, or after seeding).
+void finish(torrent_self self, bool seeded) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.stopping = true;
+  wind_down(self, false, [self, seeded] {
+    shut_down(self, [self, seeded] {
+      // After every peer is gone: their last figures are in.
+      auto status = make_status(self->state, self->clock().now());
+      if (seeded)
+        caf::anon_send(self->state.owner, closed_atom_v, status);
+      else
+        caf::anon_send(self->state.owner, done_atom_v, status);
+    });
+  });
+}
+
+void rechoke(torrent_self self) {
+  auto& st = self->state;
+  std::vector<choker_peer> peers;
+  peers.reserve(st.connections.size());
+  for (auto& [key, c] : st.connections) {
+    if (!c.handshaken) continue;
+    choker_peer p;
+    p.key = key;
+    p.interested = c.stats.peer_interested;
+    p.snubbed = c.stats.snubbed;
+    p.download_rate = c.stats.download_rate;
+    p.upload_rate = c.stats.upload_rate;
+    p.connected = c.since;
+    peers.push_back(p);
+  }
+  auto d = st.chokes->rechoke(peers, st.complete, std::chrono::steady_clock::now());
+  for (auto key : d.choke)
+    if (auto it = st.connections.find(key); it != st.connections.end())
+      self->send(it->second.handle, choke_atom_v);
+  for (auto key : d.unchoke)
+    if (auto it = st.connections.find(key); it != st.connections.end())
+      self->send(it->second.handle, unchoke_atom_v);
 }
 
 void on_tick(torrent_self self) {
   auto& st = self->state;
-  if (st.after_shutdown && self->clock().now() >= st.shutdown_deadline) {
+  auto now = self->clock().now();
+  if (st.after_shutdown && now >= st.shutdown_deadline) {
     ACTORRENT_LOG(warning, st.children.size() << " actors did not stop in time");
     finish_shutdown(self);
     return;
   }
   if (st.stopping) return;
+  self->delayed_send(self, 1s, tick_atom_v);
+  if (st.checking || !st.pm) return;
   connect_more(self);
+  if (now >= st.next_rechoke) {
+    st.next_rechoke = now + st.cfg.choking.rechoke_interval;
+    rechoke(self);
+  }
   self->request(st.pm, 5s, status_atom_v)
     .then(
       [self](torrent_progress& p) {
@@ -183,13 +264,22 @@ void on_tick(torrent_self self) {
         st.rate = st.rate * 0.5 + static_cast<double>(delta) * 0.5;
         if (delta > 0) st.last_progress = now;
         st.last_downloaded = p.downloaded;
+        auto up = uploaded_total(st);
+        st.up_rate = st.up_rate * 0.5 + static_cast<double>(up - st.last_uploaded) * 0.5;
+        st.last_uploaded = up;
         st.progress = p;
         if (st.tracker)
-          self->send(st.tracker, stats_atom_v, std::int64_t{0},
+          self->send(st.tracker, stats_atom_v, static_cast<std::int64_t>(up),
                      static_cast<std::int64_t>(p.downloaded), p.bytes_total - p.bytes_have);
         if (st.stopping) return;
         caf::anon_send(st.owner, status_atom_v, make_status(st, now));
-        if (!st.complete && now - st.last_progress > st.cfg.stall_timeout) {
+        if (st.complete) {
+          bool time_up = st.cfg.seed_time && now - st.seeding_since >= *st.cfg.seed_time;
+          bool ratio_met = st.cfg.seed_ratio
+                           && static_cast<double>(up)
+                                >= *st.cfg.seed_ratio * static_cast<double>(p.bytes_total);
+          if (time_up || ratio_met) finish(self, true);
+        } else if (now - st.last_progress > st.cfg.stall_timeout) {
           std::ostringstream why;
           why << "no data for " << st.cfg.stall_timeout.count() << " s ("
               << handshaken_count(st) << " peers connected, " << st.known.size()
@@ -198,35 +288,86 @@ void on_tick(torrent_self self) {
         }
       },
       [](caf::error&) {});
-  self->delayed_send(self, 1s, tick_atom_v);
+}
+
+/// Starts downloading (and serving) once the start-up check knows what we have.
+void start(torrent_self self, bitfield have) {
+  auto& st = self->state;
+  piece_manager_config pmc;
+  pmc.num_pieces = st.meta->piece_count();
+  pmc.piece_length = st.meta->piece_length;
+  pmc.total_length = st.meta->total_length;
+  pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
+  pmc.have = std::move(have);
+  st.pm = spawn_piece_manager(*st.sys, std::move(pmc), st.disk, self);
+  adopt(self, st.pm);
+  st.checking = false;
+  st.last_progress = self->clock().now();
+  if (st.router) self->send(st.router, register_atom_v, st.meta->info_hash, self);
+  connect_more(self);
+}
+
+/// Hashes the pieces the plan names, a batch at a time so progress shows,
+/// then starts.
+void check_pieces(torrent_self self, std::vector<std::uint32_t> todo, std::size_t next,
+                  bitfield have) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  if (next >= todo.size()) {
+    std::ostringstream line;
+    line << "checked: " << have.count() << " of " << have.size() << " pieces present";
+    caf::anon_send(st.owner, log_atom_v, line.str());
+    start(self, std::move(have));
+    return;
+  }
+  auto end = std::min(todo.size(), next + 32);
+  std::vector<std::uint32_t> batch(todo.begin() + static_cast<std::ptrdiff_t>(next),
+                                   todo.begin() + static_cast<std::ptrdiff_t>(end));
+  self->request(st.disk, 300s, check_atom_v, std::move(batch))
+    .then(
+      [self, todo = std::move(todo), end, have](std::vector<std::uint32_t>& good) mutable {
+        for (auto p : good) have.set(p);
+        auto& st = self->state;
+        st.progress.pieces_have = static_cast<std::uint32_t>(have.count());
+        check_pieces(self, std::move(todo), end, std::move(have));
+      },
+      [self](caf::error& err) { fail(self, "checking the files: " + from_caf_error(err).to_string()); });
 }
 
 torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, net_service* net,
                                      std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                                     std::shared_ptr<storage> store, bitfield have,
-                                     caf::actor owner) {
+                                     std::shared_ptr<storage> store, caf::actor owner,
+                                     peer_router_actor router) {
   auto& st = self->state;
   st.sys = sys;
   st.net = net;
   st.meta = meta;
   st.cfg = std::move(cfg);
   st.owner = std::move(owner);
+  st.router = std::move(router);
   st.started = st.last_progress = self->clock().now();
-
-  st.disk = spawn_disk_writer(*sys, std::move(store), meta->piece_hashes);
-  piece_manager_config pmc;
-  pmc.num_pieces = meta->piece_count();
-  pmc.piece_length = meta->piece_length;
-  pmc.total_length = meta->total_length;
-  pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
-  pmc.have = std::move(have);
-  st.pm = spawn_piece_manager(*sys, std::move(pmc), st.disk, self);
-  adopt(self, st.disk);
-  adopt(self, st.pm);
+  st.chokes = std::make_unique<choker>(st.cfg.choking);
+  st.progress.pieces_total = meta->piece_count();
+  st.progress.bytes_total = meta->total_length;
 
   st.cfg.peer.info_hash = meta->info_hash;
   st.cfg.peer.our_id = st.cfg.peer_id;
   st.cfg.peer.num_pieces = meta->piece_count();
+  st.cfg.peer.piece_length = meta->piece_length;
+  st.cfg.peer.total_length = meta->total_length;
+
+  // What is on disk already: the resume data says, where it still matches
+  // the files; the rest is hashed.
+  result<resume_data> resume = error{errc::io_error, "no resume file"};
+  if (!st.cfg.resume_file.empty()) resume = read_resume_file(st.cfg.resume_file);
+  auto plan = plan_recheck(resume, meta->info_hash, store->layout(), store->stat_files());
+  ACTORRENT_LOG(info, meta->name << ": " << plan.reason);
+
+  disk_options dopts;
+  dopts.resume_file = st.cfg.resume_file;
+  dopts.info_hash = meta->info_hash;
+  st.disk = spawn_disk_writer(*sys, std::move(store), meta->piece_hashes, dopts);
+  adopt(self, st.disk);
 
   tracker_config tc;
   if (!meta->announce_list.empty())
@@ -257,24 +398,46 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     }
     for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
       if (it->second.handle.address() != dm.source) continue;
-      auto& info = st.known[it->second.remote];
-      info.connected = false;
-      auto now = self->clock().now();
-      if (it->second.handshaken) {
-        ++info.drops;
-        info.next_attempt = now + st.cfg.retry_delay;
-      } else {
-        ++info.failures;
-        info.next_attempt = now + st.cfg.retry_delay * (1 << std::min<std::uint32_t>(info.failures, 5));
+      auto& c = it->second;
+      st.uploaded_by_closed += c.stats.uploaded;
+      st.chokes->on_peer_gone(it->first);
+      if (!c.incoming) {
+        auto& info = st.known[c.remote];
+        info.connected = false;
+        auto now = self->clock().now();
+        if (c.handshaken) {
+          ++info.drops;
+          info.next_attempt = now + st.cfg.retry_delay;
+        } else {
+          ++info.failures;
+          info.next_attempt =
+            now + st.cfg.retry_delay * (1 << std::min<std::uint32_t>(info.failures, 5));
+        }
       }
-      ACTORRENT_LOG(info, "peer " << it->second.remote.to_string() << " gone: "
+      ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
                                   << from_caf_error(dm.reason).message);
       st.connections.erase(it);
       break;
     }
   });
 
-  connect_more(self);
+  bitfield have = plan.have;
+  std::vector<std::uint32_t> todo;
+  for (std::uint32_t i = 0; i < plan.check.size(); ++i)
+    if (plan.check.test(i)) todo.push_back(i);
+  if (todo.empty()) {
+    if (have.count() > 0) {
+      std::ostringstream line;
+      line << "checked: " << have.count() << " of " << have.size() << " pieces present ("
+           << plan.reason << ")";
+      caf::anon_send(st.owner, log_atom_v, line.str());
+    }
+    start(self, std::move(have));
+  } else {
+    caf::anon_send(st.owner, log_atom_v,
+                   "checking " + std::to_string(todo.size()) + " pieces (" + plan.reason + ")");
+    check_pieces(self, std::move(todo), 0, std::move(have));
+  }
   self->delayed_send(self, 1s, tick_atom_v);
 
   return {
@@ -291,31 +454,57 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto it = st.connections.find(key);
       if (it == st.connections.end()) return;
       it->second.handshaken = true;
-      st.known[it->second.remote].failures = 0;
+      if (!it->second.incoming) st.known[it->second.remote].failures = 0;
+    },
+    [self](peer_stats_atom, peer_key key, const peer_stats& stats) {
+      auto& st = self->state;
+      auto it = st.connections.find(key);
+      if (it == st.connections.end()) return;
+      bool became_interested = stats.peer_interested && !it->second.stats.peer_interested;
+      it->second.stats = stats;
+      if (became_interested && !st.stopping
+          && st.chokes->on_interested(key, std::chrono::steady_clock::now()))
+        self->send(it->second.handle, unchoke_atom_v);
+    },
+    [self](incoming_atom, connection_ptr& conn, std::vector<std::uint8_t>& handshake) {
+      auto& st = self->state;
+      auto remote = conn->remote();
+      if (st.stopping || st.checking || st.connections.size() >= st.cfg.max_connections) {
+        conn->close();
+        return;
+      }
+      for (auto& [ep, info] : st.known) {
+        if (info.banned && ep.host == remote.host && ep.port == remote.port) {
+          conn->close();
+          return;
+        }
+      }
+      auto key = st.next_key++;
+      auto handle = spawn_incoming_peer(*st.sys, key, conn, remote, st.pm, st.disk, self,
+                                        st.cfg.peer, std::move(handshake));
+      adopt(self, handle);
+      st.connections.emplace(key, connection{remote, handle, false, true, {}});
+      ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
     },
     [self](done_atom) {
       auto& st = self->state;
       if (st.complete) return;
       st.complete = true;
       auto now = self->clock().now();
+      st.seeding_since = now;
       ACTORRENT_LOG(info, st.meta->name << ": download complete");
       if (st.tracker) self->send(st.tracker, completed_atom_v);
       self->request(st.pm, 5s, status_atom_v)
         .then(
-          [self, now](torrent_progress& p) {
+          [self](torrent_progress& p) {
             auto& st = self->state;
             st.progress = p;
-            auto status = make_status(st, now);
-            if (st.cfg.seed) {
-              caf::anon_send(st.owner, done_atom_v, status);
+            if (!st.cfg.seed) {
+              finish(self, false);
               return;
             }
-            st.stopping = true;
-            stop_tracker_then(self, [self, status] {
-              shut_down(self, [self, status] {
-                caf::anon_send(self->state.owner, done_atom_v, status);
-              });
-            });
+            caf::anon_send(st.owner, done_atom_v, make_status(st, self->clock().now()));
+            rechoke(self);
           },
           [self](caf::error& err) { fail(self, from_caf_error(err).to_string()); });
     },
@@ -332,16 +521,18 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](status_atom) -> torrent_status {
       return make_status(self->state, self->clock().now());
     },
-    [self](stop_atom) -> caf::result<bool> {
+    [self](stop_atom) -> caf::result<torrent_status> {
       auto& st = self->state;
-      auto rp = self->make_response_promise<bool>();
+      auto rp = self->make_response_promise<torrent_status>();
       if (st.stopping) {
-        rp.deliver(true);
+        rp.deliver(make_status(st, self->clock().now()));
         return rp;
       }
       st.stopping = true;
-      stop_tracker_then(self, [self, rp]() mutable {
-        shut_down(self, [rp]() mutable { rp.deliver(true); });
+      wind_down(self, true, [self, rp]() mutable {
+        shut_down(self, [self, rp]() mutable {
+          rp.deliver(make_status(self->state, self->clock().now()));
+        });
       });
       return rp;
     },
@@ -352,9 +543,10 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
 
 torrent_actor spawn_torrent(caf::actor_system& sys, net_service& net,
                             std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                            std::shared_ptr<storage> store, bitfield have, caf::actor owner) {
+                            std::shared_ptr<storage> store, caf::actor owner,
+                            peer_router_actor router) {
   return sys.spawn(torrent, &sys, &net, std::move(meta), std::move(cfg), std::move(store),
-                   std::move(have), std::move(owner));
+                   std::move(owner), std::move(router));
 }
 
 } // namespace actorrent

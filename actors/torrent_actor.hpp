@@ -7,14 +7,16 @@
 #include "storage.hpp"
 
 #include "actorrent/metainfo.hpp"
-#include "bitfield.hpp"
+#include "choker.hpp"
 #include "net_service.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace actorrent {
@@ -23,7 +25,7 @@ struct torrent_config {
   /// Peers to connect to besides those the trackers name.
   std::vector<peer_endpoint> peers;
   std::array<std::uint8_t, 20> peer_id{};
-  /// The port we announce (the listening port).
+  /// The port we listen on and announce.
   std::uint16_t listen_port = 6881;
   std::size_t max_connections = 60;
   /// A connection attempt that fails this often (without a handshake) is not
@@ -32,20 +34,31 @@ struct torrent_config {
   std::chrono::milliseconds retry_delay{2'000};
   /// Fail when no payload arrived for this long while pieces are missing.
   std::chrono::seconds stall_timeout{120};
-  /// Keep running after the download completed.
+  /// Keep running after the download completed; until seed_time passed or
+  /// seed_ratio x the torrent's size was uploaded (when given).
   bool seed = false;
+  std::optional<std::chrono::seconds> seed_time;
+  std::optional<double> seed_ratio;
   double endgame_threshold = 1.0;
+  /// Where the resume file lives (empty: no resume data).
+  std::filesystem::path resume_file;
+  choker_config choking;
   peer_config peer;
 };
 
-/// Spawns a torrent downloading into `store` (opened). `have` marks pieces
-/// already verified on disk. The owner receives, as messages:
+/// Spawns a torrent downloading into `store` (opened). It first checks what
+/// the files already hold (resume data, else hashing), then downloads and,
+/// if asked, seeds. When `router` is valid the torrent registers with it to
+/// receive incoming connections. The owner receives, as messages:
+///   (log_atom, std::string)        a line worth showing (the start-up check)
 ///   (status_atom, torrent_status)  once a second
-///   (done_atom, torrent_status)    when every piece is verified and on disk
-///   (failed_atom, std::string)     when the torrent cannot go on
-/// After done or failed the torrent has stopped and exited (unless seeding).
+///   (done_atom, torrent_status)    every piece is verified and on disk; unless
+///                                  seeding, the torrent has stopped by then
+///   (closed_atom, torrent_status)  seeding ended (time or ratio); it stopped
+///   (failed_atom, std::string)     the torrent cannot go on; it stopped
 torrent_actor spawn_torrent(caf::actor_system& sys, net_service& net,
                             std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                            std::shared_ptr<storage> store, bitfield have, caf::actor owner);
+                            std::shared_ptr<storage> store, caf::actor owner,
+                            peer_router_actor router);
 
 } // namespace actorrent

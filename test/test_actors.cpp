@@ -37,6 +37,8 @@ peer_actor::behavior_type mock_peer(peer_actor::pointer, std::shared_ptr<peer_re
     [rec](cancel_atom, block_ref b) { rec->cancels.push_back(b); },
     [rec](have_atom, std::uint32_t piece) { rec->haves.push_back(piece); },
     [rec](wake_atom) { ++rec->wakes; },
+    [](choke_atom) {},
+    [](unchoke_atom) {},
     [](stop_atom) {},
   };
 }
@@ -57,8 +59,10 @@ torrent_actor::behavior_type mock_torrent(torrent_actor::pointer,
     [rec](fatal_atom, const std::string& why) { rec->fatal.push_back(why); },
     [rec](ban_atom, peer_key key) { rec->bans.push_back(key); },
     [](tick_atom) {},
+    [](peer_stats_atom, peer_key, const peer_stats&) {},
+    [](incoming_atom, const connection_ptr&, const std::vector<std::uint8_t>&) {},
     [](status_atom) { return torrent_status{}; },
-    [](stop_atom) { return true; },
+    [](stop_atom) { return torrent_status{}; },
   };
 }
 
@@ -97,7 +101,9 @@ struct fixture {
     store = std::make_shared<memory_storage>(
       file_layout({layout_file{{"file.bin"}, total_length, false}}, piece_length));
     REQUIRE_FALSE(store->open());
-    disk = spawn_disk_writer(sys, store, hashes, false);
+    disk_options dopts;
+    dopts.own_thread = false;
+    disk = spawn_disk_writer(sys, store, hashes, dopts);
     torrent = sys.spawn(mock_torrent, trec);
     piece_manager_config pmc;
     pmc.num_pieces = num_pieces;

@@ -113,10 +113,12 @@ torrent_actor::behavior_type stand_in_torrent(torrent_actor::pointer self,
     [](fatal_atom, const std::string&) {},
     [](ban_atom, peer_key) {},
     [](tick_atom) {},
+    [](peer_stats_atom, peer_key, const peer_stats&) {},
+    [](incoming_atom, const connection_ptr&, const std::vector<std::uint8_t>&) {},
     [](status_atom) { return torrent_status{}; },
     [self](stop_atom) {
       self->quit();
-      return true;
+      return torrent_status{};
     },
   };
 }

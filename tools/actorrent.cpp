@@ -46,6 +46,13 @@ int show(const cli::options& opts) {
   return exit_ok;
 }
 
+void print_stats(const torrent_status& st) {
+  // The last line, for people and scripts alike.
+  std::cout << "stats: downloaded=" << st.progress.downloaded << " uploaded=" << st.uploaded
+            << " wasted=" << st.progress.wasted << "\n"
+            << std::flush;
+}
+
 int download(const cli::options& opts) {
   auto meta = load_metainfo(opts.torrent);
   if (!meta) {
@@ -68,11 +75,24 @@ int download(const cli::options& opts) {
   const bool tty = isatty(STDOUT_FILENO) != 0;
   int status = exit_error;
   {
-    session ses{sys, session_options{opts.port, 1}};
+    session_options sopts;
+    sopts.bind_address = opts.bind;
+    sopts.listen_port = opts.port;
+    session ses{sys, sopts};
+    if (ses.listen_error()) {
+      if (opts.cmd == cli::command::seed) {
+        std::cerr << "actorrent: " << ses.listen_error().message << "\n";
+        return exit_error;
+      }
+      std::cerr << "actorrent: warning: " << ses.listen_error().message
+                << " (downloading without accepting incoming peers)\n";
+    }
     add_torrent_params params;
     params.download_dir = opts.dir;
     params.peers = opts.peers;
     params.seed = opts.seed;
+    if (opts.seed_time >= 0) params.seed_time = std::chrono::seconds(opts.seed_time);
+    if (opts.seed_ratio >= 0) params.seed_ratio = opts.seed_ratio;
     params.stall_timeout = std::chrono::seconds(opts.stall_timeout);
     params.endgame_threshold = opts.endgame_threshold;
     params.max_connections = static_cast<std::size_t>(opts.max_peers);
@@ -83,40 +103,72 @@ int download(const cli::options& opts) {
       std::cerr << "actorrent: " << torrent.err().message << "\n";
       return exit_error;
     }
-    std::cout << "downloading " << meta->name << " (" << cli::format_bytes(
-                   static_cast<double>(meta->total_length))
-              << ") into " << opts.dir << "\n";
-    std::cout.flush();
+    std::cout << (opts.cmd == cli::command::seed ? "seeding " : "downloading ") << meta->name
+              << " (" << cli::format_bytes(static_cast<double>(meta->total_length)) << ") in "
+              << opts.dir;
+    if (ses.listen_port() != 0) std::cout << ", listening on port " << ses.listen_port();
+    std::cout << "\n" << std::flush;
 
     bool running = true;
     bool stop_sent = false;
-    bool status_printed = false;
+    bool line_open = false;  // a live status line is on screen
+    torrent_status last;
+    last.name = meta->name;
     auto last_plain = std::chrono::steady_clock::now() - 10s;
-    auto print = [&](const torrent_status& st, bool final_line) {
+    auto end_line = [&] {
+      if (line_open) std::cout << "\n";
+      line_open = false;
+    };
+    auto print = [&](const torrent_status& st) {
       auto line = cli::format_status(st);
       if (tty) {
-        std::cout << "\r" << line << "\x1b[K" << (final_line ? "\n" : "") << std::flush;
-        status_printed = true;
+        std::cout << "\r" << line << "\x1b[K" << std::flush;
+        line_open = true;
       } else {
         auto now = std::chrono::steady_clock::now();
-        if (final_line || now - last_plain >= 5s) {
+        if (now - last_plain >= 5s) {
           std::cout << line << "\n" << std::flush;
           last_plain = now;
         }
       }
     };
     self->receive_while([&] { return running; })(
-      [&](status_atom, const torrent_status& st) { print(st, false); },
+      [&](log_atom, const std::string& line) {
+        end_line();
+        std::cout << line << "\n" << std::flush;
+      },
+      [&](status_atom, const torrent_status& st) {
+        last = st;
+        print(st);
+      },
       [&](done_atom, const torrent_status& st) {
-        print(st, true);
-        std::cout << "complete: " << meta->name << ", "
-                  << cli::format_bytes(static_cast<double>(st.progress.bytes_total)) << " in "
-                  << st.elapsed << " s\n";
+        last = st;
+        end_line();
+        auto secs = st.elapsed > 0 ? st.elapsed : 1e-9;
+        if (st.progress.downloaded == 0)
+          std::cout << "complete: " << meta->name << " was already in " << opts.dir << "\n";
+        else
+          std::cout << "complete: " << meta->name << ", "
+                    << cli::format_bytes(static_cast<double>(st.progress.downloaded))
+                    << " downloaded in " << st.elapsed << " s ("
+                    << cli::format_bytes(static_cast<double>(st.progress.downloaded) / secs)
+                    << "/s)\n";
+        std::cout << std::flush;
         status = exit_ok;
-        if (!opts.seed) running = false;
+        if (opts.seed)
+          std::cout << "seeding; Ctrl-C stops\n" << std::flush;
+        else
+          running = false;
+      },
+      [&](closed_atom, const torrent_status& st) {
+        last = st;
+        end_line();
+        std::cout << "seeding finished\n";
+        status = exit_ok;
+        running = false;
       },
       [&](failed_atom, const std::string& why) {
-        if (status_printed) std::cout << "\n";
+        end_line();
         std::cerr << "actorrent: " << why << "\n";
         status = why.find("no data for") != std::string::npos ? exit_gave_up : exit_error;
         running = false;
@@ -124,15 +176,17 @@ int download(const cli::options& opts) {
       caf::after(200ms) >> [&] {
         if (interrupted.load() && !stop_sent) {
           stop_sent = true;
-          if (status_printed) std::cout << "\n";
+          end_line();
           std::cerr << "actorrent: interrupted; stopping (files stay as they are)\n";
           auto t = *torrent;
-          self->request(t, 15s, stop_atom_v)
-            .receive([](bool) {}, [](caf::error&) {});
+          self->request(t, 30s, stop_atom_v)
+            .receive([&](torrent_status& st) { last = st; }, [](caf::error&) {});
+          // A seeder that already completed stopped as asked: that is success.
           status = status == exit_ok ? exit_ok : exit_interrupted;
           running = false;
         }
       });
+    print_stats(last);
   }
   // Leaving the scope stopped the session: every torrent and its actors are
   // gone, and the network thread with them.
@@ -157,6 +211,7 @@ int main(int argc, char** argv) {
     case cli::command::show:
       return show(*opts);
     case cli::command::download:
+    case cli::command::seed:
       break;
   }
   if (opts->verbosity > 0)

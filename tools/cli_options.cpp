@@ -19,16 +19,22 @@ bool parse_number(std::string_view text, T& out) {
 
 const char* usage() {
   return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
+         "       actorrent seed TORRENT [-d DIR] [options]\n"
          "       actorrent show TORRENT\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
-         "HTTP trackers name and from the peers given with -a, then exits.\n"
+         "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
+         "already holds is checked first, so an interrupted download continues.\n"
+         "`seed` serves the data in DIR (downloading what is missing first).\n"
          "\n"
          "  -d, --dir DIR             download directory\n"
          "  -a, --peer HOST:PORT      connect to this peer as well (repeatable); with -a the\n"
          "                            download runs even when no tracker answers\n"
-         "  -p, --port PORT           port announced to trackers (default 6881)\n"
-         "      --seed                keep running after the download completes\n"
+         "  -p, --port PORT           port to listen on and announce (default 6881; 0: any)\n"
+         "      --bind ADDRESS        address to listen on (default 0.0.0.0)\n"
+         "      --seed                keep seeding after the download completes\n"
+         "      --seed-time SEC       stop seeding after SEC seconds\n"
+         "      --seed-ratio R        stop seeding once R x the torrent's size was uploaded\n"
          "      --stall-timeout SEC   give up when no data arrived for SEC seconds (default 120)\n"
          "      --endgame-threshold F start end-game once this fraction of pieces is verified\n"
          "                            (default 1.0: when every missing block is requested)\n"
@@ -68,6 +74,25 @@ result<options> parse(int argc, char** argv) {
       o.verbosity += 2;
     } else if (a == "--seed") {
       o.seed = true;
+    } else if (a == "--bind") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.bind = std::string(*v);
+    } else if (a == "--seed-time") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.seed_time) || o.seed_time < 0)
+        return error{errc::invalid_argument, "bad --seed-time: " + std::string(*v)};
+      o.seed = true;
+    } else if (a == "--seed-ratio") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      char* end = nullptr;
+      std::string text(*v);
+      o.seed_ratio = std::strtod(text.c_str(), &end);
+      if (end != text.c_str() + text.size() || !(o.seed_ratio >= 0))
+        return error{errc::invalid_argument, "bad --seed-ratio: " + text};
+      o.seed = true;
     } else if (a == "-d" || a == "--dir") {
       auto v = need_value(i, a);
       if (!v) return v.err();
@@ -80,7 +105,7 @@ result<options> parse(int argc, char** argv) {
       auto v = need_value(i, a);
       if (!v) return v.err();
       unsigned port = 0;
-      if (!parse_number(*v, port) || port == 0 || port > 65535)
+      if (!parse_number(*v, port) || port > 65535)
         return error{errc::invalid_argument, "bad port: " + std::string(*v)};
       o.port = static_cast<std::uint16_t>(port);
     } else if (a == "--stall-timeout") {
@@ -110,9 +135,13 @@ result<options> parse(int argc, char** argv) {
       return error{errc::invalid_argument, "unknown option " + std::string(a)};
     } else if (!positional_seen && a == "show" && o.torrent.empty()) {
       o.cmd = command::show;
+      positional_seen = true;
+    } else if (!positional_seen && a == "seed" && o.torrent.empty()) {
+      o.cmd = command::seed;
+      o.seed = true;
+      positional_seen = true;
     } else if (o.torrent.empty()) {
       o.torrent = std::string(a);
-      positional_seen = true;
     } else {
       return error{errc::invalid_argument, "unexpected argument " + std::string(a)};
     }

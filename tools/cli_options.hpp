@@ -9,7 +9,7 @@
 
 namespace actorrent::cli {
 
-enum class command { download, show, help, version };
+enum class command { download, seed, show, help, version };
 
 struct options {
   command cmd = command::download;
@@ -17,7 +17,10 @@ struct options {
   std::string dir = ".";
   std::vector<std::string> peers;  // -a HOST:PORT
   std::uint16_t port = 6881;
+  std::string bind = "0.0.0.0";
   bool seed = false;
+  int seed_time = -1;              // seconds; -1: no limit
+  double seed_ratio = -1;          // -1: no limit
   int verbosity = 0;               // -v, -vv
   int stall_timeout = 120;         // seconds
   double endgame_threshold = 1.0;

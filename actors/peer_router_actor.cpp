@@ -1,0 +1,61 @@
+#include "peer_router_actor.hpp"
+
+#include "handshake.hpp"
+#include "log.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+
+namespace actorrent {
+
+namespace {
+
+struct router_state {
+  static inline const char* name = "actorrent.peer_router";
+  std::map<sha1_hash, torrent_actor> torrents;
+};
+
+using router_self = peer_router_actor::stateful_pointer<router_state>;
+
+peer_router_actor::behavior_type peer_router(router_self self) {
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& torrents = self->state.torrents;
+    for (auto it = torrents.begin(); it != torrents.end();) {
+      if (it->second.address() == dm.source)
+        it = torrents.erase(it);
+      else
+        ++it;
+    }
+  });
+  return {
+    [self](incoming_atom, connection_ptr& conn, std::vector<std::uint8_t>& handshake) {
+      auto hs = wire::decode_handshake(handshake);
+      if (!hs) {
+        ACTORRENT_LOG(debug, "incoming " << conn->remote().to_string() << ": "
+                                         << hs.err().to_string());
+        conn->close();
+        return;
+      }
+      auto it = self->state.torrents.find(hs->info_hash);
+      if (it == self->state.torrents.end()) {
+        ACTORRENT_LOG(debug, "incoming " << conn->remote().to_string()
+                                         << " asks for unknown torrent " << hs->info_hash.hex());
+        conn->close();
+        return;
+      }
+      self->send(it->second, incoming_atom_v, std::move(conn), std::move(handshake));
+    },
+    [self](register_atom, const sha1_hash& info_hash, torrent_actor torrent) {
+      self->monitor(torrent);
+      self->state.torrents[info_hash] = std::move(torrent);
+    },
+  };
+}
+
+} // namespace
+
+peer_router_actor spawn_peer_router(caf::actor_system& sys) { return sys.spawn(peer_router); }
+
+} // namespace actorrent
