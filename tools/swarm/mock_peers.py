@@ -11,6 +11,23 @@ Modes (all listen on 127.0.0.1:--port):
               block it serves, one block at a time per connection
   good        a correct seeder without delay (to check the mock itself)
 
+Leech modes connect to --target 127.0.0.1:PORT as a downloader (handshake,
+then misbehave), log what happens and exit by themselves:
+  leech-out-of-range  interested, one valid request once unchoked, then a
+              request outside the torrent: piece index = number of pieces
+              (--variant index) or a block running past the end of its
+              piece (--variant end)
+  leech-oversize      interested, one valid request once unchoked, then a
+              request of --length bytes (default 256 KiB) inside piece 0
+  leech-choked        never interested: sends --count (default 300) valid
+              requests, --interval seconds apart, each while it is choked
+              (if unchoked anyway it pauses until choked again or --deadline)
+  leech-flood         interested; once unchoked sends --count (default 5000)
+              requests at once while reading whatever comes back
+A leech mode ends with a "result" record: whether and how fast (seconds after
+the misbehaviour began) the other side disconnected, the payload bytes it
+received, and whether anything it should not get was served.
+
 Every mode writes what it receives as JSON lines to --log (connect,
 handshake, interested, request/cancel with piece/begin/length, ...), so a
 test can see for example end-game CANCEL messages on the wire.  With
@@ -309,12 +326,284 @@ class Mock:
             await server.serve_forever()
 
 
+class Leech:
+    """One outgoing connection to a seeder, driven by a leech-* mode."""
+
+    def __init__(self, args):
+        self.args = args
+        self.ti = swarm.read_torrent(args.torrent)
+        self.log = Logger(args.log)
+        self.peer_id = b"-MK0001-" + bytes(random.choice(b"0123456789") for _ in range(12))
+        host, port = args.target.rsplit(":", 1)
+        if host not in ("127.0.0.1", "localhost"):
+            raise SystemExit("leech modes connect to 127.0.0.1 only")
+        self.host, self.port = "127.0.0.1", int(port)
+        self.choked = True
+        self.unchoked_evt = asyncio.Event()
+        self.closed_evt = asyncio.Event()
+        self.closed_at: float | None = None
+        self.close_kind = ""
+        self.misbehave_at: float | None = None
+        self.pieces = 0
+        self.payload = 0
+        self.raw = 0
+        self.max_block = 0
+        self.served_while_choked = 0
+        self.choke_msgs = 0
+        self.unchoke_msgs = 0
+        self.haves = 0
+        self.requests_sent = 0
+        self.requests_while_choked = 0
+        self.got: set = set()          # (piece, begin, length) of every block received
+        self.piece_evt = asyncio.Event()
+
+    def piece_size(self, index: int) -> int:
+        if index == self.ti.num_pieces - 1:
+            return self.ti.total_size - index * self.ti.piece_length
+        return self.ti.piece_length
+
+    def block_list(self):
+        """Every valid block of the torrent, in order."""
+        for i in range(self.ti.num_pieces):
+            size = self.piece_size(i)
+            for b in range(0, size, swarm.BLOCK):
+                yield (i, b, min(swarm.BLOCK, size - b))
+
+    def mark_closed(self, kind: str) -> None:
+        if not self.closed_evt.is_set():
+            self.closed_at = time.monotonic()
+            self.close_kind = kind
+            self.closed_evt.set()
+
+    async def reader_loop(self, reader) -> None:
+        try:
+            while True:
+                hdr = await reader.readexactly(4)
+                (n,) = struct.unpack(">I", hdr)
+                self.raw += 4
+                if n == 0:
+                    continue
+                if n > MAX_MSG + MAX_BLOCK:
+                    self.log(0, "oversized", length=n)
+                    self.mark_closed("protocol")
+                    return
+                body = await reader.readexactly(n)
+                self.raw += n
+                mid, p = body[0], body[1:]
+                if mid == 0:
+                    self.choked = True
+                    self.choke_msgs += 1
+                    if self.choke_msgs <= 20:
+                        self.log(0, "choke")
+                elif mid == 1:
+                    self.choked = False
+                    self.unchoke_msgs += 1
+                    self.unchoked_evt.set()
+                    if self.unchoke_msgs <= 20:
+                        self.log(0, "unchoke")
+                elif mid == 4:
+                    self.haves += 1
+                elif mid == 5:
+                    self.log(0, "bitfield", bytes=len(p))
+                elif mid == 7 and len(p) >= 8:
+                    i, b = struct.unpack(">II", p[:8])
+                    ln = len(p) - 8
+                    self.pieces += 1
+                    self.payload += ln
+                    self.max_block = max(self.max_block, ln)
+                    self.got.add((i, b, ln))
+                    if self.choked:
+                        self.served_while_choked += 1
+                    if self.pieces <= 20:
+                        self.log(0, "piece", piece=i, begin=b, length=ln)
+                    self.piece_evt.set()
+                else:
+                    self.log(0, MSG_NAMES.get(mid, f"unknown_{mid}"), bytes=len(p))
+        except asyncio.IncompleteReadError:
+            self.mark_closed("eof")
+        except (ConnectionError, OSError) as e:
+            self.mark_closed(type(e).__name__)
+
+    async def send(self, writer, data: bytes) -> bool:
+        if self.closed_evt.is_set():
+            return False
+        try:
+            writer.write(data)
+            await writer.drain()
+            return True
+        except (ConnectionError, OSError) as e:
+            self.mark_closed(type(e).__name__)
+            return False
+
+    async def request(self, writer, i: int, b: int, ln: int) -> bool:
+        self.requests_sent += 1
+        return await self.send(writer, Mock.msg(6, struct.pack(">III", i, b, ln)))
+
+    async def wait_unchoke(self) -> bool:
+        waits = [asyncio.create_task(self.unchoked_evt.wait()),
+                 asyncio.create_task(self.closed_evt.wait())]
+        await asyncio.wait(waits, timeout=self.args.unchoke_timeout,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for t in waits:
+            t.cancel()
+        return self.unchoked_evt.is_set() and not self.closed_evt.is_set()
+
+    async def wait_block(self, key, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while key not in self.got and not self.closed_evt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.piece_evt.clear()
+            try:
+                await asyncio.wait_for(self.piece_evt.wait(), min(left, 0.2))
+            except asyncio.TimeoutError:
+                pass
+        return key in self.got
+
+    async def run(self) -> dict:
+        a = self.args
+        mode = a.mode
+        res = {"mode": mode, "variant": a.variant if mode == "leech-out-of-range" else None}
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), 10)
+        except (OSError, asyncio.TimeoutError) as e:
+            res.update(connected=False, error=type(e).__name__)
+            return res
+        self.log(0, "connect", peer=f"{self.host}:{self.port}")
+        res["connected"] = True
+        writer.write(PSTR + bytes(8) + self.ti.info_hash + self.peer_id)
+        try:
+            await writer.drain()
+            hs = await asyncio.wait_for(reader.readexactly(HANDSHAKE_LEN), 15)
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
+            res.update(handshake=False, error=type(e).__name__)
+            writer.close()
+            return res
+        ok = hs[:20] == PSTR and hs[28:48] == self.ti.info_hash
+        self.log(0, "handshake", valid=ok, peer_id=hs[48:68].hex())
+        res["handshake"] = ok
+        if not ok:
+            writer.close()
+            return res
+        rd = asyncio.create_task(self.reader_loop(reader))
+        bad = None
+        try:
+            if mode == "leech-choked":
+                # Only requests sent while choked count; a seeder that unchokes
+                # us anyway (some do, interested or not) is waited out, bounded.
+                self.misbehave_at = time.monotonic()
+                blocks = self.block_list()
+                give_up = time.monotonic() + a.deadline
+                while self.requests_while_choked < (a.count or 300) \
+                        and not self.closed_evt.is_set() and time.monotonic() < give_up:
+                    if not self.choked:
+                        await asyncio.sleep(0.05)
+                        continue
+                    blk = next(blocks, None)
+                    if blk is None:
+                        blocks = self.block_list()
+                        blk = next(blocks)
+                    self.requests_while_choked += 1
+                    if not await self.request(writer, *blk):
+                        break
+                    if a.interval > 0:
+                        await asyncio.sleep(a.interval)
+                self.log(0, "requests_sent", count=self.requests_sent,
+                         while_choked=self.requests_while_choked)
+            else:
+                await self.send(writer, Mock.msg(2))
+                unchoked = await self.wait_unchoke()
+                res["unchoked"] = unchoked
+                if not unchoked:
+                    self.log(0, "never_unchoked", seconds=a.unchoke_timeout)
+                    return res
+                if mode == "leech-flood":
+                    batch = []
+                    blocks = self.block_list()
+                    for _ in range(a.count or 5000):
+                        blk = next(blocks, None)
+                        if blk is None:
+                            blocks = self.block_list()
+                            blk = next(blocks)
+                        batch.append(Mock.msg(6, struct.pack(">III", *blk)))
+                    self.misbehave_at = time.monotonic()
+                    self.requests_sent += len(batch)
+                    await self.send(writer, b"".join(batch))
+                    self.log(0, "requests_sent", count=self.requests_sent)
+                else:
+                    # One valid request first: proves the seeder serves this
+                    # connection, so a disconnect afterwards is about the bad one.
+                    good = (1 if self.ti.num_pieces > 1 else 0, 0,
+                            min(swarm.BLOCK, self.piece_size(1 if self.ti.num_pieces > 1 else 0)))
+                    await self.request(writer, *good)
+                    res["good_served"] = await self.wait_block(good, 10)
+                    last = self.ti.num_pieces - 1
+                    if mode == "leech-oversize":
+                        bad = (0, 0, a.length)
+                    elif a.variant == "index":
+                        bad = (self.ti.num_pieces, 0, swarm.BLOCK)
+                    else:
+                        size = self.piece_size(last)
+                        bad = (last, max(0, size - swarm.BLOCK // 2), swarm.BLOCK)
+                    self.misbehave_at = time.monotonic()
+                    await self.request(writer, *bad)
+                    self.log(0, "bad_request", piece=bad[0], begin=bad[1], length=bad[2])
+            await asyncio.wait([asyncio.create_task(self.closed_evt.wait())],
+                               timeout=a.deadline)
+            return res
+        finally:
+            if bad is not None:
+                res["bad_served"] = any((i, b) == (bad[0], bad[1]) and ln > 0
+                                        for i, b, ln in self.got)
+            disconnected = self.closed_evt.is_set()
+            res.update(
+                disconnected=disconnected, close_kind=self.close_kind,
+                seconds_to_disconnect=(round(self.closed_at - self.misbehave_at, 3)
+                                       if disconnected and self.misbehave_at else None),
+                misbehaved=self.misbehave_at is not None,
+                requests_sent=self.requests_sent,
+                requests_while_choked=self.requests_while_choked, pieces=self.pieces,
+                bytes_received=self.payload, raw_bytes=self.raw, max_block=self.max_block,
+                served_while_choked=self.served_while_choked, choke_msgs=self.choke_msgs,
+                unchoke_msgs=self.unchoke_msgs, haves=self.haves)
+            rd.cancel()
+            try:
+                writer.close()
+            except OSError:
+                pass
+
+
+async def run_leech(args) -> None:
+    leech = Leech(args)
+    res = await leech.run()
+    leech.log(0, "result", **res)
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good"]
+LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", required=True,
-                    choices=["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good"])
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--mode", required=True, choices=SERVER_MODES + LEECH_MODES)
+    ap.add_argument("--port", type=int, help="listen port (seeder modes)")
+    ap.add_argument("--target", help="leech modes: 127.0.0.1:PORT of the seeder to connect to")
+    ap.add_argument("--variant", choices=["index", "end"], default="index",
+                    help="leech-out-of-range: piece index past the end, or block past its piece")
+    ap.add_argument("--length", type=int, default=256 * 1024,
+                    help="leech-oversize: request length")
+    ap.add_argument("--count", type=int, default=0,
+                    help="leech-choked / leech-flood: requests to send (default 300 / 5000)")
+    ap.add_argument("--interval", type=float, default=0.005,
+                    help="leech-choked: seconds between requests")
+    ap.add_argument("--unchoke-timeout", type=float, default=30,
+                    help="leech modes: give up waiting for an unchoke after this")
+    ap.add_argument("--deadline", type=float, default=20,
+                    help="leech modes: wait this long for the disconnect after misbehaving")
     ap.add_argument("--torrent", required=True)
     ap.add_argument("--content", help="the torrent's file (single-file) or root directory")
     ap.add_argument("--log", help="JSON-lines file of what was received")
@@ -324,6 +613,16 @@ def main() -> int:
                     help="garbage modes: how much to send per connection")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.mode in LEECH_MODES:
+        if not args.target:
+            ap.error(f"--mode {args.mode} needs --target")
+        try:
+            asyncio.run(run_leech(args))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if args.port is None:
+        ap.error(f"--mode {args.mode} needs --port")
     if args.mode in ("slow", "good") and not args.content:
         ap.error(f"--mode {args.mode} needs --content")
     try:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -482,6 +483,242 @@ def tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+class Background:
+    """A client process left running while the test does other things.
+
+    Output goes to files (no pipe can fill up and stall it).  A thread waits
+    for the exit without reaping (waitid WNOWAIT), then reaps with wait4
+    under a lock: the exit status and rusage are exact, and a signal sent
+    under the same lock can never reach a recycled PID."""
+
+    def __init__(self, argv: Sequence[str], log_dir: str, tag: str, env: dict | None = None):
+        os.makedirs(log_dir, exist_ok=True)
+        self.tag = tag
+        self.argv = list(argv)
+        self.out_path = os.path.join(log_dir, f"{tag}.stdout")
+        self.err_path = os.path.join(log_dir, f"{tag}.stderr")
+        self.port: int | None = None       # the listen port, when the caller chose one
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._exit: tuple | None = None     # (monotonic time, wait status, rusage)
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.t0 = time.monotonic()
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, env=env)
+        self.pid = self.proc.pid
+        self._thread = threading.Thread(target=self._reaper, daemon=True)
+        self._thread.start()
+
+    def _reaper(self) -> None:
+        try:
+            os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+        with self._lock:
+            try:
+                _, status, ru = os.wait4(self.pid, 0)
+            except ChildProcessError:
+                status, ru = 0, None
+            self._exit = (time.monotonic(), status, ru)
+            # Keep Popen from ever waiting on (or signalling) the PID itself.
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self._done.set()
+
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def send_signal(self, sig: int) -> bool:
+        """Signal the process if it has not been reaped; True if sent."""
+        with self._lock:
+            if self._exit is not None:
+                return False
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                return False
+            return True
+
+    def kill9(self) -> None:
+        self.send_signal(signal.SIGKILL)
+        self._done.wait(10)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait at most timeout seconds for the exit; True if it exited."""
+        return self._done.wait(max(0.0, timeout))
+
+    def stdout(self) -> str:
+        with open(self.out_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stderr(self) -> str:
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def result(self, timed_out: bool = False) -> RunResult:
+        if self._exit is None:
+            return RunResult(None, self.stdout(), self.stderr(), time.monotonic() - self.t0,
+                             0.0, 0.0, True)
+        t, status, ru = self._exit
+        rc = os.waitstatus_to_exitcode(status)
+        cpu = (ru.ru_utime + ru.ru_stime) if ru else 0.0
+        rss = (ru.ru_maxrss / 1024.0) if ru else 0.0
+        return RunResult(rc, self.stdout(), self.stderr(), t - self.t0, cpu, rss, timed_out)
+
+    def finish(self, timeout: float, grace: float = 5.0) -> RunResult:
+        """Wait for the exit; past timeout, SIGTERM, then SIGKILL (timed_out is set)."""
+        if self.wait(timeout):
+            return self.result()
+        self.send_signal(signal.SIGTERM)
+        if not self.wait(grace):
+            self.send_signal(signal.SIGKILL)
+            self.wait(grace)
+        return self.result(timed_out=True)
+
+    def stop(self, sig: int = signal.SIGTERM, grace: float = 10.0) -> RunResult:
+        """Send sig and wait for the exit (SIGKILL after grace); the exit code is the
+        process's own unless it had to be killed (then timed_out is set)."""
+        if self.running():
+            self.send_signal(sig)
+            if not self.wait(grace):
+                self.send_signal(signal.SIGKILL)
+                self.wait(grace)
+                return self.result(timed_out=True)
+        return self.result()
+
+
+_STATS_RE = re.compile(r"^stats: downloaded=(\d+) uploaded=(\d+) wasted=(\d+)\b")
+
+
+def parse_stats(stdout: str) -> dict | None:
+    """The payload counters of actorrent's last stdout line
+    (`stats: downloaded=N uploaded=M wasted=W`), or None if that line is absent."""
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    m = _STATS_RE.match(lines[-1])
+    if not m:
+        return None
+    return {"downloaded": int(m.group(1)), "uploaded": int(m.group(2)),
+            "wasted": int(m.group(3))}
+
+
+def stats_of(r: RunResult, what: str = "actorrent") -> dict:
+    st = parse_stats(r.stdout)
+    if st is None:
+        raise TestFailure(f"{what}: the last stdout line is not 'stats: downloaded=N uploaded=M "
+                          f"wasted=W'; stdout tail:\n{tail(r.stdout, 5)}")
+    return st
+
+
+def parse_checked(stdout: str, num_pieces: int) -> int | None:
+    """Pieces found present by the start-up check: the first line containing
+    'checked' (e.g. `checked: 127 of 128 pieces present`, `checked 127/128`).
+    Without an "N of M" or "N/M" with M = num_pieces on it, of the whole
+    numbers on that line that can be a piece count, the total is set aside
+    when another one is there; the smallest remaining is the count present."""
+    for line in stdout.splitlines():
+        if "checked" not in line:
+            continue
+        for m in re.finditer(r"(\d+)\s*(?:of|/)\s*(\d+)", line):
+            if int(m.group(2)) == num_pieces and int(m.group(1)) <= num_pieces:
+                return int(m.group(1))
+        text = re.sub(r"\d+\.\d+", " ", line)       # durations, rates
+        nums = [int(x) for x in re.findall(r"\d+", text) if int(x) <= num_pieces]
+        if not nums:
+            continue
+        others = list(nums)
+        if num_pieces in others and len(others) > 1:
+            others.remove(num_pieces)
+        return min(others)
+    return None
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds consumed so far by a live process (all threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    # The command name is in parentheses and may contain spaces: split after it.
+    fields = data[data.rindex(")") + 2:].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_vm_hwm_mib(pid: int) -> float:
+    """Peak resident set size so far of a live process (VmHWM)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def piece_hashes(torrent: str) -> list:
+    """The SHA-1 of every piece, as listed in the torrent."""
+    with open(torrent, "rb") as f:
+        top = bdecode(f.read())
+    raw = top[b"info"][b"pieces"]
+    return [raw[i:i + 20] for i in range(0, len(raw), 20)]
+
+
+def pieces_on_disk(torrent: str, save_dir: str) -> list:
+    """Which pieces of the torrent the files under save_dir hold intact
+    (missing or short files read as zeros, as a client's recheck sees them)."""
+    ti = read_torrent(torrent)
+    hashes = piece_hashes(torrent)
+    spans = []                                  # [(start offset, size, path)]
+    off = 0
+    for rel, size in ti.files:
+        p = os.path.join(save_dir, ti.name, rel) if ti.multi_file else os.path.join(save_dir, rel)
+        spans.append((off, size, p))
+        off += size
+    handles: dict = {}
+
+    def read(offset: int, length: int) -> bytes:
+        out = bytearray()
+        for start, size, p in spans:
+            if length == 0:
+                break
+            if size == 0 or offset >= start + size:
+                continue
+            n = min(length, start + size - offset)
+            chunk = b""
+            if p not in handles:
+                try:
+                    handles[p] = open(p, "rb")
+                except OSError:
+                    handles[p] = None
+            if handles[p] is not None:
+                handles[p].seek(offset - start)
+                chunk = handles[p].read(n)
+            out += chunk + bytes(n - len(chunk))
+            offset += n
+            length -= n
+        return bytes(out)
+
+    try:
+        ok = []
+        for i, h in enumerate(hashes):
+            n = min(ti.piece_length, ti.total_size - i * ti.piece_length)
+            ok.append(hashlib.sha1(read(i * ti.piece_length, n)).digest() == h)
+        return ok
+    finally:
+        for f in handles.values():
+            if f is not None:
+                f.close()
+
+
+def tracker_peers(url: str, hex_hash: str) -> list:
+    """The peers the tracker hands out for this info-hash right now, [(host, port)]."""
+    ih = bytes.fromhex(hex_hash)
+    pid = b"-PROBE1-" + os.urandom(6).hex().encode()
+    try:
+        r = http_announce(url, ih, pid, 1, left=1, event=None)
+        http_announce(url, ih, pid, 1, left=1, event="stopped")
+    except (OSError, BencodeError):
+        return []
+    return [p for p in compact_peers(r) if p[1] != 1]
+
+
 # --------------------------------------------------------------------------- the swarm
 
 class Swarm:
@@ -500,6 +737,7 @@ class Swarm:
         self.log_dir = os.path.join(self.root, "logs")
         os.makedirs(self.log_dir)
         self.procs: list = []          # [(tag, Popen)]
+        self.handles: list = []        # [Background] started with start_actorrent & co.
         self._runs = 0
 
     def __enter__(self):
@@ -512,6 +750,9 @@ class Swarm:
         return False
 
     def close(self) -> None:
+        for h in reversed(self.handles):
+            h.stop(grace=5.0)
+        self.handles.clear()
         for tag, p in reversed(self.procs):
             stop_pid(p)
         self.procs.clear()
@@ -664,6 +905,85 @@ class Swarm:
         log(f"mock {mode} on 127.0.0.1:{port} (pid {p.pid})")
         return port, log_path
 
+    def find_proc(self, tag: str) -> subprocess.Popen:
+        """The process started under `tag` (e.g. f"lt_seed-{port}")."""
+        for t, p in self.procs:
+            if t == tag:
+                return p
+        raise HarnessError(f"no process tagged {tag}")
+
+    def wait_tracker_lists(self, url: str, hex_hash: str, ports: Iterable[int],
+                           timeout: float = 20) -> None:
+        """Wait until the tracker hands out every one of these 127.0.0.1 ports:
+        a client started after this learns them at its first announce."""
+        want = {("127.0.0.1", p) for p in ports}
+        wait_until(lambda: want <= set(tracker_peers(url, hex_hash)), timeout,
+                   f"the tracker to list ports {sorted(p for _, p in want)}", interval=0.2)
+
+    # ---- actorrent in the background (seeders, leechers that seed)
+
+    def start_actorrent(self, torrent: str, out_dir: str, peers: Sequence = (),
+                        extra_args: Sequence[str] = (), port: int | None = None,
+                        seed_cmd: bool = False, binary: str | None = None,
+                        what: str = "actorrent") -> Background:
+        """Start actorrent listening on 127.0.0.1:port (a free one by default) and
+        return at once; `seed_cmd` runs `actorrent seed ...`.  The handle gives the
+        output, signals by PID, and the exit status and rusage once it exits;
+        the swarm stops it on exit if the test did not."""
+        exe = binary or find_actorrent()
+        port = port or free_port()
+        argv = [exe] + (["seed"] if seed_cmd else []) + [torrent, "-d", out_dir,
+                                                         "--bind", "127.0.0.1", "-p", str(port)]
+        for p in peers:
+            argv += ["-a", p if isinstance(p, str) else f"127.0.0.1:{p}"]
+        argv += list(extra_args)
+        tag = self._next_tag(what)
+        log(f"start ({tag}): " + " ".join(argv))
+        h = Background(argv, self.log_dir, tag)
+        h.port = port
+        self.handles.append(h)
+        return h
+
+    def start_actorrent_seeder(self, torrent: str, content_dir: str, port: int | None = None,
+                               extra_args: Sequence[str] = (), binary: str | None = None,
+                               timeout: float = 120) -> int:
+        """`actorrent seed` on data already in content_dir; return its port once it
+        has checked the data (its 'checked' line) and accepts connections.
+        actorrent_at(port) gives the handle."""
+        h = self.start_actorrent(torrent, content_dir, extra_args=extra_args, port=port,
+                                 seed_cmd=True, binary=binary, what="actorrent-seed")
+
+        def ready():
+            if not h.running():
+                r = h.result()
+                raise HarnessError(f"actorrent seed exited with {r.returncode}:\n"
+                                   f"{tail(r.stdout)}\n{tail(r.stderr)}")
+            return "checked" in h.stdout() + h.stderr() and port_accepts(h.port)
+        wait_until(ready, timeout, f"actorrent seed on port {h.port}", interval=0.1)
+        log(f"actorrent seeder on 127.0.0.1:{h.port} (pid {h.pid})")
+        return h.port
+
+    def actorrent_at(self, port: int) -> Background:
+        for h in self.handles:
+            if h.port == port:
+                return h
+        raise HarnessError(f"no actorrent started on port {port}")
+
+    def start_leech_mock(self, mode: str, torrent: str, target_port: int,
+                         extra: Sequence[str] = (), tag: str | None = None) -> tuple:
+        """Start a misbehaving downloader (mock_peers.py leech-* mode) that connects
+        to 127.0.0.1:target_port; return (Background, path of its JSON-lines log).
+        The mock exits by itself once disconnected or past its --deadline."""
+        tag = tag or self._next_tag(mode)
+        log_path = os.path.join(self.root, f"{tag}.jsonl")
+        argv = [sys.executable, os.path.join(HERE, "mock_peers.py"), "--mode", mode,
+                "--target", f"127.0.0.1:{target_port}", "--torrent", torrent,
+                "--log", log_path] + list(extra)
+        log(f"start ({tag}): mock {mode} -> 127.0.0.1:{target_port}")
+        h = Background(argv, self.log_dir, tag)
+        self.handles.append(h)
+        return h, log_path
+
     # ---- downloaders
 
     def _next_tag(self, what: str) -> str:
@@ -674,34 +994,64 @@ class Swarm:
                       extra_args: Sequence[str] = (), timeout: float = 120,
                       binary: str | None = None) -> RunResult:
         exe = binary or find_actorrent()
-        argv = [exe, torrent, "-d", out_dir]
+        # Listen on loopback only, on a port of our own (never the default 6881).
+        argv = [exe, torrent, "-d", out_dir, "--bind", "127.0.0.1", "-p", str(free_port())]
         for p in peers:
             argv += ["-a", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         argv += list(extra_args)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout, self.log_dir, self._next_tag("actorrent"))
 
-    def run_aria2c(self, torrent: str, out_dir: str, timeout: float = 120,
-                   extra_args: Sequence[str] = ()) -> RunResult:
+    @staticmethod
+    def _aria2c_argv(torrent: str, out_dir: str, extra_args: Sequence[str]) -> list:
         exe = need_tool("aria2c")
-        argv = [exe, "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+        return [exe, "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
                 "--enable-peer-exchange=false", "--seed-time=0", "--file-allocation=none",
                 "--listen-port", str(free_port()), "--dht-listen-port", str(free_port()),
                 "--bt-require-crypto=false", "--check-integrity=false",
                 "--console-log-level=warn", "--summary-interval=0", "--show-console-readout=false",
                 "--dir", out_dir] + list(extra_args) + [torrent]
+
+    def run_aria2c(self, torrent: str, out_dir: str, timeout: float = 120,
+                   extra_args: Sequence[str] = ()) -> RunResult:
+        argv = self._aria2c_argv(torrent, out_dir, extra_args)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout, self.log_dir, self._next_tag("aria2c"))
 
-    def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                        timeout: float = 120) -> RunResult:
+    def start_aria2c(self, torrent: str, out_dir: str,
+                     extra_args: Sequence[str] = ()) -> Background:
+        """aria2c in the background; finish(timeout) on the handle gives its RunResult."""
+        argv = self._aria2c_argv(torrent, out_dir, extra_args)
+        tag = self._next_tag("aria2c")
+        log(f"start ({tag}): " + " ".join(argv))
+        h = Background(argv, self.log_dir, tag)
+        self.handles.append(h)
+        return h
+
+    @staticmethod
+    def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float) -> list:
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download", "--torrent",
                 torrent, "--save-path", out_dir, "--port", str(free_port()),
                 "--timeout", str(int(timeout))]
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
+        return argv
+
+    def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
+                        timeout: float = 120) -> RunResult:
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout + 10, self.log_dir, self._next_tag("libtorrent"))
+
+    def start_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
+                          timeout: float = 120) -> Background:
+        """The libtorrent downloader in the background (it gives up after timeout)."""
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
+        tag = self._next_tag("libtorrent")
+        log(f"start ({tag}): " + " ".join(argv))
+        h = Background(argv, self.log_dir, tag)
+        self.handles.append(h)
+        return h
 
 
 # --------------------------------------------------------------------------- tracker client
