@@ -1,5 +1,7 @@
 #include "actorrent/metainfo.hpp"
 
+#include "printable.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -20,25 +22,6 @@ constexpr std::uintmax_t max_torrent_file = std::uintmax_t{64} << 20;
 using bencode::value;
 
 error invalid(std::string msg) { return error{errc::metainfo_invalid, std::move(msg)}; }
-
-// Paths come from outside and end up in messages and on terminals; escape
-// anything that is not printable so a message shows what was really there.
-std::string printable(std::string_view s) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += digits[u >> 4];
-      out += digits[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string>& parts) {
   std::string out;

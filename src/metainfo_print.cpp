@@ -1,5 +1,7 @@
 #include "metainfo_print.hpp"
 
+#include "printable.hpp"
+
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -9,24 +11,6 @@ namespace actorrent {
 
 namespace {
 
-// Torrent strings are outside bytes; escape control characters so a crafted
-// name cannot drive the terminal.
-std::string shown(std::string_view s) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += digits[u >> 4];
-      out += digits[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string human(std::int64_t bytes) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -56,15 +40,15 @@ std::string utc(std::int64_t t) {
 } // namespace
 
 void print_metainfo(std::ostream& out, const metainfo& m) {
-  out << "Name:         " << shown(m.name) << '\n';
+  out << "Name:         " << printable(m.name) << '\n';
   out << "Info hash:    " << m.info_hash.hex() << '\n';
   out << "Total size:   " << m.total_length << " bytes (" << human(m.total_length) << ")\n";
   out << "Pieces:       " << m.piece_count() << " x " << m.piece_length << " bytes ("
       << human(m.piece_length) << ")\n";
   out << "Private:      " << (m.is_private ? "yes" : "no") << '\n';
   if (m.creation_date) out << "Created on:   " << utc(*m.creation_date) << '\n';
-  if (!m.comment.empty()) out << "Comment:      " << shown(m.comment) << '\n';
-  if (!m.created_by.empty()) out << "Created by:   " << shown(m.created_by) << '\n';
+  if (!m.comment.empty()) out << "Comment:      " << printable(m.comment) << '\n';
+  if (!m.created_by.empty()) out << "Created by:   " << printable(m.created_by) << '\n';
 
   if (m.multi_file) {
     std::size_t real = 0;
@@ -74,25 +58,25 @@ void print_metainfo(std::ostream& out, const metainfo& m) {
     out << '\n';
     for (const auto& f : m.files)
       if (!f.pad)
-        out << "  " << shown(m.name) << '/' << shown(f.path_string()) << "  (" << f.length
+        out << "  " << printable(m.name) << '/' << printable(f.path_string()) << "  (" << f.length
             << " bytes, " << human(f.length) << ")\n";
   } else {
-    out << "File:         " << shown(m.name) << "  (" << m.total_length << " bytes)\n";
+    out << "File:         " << printable(m.name) << "  (" << m.total_length << " bytes)\n";
   }
 
   if (!m.announce_list.empty()) {
     out << "Trackers:\n";
     for (std::size_t t = 0; t < m.announce_list.size(); ++t)
       for (const auto& url : m.announce_list[t])
-        out << "  tier " << (t + 1) << ": " << shown(url) << '\n';
+        out << "  tier " << (t + 1) << ": " << printable(url) << '\n';
   } else if (!m.announce.empty()) {
-    out << "Trackers:\n  tier 1: " << shown(m.announce) << '\n';
+    out << "Trackers:\n  tier 1: " << printable(m.announce) << '\n';
   } else {
     out << "Trackers:     none\n";
   }
   if (!m.url_list.empty()) {
     out << "Web seeds:\n";
-    for (const auto& url : m.url_list) out << "  " << shown(url) << '\n';
+    for (const auto& url : m.url_list) out << "  " << printable(url) << '\n';
   }
 }
 

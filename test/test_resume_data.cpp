@@ -13,6 +13,7 @@
 
 #include "actorrent/bencode.hpp"
 #include "file_storage.hpp"
+#include "temp_dir.hpp"
 #include "resume_data.hpp"
 
 using namespace actorrent;
@@ -20,22 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/actorrent-resume-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+// Each test's scratch directory.
+struct temp_dir : testing::temp_dir {
+  temp_dir() : testing::temp_dir("actorrent-resume") {}
 };
 
 sha1_hash hash_of(std::string_view s) { return sha1(s); }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file_storage.hpp"
+#include "temp_dir.hpp"
 #include "memory_storage.hpp"
 
 using namespace actorrent;
@@ -23,22 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/actorrent-storage-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+// Each test's scratch directory.
+struct temp_dir : testing::temp_dir {
+  temp_dir() : testing::temp_dir("actorrent-storage") {}
 };
 
 // piece length 16, total 40 (pieces of 16, 16, 8):
