@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "loopback.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -123,18 +125,7 @@ torrent_actor::behavior_type stand_in_torrent(torrent_actor::pointer self,
   };
 }
 
-std::uint16_t free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(s >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
+using testing::free_port;
 
 bool port_accepts(std::uint16_t port) {
   int s = ::socket(AF_INET, SOCK_STREAM, 0);
