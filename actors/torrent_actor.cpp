@@ -193,7 +193,7 @@ void fail(torrent_self self, const std::string& why) {
   auto& st = self->state;
   if (st.stopping) return;
   st.stopping = true;
-  ACTORRENT_LOG(warning, st.meta->name << ": " << why);
+  ACTORRENT_LOG(info, st.meta->name << ": " << why);
   caf::anon_send(st.owner, failed_atom_v, why);
   wind_down(self, false, [self] { shut_down(self, [] {}); });
 }

@@ -62,6 +62,9 @@ int download(const cli::options& opts) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  // A file size limit must surface as a write error (EFBIG) naming the file,
+  // not as a signal that kills the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   caf::actor_system_config cfg;
   session::configure(cfg);

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""actorrent stops with a clear message and the right exit status when it
+cannot go on, and loses nothing it had verified:
+
+- a full disk (the file size limit of the process, RLIMIT_FSIZE, makes writes
+  fail with EFBIG): exit 1, the message names the file, and the resume data
+  claims only pieces that are really on disk;
+- no usable peer (one refuses, one accepts and never answers): exit 3 once
+  the stall timeout passed, well before the test's own bound;
+- a torrent file that is garbage, or missing: exit 1 with the file named;
+- a download directory that cannot be created: exit 1.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.environ.get("ACTORRENT_SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(ROOT, "tools", "swarm"))
+import swarm  # noqa: E402
+from swarm import MiB, check, log  # noqa: E402
+
+
+def run(argv, timeout, limit_fsize=None):
+    """Runs argv; returns (returncode, stdout, stderr, seconds)."""
+    def preexec():
+        if limit_fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+    t0 = time.monotonic()
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       preexec_fn=preexec, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"), \
+        time.monotonic() - t0
+
+
+def disk_full(sw, exe):
+    torrent, save, content, ih = sw.make_single(16 * MiB, 256 * 1024,
+                                                announce="http://127.0.0.1:1/announce")
+    seeder = sw.start_lt_seeder(torrent, save)
+    out = sw.mkdir("out-full")
+    limit = 5 * MiB + 12345  # the file can grow to about 5 MiB, then writes fail
+    rc, so, se, secs = run([exe, torrent, "-d", out, "-a", f"127.0.0.1:{seeder}",
+                            "--bind", "127.0.0.1", "-p", "0"], 60, limit_fsize=limit)
+    log(f"full disk: rc={rc} in {secs:.1f}s; stderr: {se.strip()[-300:]}")
+    check(rc == 1, f"expected exit 1 on a full disk, got {rc}")
+    check("payload.bin" in se, "the error does not name the file")
+    check("disk_full" in se or "too large" in se.lower() or "no space" in se.lower(),
+          "the error does not say the disk is full")
+    # Whatever the resume data claims must really be there, byte for byte.
+    info = swarm.read_torrent(torrent)
+    resume = os.path.join(out, ".actorrent", ih + ".resume")
+    if os.path.exists(resume):
+        data = swarm.bdecode(open(resume, "rb").read())
+        bits = data[b"pieces"]
+        claimed = [i for i in range(info.num_pieces) if bits[i // 8] & (0x80 >> (i % 8))]
+        present = set(swarm.pieces_on_disk(torrent, out))
+        missing = [i for i in claimed if i not in present]
+        check(not missing, f"resume data claims pieces that are not on disk: {missing[:10]}")
+        log(f"resume data claims {len(claimed)} pieces, all verified on disk")
+
+
+def stalled(sw, exe):
+    torrent, save, content, ih = sw.make_single(4 * MiB, 256 * 1024,
+                                                announce="http://127.0.0.1:1/announce",
+                                                name="stall.bin")
+    refuse, _ = sw.start_mock("refuse", torrent)
+    silent, _ = sw.start_mock("silent", torrent)
+    out = sw.mkdir("out-stall")
+    rc, so, se, secs = run([exe, torrent, "-d", out, "-a", f"127.0.0.1:{refuse}",
+                            "-a", f"127.0.0.1:{silent}", "--stall-timeout", "4",
+                            "--bind", "127.0.0.1", "-p", "0"], 60)
+    log(f"no usable peer: rc={rc} in {secs:.1f}s; stderr: {se.strip()[-200:]}")
+    check(rc == 3, f"expected exit 3 when no data arrives, got {rc}")
+    check("no data for 4 s" in se, "the message does not say why it gave up")
+    check(secs < 30, f"giving up took {secs:.1f}s")
+    check(so.strip().splitlines()[-1].startswith("stats: downloaded=0"),
+          "the last line is not the stats line")
+
+
+def bad_input(sw, exe):
+    garbage = sw.path("garbage.torrent")
+    with open(garbage, "wb") as f:
+        f.write(b"d8:announce5:hello4:infoi3ee")
+    out = sw.mkdir("out-bad")
+    rc, so, se, _ = run([exe, garbage, "-d", out], 20)
+    log(f"garbage torrent: rc={rc}; stderr: {se.strip()}")
+    check(rc == 1 and "garbage.torrent" in se, "a broken torrent file is not reported as such")
+    missing = sw.path("does-not-exist.torrent")
+    rc, so, se, _ = run([exe, missing, "-d", out], 20)
+    log(f"missing torrent: rc={rc}; stderr: {se.strip()}")
+    check(rc == 1 and "does-not-exist.torrent" in se, "a missing torrent file is not reported")
+    # The download directory lies below a regular file: it cannot exist.
+    torrent, _, _, _ = sw.make_single(1 * MiB, 256 * 1024, name="small.bin")
+    blocker = sw.path("a-file")
+    open(blocker, "w").close()
+    rc, so, se, _ = run([exe, torrent, "-d", os.path.join(blocker, "sub"), "--bind", "127.0.0.1",
+                         "-p", "0"], 20)
+    log(f"unusable directory: rc={rc}; stderr: {se.strip()}")
+    check(rc == 1 and "a-file" in se, "an unusable download directory is not reported")
+
+
+def main():
+    swarm.need_libtorrent()
+    exe = swarm.find_actorrent()
+    with swarm.Swarm("failures") as sw:
+        bad_input(sw, exe)
+        stalled(sw, exe)
+        disk_full(sw, exe)
+
+
+if __name__ == "__main__":
+    swarm.e2e_main(main)
