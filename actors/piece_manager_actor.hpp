@@ -23,7 +23,7 @@ struct piece_manager_config {
   /// Bytes of complete pieces waiting to be hashed and written. Past this,
   /// peers get no new work until the DiskWriter catches up: a network faster
   /// than the disk must not turn into unbounded memory.
-  std::int64_t max_verifying_bytes = 16 << 20;
+  std::int64_t max_verifying_bytes = 4 << 20;
   /// How often, at most, the resume data is saved while pieces pass.
   std::chrono::milliseconds resume_interval{5'000};
   /// Time allowed for hashing and writing one piece.
