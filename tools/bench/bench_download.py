@@ -71,6 +71,7 @@ def main() -> int:
     swarm.need_libtorrent()
     swarm.need_tool("opentracker")
     swarm.need_tool("mktorrent")
+    swarm.EXACT_RSS = True  # peak memory of the client itself, not of this interpreter
     if "aria2c" in args.chosen:
         swarm.need_tool("aria2c")
     size = args.size_mib * MiB

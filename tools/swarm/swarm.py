@@ -433,6 +433,15 @@ def stop_pid(proc: subprocess.Popen, grace: float = 5.0) -> None:
         pass
 
 
+# ru_maxrss of a child forked from this interpreter counts the interpreter's
+# own resident memory from before the exec (Linux keeps the high-water mark
+# across exec), so a small client looks as big as Python. Benchmarks set this
+# to run each client under /usr/bin/time, whose fork is small, and take the
+# peak from its report instead.
+EXACT_RSS = False
+TIME_BIN = "/usr/bin/time"
+
+
 def run_measured(argv: Sequence[str], timeout: float, log_dir: str, tag: str,
                  env: dict | None = None) -> RunResult:
     """Run argv to completion (killed at timeout) and measure it with os.wait4.
@@ -441,10 +450,15 @@ def run_measured(argv: Sequence[str], timeout: float, log_dir: str, tag: str,
     os.makedirs(log_dir, exist_ok=True)
     out_p = os.path.join(log_dir, f"{tag}.stdout")
     err_p = os.path.join(log_dir, f"{tag}.stderr")
+    rss_p = os.path.join(log_dir, f"{tag}.maxrss")
+    exact = EXACT_RSS and os.access(TIME_BIN, os.X_OK)
+    if exact:
+        argv = [TIME_BIN, "-f", "%M", "-o", rss_p] + list(argv)
     with open(out_p, "wb") as out, open(err_p, "wb") as err:
         t0 = time.monotonic()
+        # Its own session, so a timeout can end the client and its wrapper together.
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env)
+                                env=env, start_new_session=exact)
     box: list = []
     # A thread blocked in wait4 gets the exit time and the child's own rusage
     # exactly, without polling.
@@ -453,14 +467,16 @@ def run_measured(argv: Sequence[str], timeout: float, log_dir: str, tag: str,
     th.join(timeout)
     timed_out = th.is_alive()
     if timed_out:
+        kill = (lambda sig: os.killpg(proc.pid, sig)) if exact else \
+            (lambda sig: os.kill(proc.pid, sig))
         try:
-            os.kill(proc.pid, signal.SIGTERM)
+            kill(signal.SIGTERM)
         except ProcessLookupError:
             pass
         th.join(5)
         if th.is_alive():
             try:
-                os.kill(proc.pid, signal.SIGKILL)
+                kill(signal.SIGKILL)
             except ProcessLookupError:
                 pass
             th.join(5)
@@ -470,6 +486,12 @@ def run_measured(argv: Sequence[str], timeout: float, log_dir: str, tag: str,
         proc.returncode = rc  # already reaped; keep Popen from waiting again
         cpu = ru.ru_utime + ru.ru_stime
         rss = ru.ru_maxrss / 1024.0
+        if exact:
+            try:
+                with open(rss_p) as f:
+                    rss = int(f.read().split()[-1]) / 1024.0
+            except (OSError, ValueError, IndexError):
+                pass
     else:
         wall, rc, cpu, rss = time.monotonic() - t0, None, 0.0, 0.0
     with open(out_p, "rb") as f:
