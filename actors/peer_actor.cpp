@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 
 namespace actorrent {
 
@@ -54,8 +55,12 @@ struct peer_state {
   bool am_choking = true;
   bool peer_interested = false;
   std::deque<block_ref> upload_queue;
-  std::vector<block_ref> cancelled_reads;  // cancelled while their disk read was in flight
-  std::size_t reads_in_flight = 0;
+  struct cached_piece {
+    std::uint32_t piece;
+    std::vector<std::uint8_t> data;
+  };
+  std::deque<cached_piece> piece_cache;  // the pieces being served
+  std::vector<std::uint32_t> loading;    // piece reads in flight
   std::size_t choked_requests = 0;
   bool waiting_for_drain = false;
 
@@ -186,49 +191,62 @@ bool both_seeds(const peer_state& st) {
 
 void serve(peer_self self);
 
-void send_block(peer_self self, const block_ref& r, std::vector<std::uint8_t>& data) {
+const std::vector<std::uint8_t>* cached(const peer_state& st, std::uint32_t piece) {
+  for (auto& e : st.piece_cache)
+    if (e.piece == piece) return &e.data;
+  return nullptr;
+}
+
+/// Reads a whole piece for the requests queued against it: one disk round
+/// trip serves all its blocks, instead of one per 16 KiB.
+void load_piece(peer_self self, std::uint32_t piece) {
   auto& st = self->state;
-  auto c = std::find(st.cancelled_reads.begin(), st.cancelled_reads.end(), r);
-  if (c != st.cancelled_reads.end()) {
-    st.cancelled_reads.erase(c);
-    return;
-  }
-  if (st.am_choking || data.size() != r.length) return;
-  // Header and payload go out as two buffers of one gathered write: the
-  // block is never copied again.
-  wire::append_piece_header(st.out, r.piece, r.begin, r.length);
-  flush(self);
-  st.conn->send(std::move(data));
-  st.up_this_tick += r.length;
-  st.stats.uploaded += r.length;
+  st.loading.push_back(piece);
+  auto size = std::min(st.cfg.piece_length,
+                       st.cfg.total_length - static_cast<std::int64_t>(piece) * st.cfg.piece_length);
+  self->request(st.disk, 60s, read_atom_v, piece, std::uint32_t{0}, static_cast<std::uint32_t>(size))
+    .then(
+      [self, piece](std::vector<std::uint8_t>& data) {
+        auto& st = self->state;
+        std::erase(st.loading, piece);
+        st.piece_cache.push_back({piece, std::move(data)});
+        if (st.piece_cache.size() > st.cfg.cached_pieces) st.piece_cache.pop_front();
+        serve(self);
+      },
+      [self, piece](caf::error& err) {
+        std::erase(self->state.loading, piece);
+        quit_with(self, errc::io_error, "cannot read a piece to upload: "
+                                          + from_caf_error(err).to_string());
+      });
 }
 
 void serve(peer_self self) {
   auto& st = self->state;
-  while (!st.am_choking && !st.upload_queue.empty()
-         && st.reads_in_flight < st.cfg.max_reads_in_flight) {
+  while (!st.am_choking && !st.upload_queue.empty()) {
     if (st.conn->queued_bytes() >= st.cfg.send_high_water) {
       if (!st.waiting_for_drain) {
         st.waiting_for_drain = true;
         st.conn->notify_when_drained(st.cfg.send_high_water / 2);
       }
-      return;
+      break;
     }
     auto r = st.upload_queue.front();
+    auto* data = cached(st, r.piece);
+    if (data == nullptr) break;
     st.upload_queue.pop_front();
-    ++st.reads_in_flight;
-    self->request(st.disk, 60s, read_atom_v, r.piece, r.begin, r.length)
-      .then(
-        [self, r](std::vector<std::uint8_t>& data) {
-          --self->state.reads_in_flight;
-          send_block(self, r, data);
-          serve(self);
-        },
-        [self](caf::error& err) {
-          --self->state.reads_in_flight;
-          quit_with(self, errc::io_error, "cannot read block to upload: "
-                                            + from_caf_error(err).to_string());
-        });
+    wire::append_piece_header(st.out, r.piece, r.begin, r.length);
+    st.out.insert(st.out.end(), data->begin() + r.begin, data->begin() + r.begin + r.length);
+    st.up_this_tick += r.length;
+    st.stats.uploaded += r.length;
+  }
+  flush(self);
+  // Read ahead: the next pieces asked for are loaded while this one is sent.
+  if (st.am_choking) return;
+  for (auto& r : st.upload_queue) {
+    if (st.loading.size() >= st.cfg.piece_reads) break;
+    if (cached(st, r.piece) == nullptr
+        && std::find(st.loading.begin(), st.loading.end(), r.piece) == st.loading.end())
+      load_piece(self, r.piece);
   }
 }
 
@@ -269,11 +287,7 @@ void on_cancel(peer_self self, const wire::cancel& m) {
   auto& st = self->state;
   block_ref b{m.piece, m.begin, m.length};
   auto it = std::find(st.upload_queue.begin(), st.upload_queue.end(), b);
-  if (it != st.upload_queue.end()) {
-    st.upload_queue.erase(it);
-  } else if (st.reads_in_flight > 0 && st.cancelled_reads.size() < st.cfg.max_reads_in_flight) {
-    st.cancelled_reads.push_back(b);
-  }
+  if (it != st.upload_queue.end()) st.upload_queue.erase(it);
 }
 
 void set_choking(peer_self self, bool choke) {
@@ -282,6 +296,7 @@ void set_choking(peer_self self, bool choke) {
   st.am_choking = choke;
   if (choke) {
     st.upload_queue.clear();
+    st.piece_cache.clear();
     st.choked_requests = 0;
     wire::append(st.out, wire::choke{});
   } else {

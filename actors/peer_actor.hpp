@@ -46,9 +46,11 @@ struct peer_config {
   /// Requests a choked peer may still send (some are in flight when we
   /// choke) before it counts as misbehaving.
   std::size_t max_choked_requests = 64;
-  /// Disk reads in flight for one peer, and bytes queued on its socket,
-  /// before serving pauses.
-  std::size_t max_reads_in_flight = 8;
+  /// Whole pieces kept in memory per peer while its requests are served,
+  /// and piece reads in flight for one peer.
+  std::size_t cached_pieces = 4;
+  std::size_t piece_reads = 2;
+  /// Bytes queued on the socket before serving pauses.
   std::size_t send_high_water = 1 << 20;
 };
 
