@@ -59,6 +59,11 @@ struct torrent_status {
   std::uint32_t peers_connected = 0;
   std::uint32_t peers_known = 0;
   double elapsed = 0;  ///< seconds since the torrent started
+  /// The start-up check is running: progress.pieces_have counts pieces found
+  /// so far, checked_pieces of to_check are done.
+  bool checking = false;
+  std::uint32_t checked_pieces = 0;
+  std::uint32_t to_check = 0;
 };
 
 template <class Inspector>
@@ -91,7 +96,8 @@ typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_status& x) {
   return f(caf::meta::type_name("torrent_status"), x.name, x.progress, x.uploaded,
-           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.elapsed);
+           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.elapsed,
+           x.checking, x.checked_pieces, x.to_check);
 }
 
 /// The error category of actorrent's errors inside CAF.

@@ -320,6 +320,13 @@ void check_pieces(torrent_self self, std::vector<std::uint32_t> todo, std::size_
     start(self, std::move(have));
     return;
   }
+  if (next > 0) {
+    auto status = make_status(st, self->clock().now());
+    status.checking = true;
+    status.checked_pieces = static_cast<std::uint32_t>(next);
+    status.to_check = static_cast<std::uint32_t>(todo.size());
+    caf::anon_send(st.owner, status_atom_v, status);
+  }
   auto end = std::min(todo.size(), next + 32);
   std::vector<std::uint32_t> batch(todo.begin() + static_cast<std::ptrdiff_t>(next),
                                    todo.begin() + static_cast<std::ptrdiff_t>(end));

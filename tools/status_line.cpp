@@ -19,6 +19,13 @@ std::string format_bytes(double bytes) {
 
 std::string format_status(const torrent_status& st) {
   const auto& p = st.progress;
+  if (st.checking) {
+    char line[128];
+    double done = st.to_check > 0 ? 100.0 * st.checked_pieces / st.to_check : 100.0;
+    std::snprintf(line, sizeof line, "checking %5.1f%% (%u of %u pieces, %u present)", done,
+                  st.checked_pieces, st.to_check, p.pieces_have);
+    return line;
+  }
   double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_have)
                                      / static_cast<double>(p.bytes_total)
                                  : 100.0;
