@@ -41,7 +41,10 @@ bool matches(disk_writer_state& st, std::uint32_t piece, std::vector<pending_blo
   std::int64_t expected = st.store->layout().piece_size(piece);
   std::int64_t pos = 0;
   for (auto& b : blocks) {
-    if (b.begin != pos) return false;
+    if (b.begin != pos) {
+      st.hasher.finish();  // reset for the next piece
+      return false;
+    }
     st.hasher.update(b.data);
     pos += static_cast<std::int64_t>(b.data.size());
   }

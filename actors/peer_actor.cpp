@@ -49,6 +49,7 @@ struct peer_state {
   std::deque<outstanding_request> outstanding;
   std::uint32_t pipeline = 32;
   unsigned snubs = 0;
+  unsigned late_rounds = 0;  // ticks on which requests timed out one by one
   bool snubbed = false;
 
   // Uploading to the peer.
@@ -148,7 +149,12 @@ void request_work(peer_self self) {
         }
         flush(self);
       },
-      [self](caf::error&) { self->state.want_pending = false; });
+      [self](caf::error& err) {
+        // The answer may still come and record blocks for us that we would
+        // never request: leaving returns everything of ours to the pool.
+        quit_with(self, errc::timeout, "no work from the piece manager: "
+                                         + from_caf_error(err).to_string());
+      });
 }
 
 void set_interest(peer_self self, bool interesting) {
@@ -197,6 +203,13 @@ const std::vector<std::uint8_t>* cached(const peer_state& st, std::uint32_t piec
   return nullptr;
 }
 
+/// Pieces kept per peer: about 1 MiB, at least one piece.
+std::size_t cache_limit(const peer_state& st) {
+  auto by_bytes = static_cast<std::size_t>(st.cfg.upload_cache_bytes
+                                           / std::max<std::int64_t>(1, st.cfg.piece_length));
+  return std::clamp<std::size_t>(by_bytes, 1, st.cfg.cached_pieces);
+}
+
 /// Reads a whole piece for the requests queued against it: one disk round
 /// trip serves all its blocks, instead of one per 16 KiB.
 void load_piece(peer_self self, std::uint32_t piece) {
@@ -209,8 +222,13 @@ void load_piece(peer_self self, std::uint32_t piece) {
       [self, piece](std::vector<std::uint8_t>& data) {
         auto& st = self->state;
         std::erase(st.loading, piece);
-        st.piece_cache.push_back({piece, std::move(data)});
-        if (st.piece_cache.size() > st.cfg.cached_pieces) st.piece_cache.pop_front();
+        // Cancelled or choked meanwhile: keep nothing nobody asked for.
+        bool wanted = std::any_of(st.upload_queue.begin(), st.upload_queue.end(),
+                                  [piece](const block_ref& r) { return r.piece == piece; });
+        if (wanted) {
+          st.piece_cache.push_back({piece, std::move(data)});
+          if (st.piece_cache.size() > cache_limit(st)) st.piece_cache.pop_front();
+        }
         serve(self);
       },
       [self, piece](caf::error& err) {
@@ -223,7 +241,7 @@ void load_piece(peer_self self, std::uint32_t piece) {
 void serve(peer_self self) {
   auto& st = self->state;
   while (!st.am_choking && !st.upload_queue.empty()) {
-    if (st.conn->queued_bytes() >= st.cfg.send_high_water) {
+    if (st.conn->queued_bytes() + st.out.size() >= st.cfg.send_high_water) {
       if (!st.waiting_for_drain) {
         st.waiting_for_drain = true;
         st.conn->notify_when_drained(st.cfg.send_high_water / 2);
@@ -243,7 +261,7 @@ void serve(peer_self self) {
   // Read ahead: the next pieces asked for are loaded while this one is sent.
   if (st.am_choking) return;
   for (auto& r : st.upload_queue) {
-    if (st.loading.size() >= st.cfg.piece_reads) break;
+    if (st.loading.size() >= std::min(st.cfg.piece_reads, cache_limit(st))) break;
     if (cached(st, r.piece) == nullptr
         && std::find(st.loading.begin(), st.loading.end(), r.piece) == st.loading.end())
       load_piece(self, r.piece);
@@ -369,20 +387,28 @@ void on_message(peer_self self, const wire::message& msg) {
           report(self);
         }
       } else if constexpr (std::is_same_v<T, wire::have>) {
-        if (!st.peer_has.test(m.piece)) {
-          st.peer_has.set(m.piece);
-          st.stats.seed = st.peer_has.all();
-        }
+        // Only news counts: a repeated HAVE costs nothing, so a flood of them
+        // cannot turn into work or memory here or at the PieceManager.
+        if (st.peer_has.test(m.piece)) return;
+        st.peer_has.set(m.piece);
+        st.stats.seed = st.peer_has.all();
         if (both_seeds(st)) {
           quit_with(self, errc::cancelled, "both sides are seeds");
           return;
         }
+        // At most one request per piece and peer: bounded by the piece count.
         self->request(st.pm, 30s, have_atom_v, st.key, m.piece)
           .then([self](bool interesting) { if (interesting) set_interest(self, true); },
                 [](caf::error&) {});
       } else if constexpr (std::is_same_v<T, wire::bitfield>) {
+        // BEP 3 says first and once, but aria2 sends it again as it
+        // progresses; its cost is linear in the bytes received, so accept it.
         st.peer_has.assign_wire(m.bits, st.cfg.num_pieces);
         st.stats.seed = st.peer_has.all();
+        if (both_seeds(st)) {
+          quit_with(self, errc::cancelled, "both sides are seeds");
+          return;
+        }
         self->request(st.pm, 30s, bitfield_atom_v, st.key,
                       std::vector<std::uint8_t>(m.bits.begin(), m.bits.end()))
           .then([self](bool interesting) { set_interest(self, interesting); },
@@ -449,6 +475,29 @@ void on_tick(peer_self self) {
     if (now - st.last_received > st.cfg.idle_timeout) {
       quit_with(self, errc::timeout, "peer idle");
       return;
+    }
+    // A request unanswered for long goes back to the pool even while other
+    // blocks arrive: a peer must not hold pieces hostage by withholding one
+    // block of each.
+    if (!st.outstanding.empty() && now - st.last_block <= st.cfg.request_timeout) {
+      std::vector<block_ref> late;
+      for (auto it = st.outstanding.begin(); it != st.outstanding.end();) {
+        if (now - it->sent > 2 * st.cfg.request_timeout) {
+          late.push_back(it->block);
+          wire::append(st.out, wire::cancel{it->block.piece, it->block.begin, it->block.length});
+          it = st.outstanding.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!late.empty()) {
+        flush(self);
+        self->send(st.pm, drop_atom_v, st.key, std::move(late));
+        if (++st.late_rounds >= 3) {
+          quit_with(self, errc::timeout, "peer keeps requests unanswered");
+          return;
+        }
+      }
     }
     if (!st.outstanding.empty() && now - st.last_block > st.cfg.request_timeout) {
       // Snubbed: let other peers fetch these blocks.

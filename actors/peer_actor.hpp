@@ -50,6 +50,8 @@ struct peer_config {
   /// and piece reads in flight for one peer.
   std::size_t cached_pieces = 4;
   std::size_t piece_reads = 2;
+  /// Bound on those pieces in bytes (at least one piece is always kept).
+  std::int64_t upload_cache_bytes = 1 << 20;
   /// Bytes queued on the socket before serving pauses.
   std::size_t send_high_water = 1 << 20;
 };

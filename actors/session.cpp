@@ -85,7 +85,9 @@ session::~session() {
     self->send(t, stop_atom_v);
     ++alive;
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Longer than a torrent's own bounded stop (resume save 30 s, tracker
+  // 10 s, actors 5 s).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
     self->receive([&](caf::down_msg&) { --alive; }, [](const torrent_status&) {},
                   caf::after(std::chrono::milliseconds(100)) >> [] {});

@@ -56,6 +56,7 @@ struct torrent_state {
   tracker_actor tracker;
 
   std::map<peer_endpoint, known_peer> known;
+  std::set<std::string> banned_hosts;
   std::unordered_map<peer_key, connection> connections;
   peer_key next_key = 1;
 
@@ -480,11 +481,11 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
         conn->close();
         return;
       }
-      for (auto& [ep, info] : st.known) {
-        if (info.banned && ep.host == remote.host && ep.port == remote.port) {
-          conn->close();
-          return;
-        }
+      // A banned peer is banned by address: its port changes with every
+      // connection it makes.
+      if (st.banned_hosts.count(remote.host) != 0) {
+        conn->close();
+        return;
       }
       auto key = st.next_key++;
       auto handle = spawn_incoming_peer(*st.sys, key, conn, remote, st.pm, st.disk, self,
@@ -521,6 +522,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto it = st.connections.find(key);
       if (it == st.connections.end()) return;
       st.known[it->second.remote].banned = true;
+      st.banned_hosts.insert(it->second.remote.host);
       ACTORRENT_LOG(info, "banned " << it->second.remote.to_string() << " for sending bad data");
       self->send(it->second.handle, stop_atom_v);
     },

@@ -12,7 +12,8 @@ listener::listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor,
   : io_(io),
     acceptor_(std::move(acceptor)),
     on_accept_(std::move(on_accept)),
-    handshake_timeout_(handshake_timeout) {
+    handshake_timeout_(handshake_timeout),
+    backoff_(io) {
   asio::error_code ec;
   port_ = acceptor_.local_endpoint(ec).port();
 }
@@ -43,10 +44,26 @@ void listener::do_accept() {
   acceptor_.async_accept([self = shared_from_this()](const asio::error_code& ec,
                                                      asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
+    if (ec) {
+      // Out of descriptors (or another transient failure): accepting again at
+      // once would fail at once, in a loop. Wait a little instead.
+      ACTORRENT_LOG(warning, "accept failed: " << ec.message() << "; retrying in 0.5 s");
+      self->backoff_.expires_after(std::chrono::milliseconds(500));
+      self->backoff_.async_wait([self](const asio::error_code& tec) {
+        if (!tec) self->do_accept();
+      });
+      return;
+    }
+    if (self->pending_ >= max_pending_handshakes) {
+      // Idle connections must not pile up until descriptors run out.
+      asio::error_code ignored;
+      socket.close(ignored);
+    } else {
+      ++self->pending_;
       auto conn = tcp_connection::adopt(std::move(socket), {});
       conn->read_exactly(wire::handshake_size, self->handshake_timeout_,
                          [self, conn](result<std::vector<std::uint8_t>> hs) {
+                           --self->pending_;
                            if (!hs) {
                              ACTORRENT_LOG(debug, "incoming connection dropped: "
                                                     << hs.err().to_string());
@@ -54,8 +71,6 @@ void listener::do_accept() {
                            }
                            self->on_accept_(conn, std::move(*hs));
                          });
-    } else {
-      ACTORRENT_LOG(warning, "accept failed: " << ec.message());
     }
     self->do_accept();
   });

@@ -8,7 +8,9 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -34,6 +36,9 @@ public:
   listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor, accept_handler on_accept,
            std::chrono::milliseconds handshake_timeout);
 
+  /// Connections accepted whose handshake has not arrived yet, at most.
+  static constexpr int max_pending_handshakes = 64;
+
 private:
   void do_accept();
 
@@ -42,6 +47,8 @@ private:
   accept_handler on_accept_;
   std::chrono::milliseconds handshake_timeout_;
   std::uint16_t port_ = 0;
+  asio::steady_timer backoff_;
+  std::atomic<int> pending_{0};
 };
 
 } // namespace actorrent

@@ -135,7 +135,9 @@ int download(const cli::options& opts) {
         }
       }
     };
-    self->receive_while([&] { return running; })(
+    self->monitor(*torrent);
+    while (running) {
+      self->receive(
       [&](log_atom, const std::string& line) {
         end_line();
         std::cout << line << "\n" << std::flush;
@@ -176,7 +178,16 @@ int download(const cli::options& opts) {
         status = why.find("no data for") != std::string::npos ? exit_gave_up : exit_error;
         running = false;
       },
-      caf::after(200ms) >> [&] {
+      [&](caf::down_msg&) {
+        // The torrent is gone without saying done or failed.
+        end_line();
+        std::cerr << "actorrent: the torrent stopped unexpectedly\n";
+        running = false;
+      },
+      caf::after(200ms) >> [] {});
+      // Checked after every message, not only when none came for 200 ms: a
+      // busy torrent (the start-up check) must not make Ctrl-C wait.
+      {
         if (interrupted.load() && !stop_sent) {
           stop_sent = true;
           end_line();
@@ -188,7 +199,8 @@ int download(const cli::options& opts) {
           status = status == exit_ok ? exit_ok : exit_interrupted;
           running = false;
         }
-      });
+      }
+    }
     print_stats(last);
   }
   // Leaving the scope stopped the session: every torrent and its actors are
