@@ -97,10 +97,6 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
       }
       return good;
     },
-    [self](flush_atom) -> caf::result<bool> {
-      if (auto err = self->state.store->flush()) return to_caf_error(err);
-      return true;
-    },
     [self](resume_atom, std::vector<std::uint8_t>& verified) -> caf::result<bool> {
       auto& st = self->state;
       // The resume file may only claim what is durable, so flush first.

@@ -88,9 +88,7 @@ using disk_writer_actor = caf::typed_actor<
   caf::replies_to<check_atom, std::vector<std::uint32_t>>::with<std::vector<std::uint32_t>>,
   // Make written data durable, then record these verified pieces (wire
   // bitfield) in the resume file.
-  caf::replies_to<resume_atom, std::vector<std::uint8_t>>::with<bool>,
-  // Make written data durable (fdatasync).
-  caf::replies_to<flush_atom>::with<bool>>;
+  caf::replies_to<resume_atom, std::vector<std::uint8_t>>::with<bool>>;
 
 /// Announces one torrent to its trackers (BEP 3, BEP 12 tiers).
 using tracker_actor = caf::typed_actor<

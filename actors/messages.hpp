@@ -154,7 +154,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, verify_atom, "verify")
   CAF_ADD_ATOM(actorrent, actorrent, read_atom, "read")
   CAF_ADD_ATOM(actorrent, actorrent, check_atom, "check")
-  CAF_ADD_ATOM(actorrent, actorrent, flush_atom, "flush")
   // Torrent, tracker and owner.
   CAF_ADD_ATOM(actorrent, actorrent, peers_atom, "peers")
   CAF_ADD_ATOM(actorrent, actorrent, tracker_atom, "tracker")

@@ -14,7 +14,6 @@ Run with /usr/bin/python3 (the interpreter that has python3-libtorrent).
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import json
 
@@ -22,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.join(HERE, "..", "swarm"))
 import swarm  # noqa: E402
+from bench_common import choose_clients, median, resolve_actorrent  # noqa: E402
 from swarm import MiB, log  # noqa: E402
 
 DOWNLOADERS = ("aria2c", "actorrent", "libtorrent")
@@ -44,26 +44,10 @@ def parse_args():
     ap.add_argument("--json", help="also write every run's figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
-    if args.only:
-        chosen = [d.strip() for d in args.only.split(",") if d.strip()]
-        bad = [d for d in chosen if d not in DOWNLOADERS]
-        if bad:
-            ap.error(f"unknown downloader(s) {bad}; choose from {DOWNLOADERS}")
-    else:
-        chosen = ["aria2c", "actorrent"] + (["libtorrent"] if args.with_libtorrent else [])
-    args.chosen = chosen
-    if "actorrent" in chosen:
-        try:
-            args.actorrent = args.actorrent or swarm.find_actorrent()
-        except swarm.HarnessError as e:
-            ap.error(f"{e} (or pass --actorrent PATH, or --only aria2c)")
-        if not os.access(args.actorrent, os.X_OK):
-            ap.error(f"{args.actorrent} is not executable")
+    args.chosen = choose_clients(ap, args, DOWNLOADERS, ["aria2c", "actorrent"] + (["libtorrent"] if args.with_libtorrent else []))
+    if "actorrent" in args.chosen:
+        args.actorrent = resolve_actorrent(ap, args.actorrent, "aria2c")
     return args
-
-
-def median(xs):
-    return statistics.median(xs) if xs else float("nan")
 
 
 def main() -> int:
