@@ -92,10 +92,12 @@ using disk_writer_actor = caf::typed_actor<
 
 /// Announces one torrent to its trackers (BEP 3, BEP 12 tiers).
 using tracker_actor = caf::typed_actor<
-  // The latest transfer counters, used by the next announce:
-  // uploaded, downloaded, left.
-  caf::reacts_to<stats_atom, std::int64_t, std::int64_t, std::int64_t>,
-  // The download finished: announce "completed".
+  // The start-up check ended: the counters are true now. The first announce
+  // waits for this (bounded by tracker_config::ready_timeout); when it went
+  // out before, a regular announce follows with the true counters.
+  caf::reacts_to<ready_atom>,
+  // The download finished while running: announce "completed" (never sent
+  // for a torrent that was complete at start).
   caf::reacts_to<completed_atom>,
   // Announce "stopped" (bounded in time), then reply and exit.
   caf::replies_to<stop_atom>::with<bool>,
@@ -105,15 +107,21 @@ using tracker_actor = caf::typed_actor<
   // status 0 means the exchange itself failed).
   caf::reacts_to<http_atom, std::uint64_t, std::int32_t, std::string>>;
 
-/// One torrent: starts its PieceManager, DiskWriter, tracker and peers, keeps
-/// the peer list, and reports to its owner.
-using torrent_actor = caf::typed_actor<
-  // A peer completed its handshake (the connection is useful).
-  caf::reacts_to<connected_atom, peer_key>,
+/// What a tracker actor needs from its torrent, and nothing more.
+using tracker_owner_actor = caf::typed_actor<
   // New peer addresses (from a tracker, or given by the user).
   caf::reacts_to<peers_atom, std::vector<peer_endpoint>>,
   // A tracker warning or failure, for the log.
   caf::reacts_to<tracker_atom, std::string>,
+  // The transfer counters right now; asked before every announce so that
+  // each one carries what is true when it is sent.
+  caf::replies_to<stats_atom>::with<transfer_stats>>;
+
+/// One torrent: starts its PieceManager, DiskWriter, tracker and peers, keeps
+/// the peer list, and reports to its owner.
+using torrent_actor = tracker_owner_actor::extend<
+  // A peer completed its handshake (the connection is useful).
+  caf::reacts_to<connected_atom, peer_key>,
   // PieceManager: every piece is verified and flushed to disk.
   caf::reacts_to<done_atom>,
   // Something the torrent cannot go on without failed (e.g. the disk).

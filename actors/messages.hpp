@@ -46,6 +46,14 @@ struct peer_stats {
   bool seed = false;             ///< it has every piece
 };
 
+/// The transfer counters a tracker announce carries (BEP 3), as they are at
+/// the moment of the announce.
+struct transfer_stats {
+  std::int64_t uploaded = 0;    ///< payload bytes sent this session
+  std::int64_t downloaded = 0;  ///< payload bytes received this session
+  std::int64_t left = 0;        ///< bytes still missing (0: we are a seed)
+};
+
 /// A socket; only ever passed between actors of one process.
 using connection_ptr = std::shared_ptr<tcp_connection>;
 
@@ -88,6 +96,11 @@ typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transfer_stats& x) {
+  return f(caf::meta::type_name("transfer_stats"), x.uploaded, x.downloaded, x.left);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
   return f(caf::meta::type_name("torrent_progress"), x.pieces_have, x.pieces_total,
            x.bytes_have, x.bytes_total, x.downloaded, x.wasted, x.hash_failures, x.endgame);
@@ -124,6 +137,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrent, (actorrent::sha1_hash))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::connection_ptr))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")
@@ -159,6 +173,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, tracker_atom, "tracker")
   CAF_ADD_ATOM(actorrent, actorrent, stats_atom, "stats")
   CAF_ADD_ATOM(actorrent, actorrent, completed_atom, "completed")
+  CAF_ADD_ATOM(actorrent, actorrent, ready_atom, "ready")
   CAF_ADD_ATOM(actorrent, actorrent, status_atom, "status")
   CAF_ADD_ATOM(actorrent, actorrent, done_atom, "done")
   CAF_ADD_ATOM(actorrent, actorrent, failed_atom, "failed")

@@ -74,6 +74,7 @@ struct torrent_state {
   double up_rate = 0;
   bool checking = true;
   bool complete = false;
+  bool complete_at_start = false;  // nothing was missing after the check
   bool stopping = false;
 
   // Every child actor still running. The torrent exits only after they all
@@ -104,6 +105,16 @@ std::uint64_t uploaded_total(const torrent_state& st) {
   auto total = st.uploaded_by_closed;
   for (auto& [k, c] : st.connections) total += c.stats.uploaded;
   return total;
+}
+
+/// What the trackers are told. While checking nothing is verified yet, so
+/// the whole torrent counts as left.
+transfer_stats announce_counters(const torrent_state& st, const torrent_progress& p) {
+  transfer_stats s;
+  s.uploaded = static_cast<std::int64_t>(uploaded_total(st));
+  s.downloaded = static_cast<std::int64_t>(p.downloaded);
+  s.left = st.meta->total_length - (st.checking ? 0 : p.bytes_have);
+  return s;
 }
 
 torrent_status make_status(const torrent_state& st, time_point now) {
@@ -269,9 +280,6 @@ void on_tick(torrent_self self) {
         st.up_rate = st.up_rate * 0.5 + static_cast<double>(up - st.last_uploaded) * 0.5;
         st.last_uploaded = up;
         st.progress = p;
-        if (st.tracker)
-          self->send(st.tracker, stats_atom_v, static_cast<std::int64_t>(up),
-                     static_cast<std::int64_t>(p.downloaded), p.bytes_total - p.bytes_have);
         if (st.stopping) return;
         caf::anon_send(st.owner, status_atom_v, make_status(st, now));
         if (st.complete) {
@@ -300,10 +308,13 @@ void start(torrent_self self, bitfield have) {
   pmc.total_length = st.meta->total_length;
   pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
   pmc.have = std::move(have);
+  bool all_present = pmc.have.all();
   st.pm = spawn_piece_manager(*st.sys, std::move(pmc), st.disk, self);
   adopt(self, st.pm);
   st.checking = false;
+  st.complete_at_start = all_present;
   st.last_progress = self->clock().now();
+  if (st.tracker) self->send(st.tracker, ready_atom_v);
   if (st.router) self->send(st.router, register_atom_v, st.meta->info_hash, self);
   connect_more(self);
 }
@@ -386,7 +397,6 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     tc.info_hash = meta->info_hash;
     tc.peer_id = st.cfg.peer_id;
     tc.port = st.cfg.listen_port;
-    tc.left = meta->total_length;
     st.tracker = spawn_tracker(*sys, net->io(), std::move(tc), self);
     adopt(self, st.tracker);
   }
@@ -457,6 +467,21 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](tracker_atom, const std::string& text) {
       ACTORRENT_LOG(info, self->state.meta->name << ": " << text);
     },
+    [self](stats_atom) -> caf::result<transfer_stats> {
+      auto& st = self->state;
+      if (!st.pm) return announce_counters(st, st.progress);
+      // The PieceManager's figures change with every block: ask it rather
+      // than answer with last second's.
+      auto rp = self->make_response_promise<transfer_stats>();
+      self->request(st.pm, 2s, status_atom_v)
+        .then([self, rp](torrent_progress& p) mutable {
+                rp.deliver(announce_counters(self->state, p));
+              },
+              [self, rp](caf::error&) mutable {
+                rp.deliver(announce_counters(self->state, self->state.progress));
+              });
+      return rp;
+    },
     [self](connected_atom, peer_key key) {
       auto& st = self->state;
       auto it = st.connections.find(key);
@@ -501,7 +526,8 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto now = self->clock().now();
       st.seeding_since = now;
       ACTORRENT_LOG(info, st.meta->name << ": download complete");
-      if (st.tracker) self->send(st.tracker, completed_atom_v);
+      // BEP 3: "completed" is for a download that finished while running.
+      if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
       self->request(st.pm, 5s, status_atom_v)
         .then(
           [self](torrent_progress& p) {

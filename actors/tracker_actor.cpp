@@ -32,15 +32,26 @@ struct tracker_state {
 
   tracker_config cfg;
   asio::io_context* io = nullptr;
-  torrent_actor torrent;
+  tracker_owner_actor owner;
   std::vector<std::vector<std::string>> tiers;  // usable (http://) trackers only
 
-  std::int64_t uploaded = 0, downloaded = 0, left = 0;
+  // The owner's counters as of the last announce: what the next one says if
+  // the owner cannot answer in time.
+  transfer_stats counters;
   std::string tracker_id;
   std::string active;  // the tracker that accepted our last announce
   bool started_ok = false;
   bool completed_wanted = false;
   bool completed_done = false;
+
+  // The owner's start-up check ended (its counters are true). Until then,
+  // and at most until ready_deadline, nothing is announced.
+  bool ready = false;
+  time_point ready_deadline{};
+  // An announce went out with counters from before the check ended: the
+  // next one must not wait for the interval.
+  bool reannounce = false;
+  bool sent_ready = false;  // the exchange in flight was started after ready
 
   // The exchange in flight. Announces are serialised: one at a time.
   bool in_flight = false;
@@ -64,7 +75,7 @@ void pump(tracker_self self);
 
 void note(tracker_self self, const std::string& text) {
   ACTORRENT_LOG(info, text);
-  if (self->state.torrent) self->send(self->state.torrent, tracker_atom_v, text);
+  if (self->state.owner) self->send(self->state.owner, tracker_atom_v, text);
 }
 
 template <class Duration>
@@ -72,26 +83,25 @@ void tick_after(tracker_self self, Duration d) {
   self->delayed_send(self, std::chrono::duration_cast<milliseconds>(d), tick_atom_v);
 }
 
-// Sends one announce to `tracker`; the result arrives as an http_atom message.
-void send_announce(tracker_self self, const std::string& tracker, announce_event ev,
-                   milliseconds timeout) {
+// Sends exchange `id`, an announce to `tracker` with the counters as they
+// are now; the result arrives as an http_atom message.
+void send_request(tracker_self self, std::uint64_t id, const std::string& tracker,
+                  announce_event ev, milliseconds timeout) {
   auto& st = self->state;
+  if (!st.in_flight || id != st.request_id) return;  // abandoned meanwhile
   announce_request req;
   req.announce_url = tracker;
   req.info_hash = st.cfg.info_hash;
   req.peer_id = st.cfg.peer_id;
   req.port = st.cfg.port;
-  req.uploaded = st.uploaded;
-  req.downloaded = st.downloaded;
-  req.left = st.left;
+  req.uploaded = st.counters.uploaded;
+  req.downloaded = st.counters.downloaded;
+  req.left = st.counters.left;
   req.event = ev;
   // A leaving peer has no use for addresses.
   req.numwant = ev == announce_event::stopped ? 0 : st.cfg.numwant;
   req.key = st.cfg.key;
   req.tracker_id = st.tracker_id;
-  st.event = ev;
-  st.in_flight = true;
-  auto id = ++st.request_id;
   auto u = parse_url(build_announce_url(req));
   if (!u) {
     self->send(self, http_atom_v, id, std::int32_t{0}, u.err().to_string());
@@ -106,6 +116,30 @@ void send_announce(tracker_self self, const std::string& tracker, announce_event
              else
                caf::anon_send(handle, http_atom_v, id, std::int32_t{0}, r.err().to_string());
            });
+}
+
+// Starts one announce: asks the owner for its counters first (bounded; on
+// no answer the last ones known are used), then sends.
+void send_announce(tracker_self self, const std::string& tracker, announce_event ev,
+                   milliseconds timeout) {
+  auto& st = self->state;
+  st.event = ev;
+  st.in_flight = true;
+  st.sent_ready = st.ready;
+  auto id = ++st.request_id;
+  if (!st.owner) {
+    send_request(self, id, tracker, ev, timeout);
+    return;
+  }
+  self->request(st.owner, std::min(timeout, st.cfg.stats_timeout), stats_atom_v)
+    .then(
+      [self, id, tracker, ev, timeout](transfer_stats& now) {
+        self->state.counters = now;
+        send_request(self, id, tracker, ev, timeout);
+      },
+      [self, id, tracker, ev, timeout](caf::error&) {
+        send_request(self, id, tracker, ev, timeout);
+      });
 }
 
 void finish_stop(tracker_self self, bool ok) {
@@ -170,12 +204,16 @@ void pump(tracker_self self) {
   if (st.tiers.empty()) return;
   auto now = self->clock().now();
   if (now < st.hold_until) return;
-  if (!st.started_ok)
+  if (!st.started_ok) {
+    // Counters from before the start-up check would tell the swarm that a
+    // seed is a leecher: wait for them, but not forever.
+    if (!st.ready && now < st.ready_deadline) return;
     begin_walk(self, announce_event::started);
-  else if (st.completed_wanted && !st.completed_done)
+  } else if (st.completed_wanted && !st.completed_done) {
     begin_walk(self, announce_event::completed);
-  else if (now >= st.due)
+  } else if (st.reannounce || now >= st.due) {
     begin_walk(self, announce_event::none);
+  }
 }
 
 // A reply with status 2xx: returns the failure text, or empty on success.
@@ -189,9 +227,10 @@ std::string on_reply(tracker_self self, const std::string& tracker, const std::s
   if (!reply->tracker_id.empty()) st.tracker_id = reply->tracker_id;
   ACTORRENT_LOG(info, "tracker " << tracker << ": " << reply->peers.size() << " peers, interval "
                                  << reply->interval << " s");
-  if (!reply->peers.empty() && st.torrent)
-    self->send(st.torrent, peers_atom_v, std::move(reply->peers));
+  if (!reply->peers.empty() && st.owner)
+    self->send(st.owner, peers_atom_v, std::move(reply->peers));
   if (st.event == announce_event::started) st.started_ok = true;
+  if (st.sent_ready) st.reannounce = false;
   if (st.event == announce_event::completed) st.completed_done = true;
   auto wait = seconds{std::max(reply->interval, reply->min_interval.value_or(0))};
   st.due = self->clock().now() + wait;
@@ -245,11 +284,10 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
 }
 
 tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_context* io,
-                                              tracker_config cfg, torrent_actor torrent) {
+                                              tracker_config cfg, tracker_owner_actor owner) {
   auto& st = self->state;
   st.io = io;
-  st.torrent = std::move(torrent);
-  st.left = cfg.left;
+  st.owner = std::move(owner);
   std::mt19937 rng{std::random_device{}()};
   for (const auto& tier : cfg.tiers) {
     std::vector<std::string> usable;
@@ -269,14 +307,16 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
   if (st.tiers.empty())
     note(self, "tracker: no usable HTTP tracker");
   st.due = self->clock().now();
-  pump(self);
+  st.ready_deadline = st.due + st.cfg.ready_timeout;
+  if (!st.tiers.empty()) tick_after(self, st.cfg.ready_timeout);
 
   return {
-    [self](stats_atom, std::int64_t uploaded, std::int64_t downloaded, std::int64_t left) {
+    [self](ready_atom) {
       auto& st = self->state;
-      st.uploaded = uploaded;
-      st.downloaded = downloaded;
-      st.left = left;
+      if (st.ready) return;
+      st.ready = true;
+      st.reannounce = true;
+      pump(self);
     },
     [self](completed_atom) {
       auto& st = self->state;
@@ -315,8 +355,8 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
 } // namespace
 
 tracker_actor spawn_tracker(caf::actor_system& sys, asio::io_context& io, tracker_config cfg,
-                            torrent_actor torrent) {
-  return sys.spawn(tracker_behavior, &io, std::move(cfg), std::move(torrent));
+                            tracker_owner_actor owner) {
+  return sys.spawn(tracker_behavior, &io, std::move(cfg), std::move(owner));
 }
 
 } // namespace actorrent

@@ -31,20 +31,24 @@ struct tracker_config {
   std::chrono::seconds min_retry{15}, max_retry{1800};
   /// Bound on the "stopped" announce at shutdown.
   std::chrono::milliseconds stop_timeout{5'000};
-  /// Bytes left at start, until a stats message says otherwise.
-  std::int64_t left = 0;
+  /// How long the first announce waits for ready_atom (the owner's start-up
+  /// check) before it goes out with the counters known so far.
+  std::chrono::milliseconds ready_timeout{10'000};
+  /// How long an announce waits for the owner's counters (stats_atom).
+  std::chrono::milliseconds stats_timeout{2'000};
   /// BEP 12 shuffles each tier once; off gives a fixed order (for tests).
   bool shuffle_tiers = true;
 };
 
-/// Spawns a tracker actor that announces "started" at once and keeps
-/// announcing on the trackers' interval. Warnings and failures go to
-/// `torrent` as tracker_atom texts ("<url>: failure: <reason>"), peers as
-/// peers_atom. stop_atom announces "stopped" (within cfg.stop_timeout) when
-/// a "started" was accepted, then replies and exits: true when no tracker
-/// still lists us, false when the "stopped" announce failed. `io` must
-/// outlive the actor.
+/// Spawns a tracker actor that announces "started" once its owner says
+/// ready_atom (or cfg.ready_timeout passed) and keeps announcing on the
+/// trackers' interval. Every announce carries the counters the owner gives
+/// for stats_atom at that moment. Warnings and failures go to `owner` as
+/// tracker_atom texts ("<url>: failure: <reason>"), peers as peers_atom.
+/// stop_atom announces "stopped" (within cfg.stop_timeout) when a "started"
+/// was accepted, then replies and exits: true when no tracker still lists
+/// us, false when the "stopped" announce failed. `io` must outlive the actor.
 tracker_actor spawn_tracker(caf::actor_system& sys, asio::io_context& io, tracker_config cfg,
-                            torrent_actor torrent);
+                            tracker_owner_actor owner);
 
 } // namespace actorrent

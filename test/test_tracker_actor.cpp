@@ -82,8 +82,20 @@ public:
     return events_;
   }
 
+  /// The counters the stand-in torrent gives its tracker from now on.
+  void set_counters(transfer_stats s) {
+    std::lock_guard<std::mutex> g(m_);
+    counters_ = s;
+  }
+
+  transfer_stats counters() {
+    std::lock_guard<std::mutex> g(m_);
+    return counters_;
+  }
+
 private:
   std::mutex m_;
+  transfer_stats counters_{0, 0, 1000};
   std::condition_variable cv_;
   std::vector<torrent_event> events_;
 };
@@ -102,26 +114,15 @@ auto note_containing(std::string a, std::string b = {}) {
   };
 }
 
-// A torrent that only records what its tracker tells it.
-torrent_actor::behavior_type stand_in_torrent(torrent_actor::pointer self,
-                                              std::shared_ptr<event_log> log) {
+// A torrent that records what its tracker tells it and gives the counters
+// the test set.
+tracker_owner_actor::behavior_type stand_in_torrent(std::shared_ptr<event_log> log) {
   return {
-    [](connected_atom, peer_key) {},
     [log](peers_atom, std::vector<peer_endpoint>& peers) {
       log->push({torrent_event::peers, std::move(peers), {}});
     },
     [log](tracker_atom, std::string& text) { log->push({torrent_event::note, {}, std::move(text)}); },
-    [](done_atom) {},
-    [](fatal_atom, const std::string&) {},
-    [](ban_atom, peer_key) {},
-    [](tick_atom) {},
-    [](peer_stats_atom, peer_key, const peer_stats&) {},
-    [](incoming_atom, const connection_ptr&, const std::vector<std::uint8_t>&) {},
-    [](status_atom) { return torrent_status{}; },
-    [self](stop_atom) {
-      self->quit();
-      return torrent_status{};
-    },
+    [log](stats_atom) { return log->counters(); },
   };
 }
 
@@ -311,7 +312,7 @@ struct fixture {
   caf::actor_system sys{with_types(cfg)};
   net_service net;
   std::vector<tracker_actor> trackers;
-  std::vector<torrent_actor> torrents;
+  std::vector<tracker_owner_actor> torrents;
 
   ~fixture() {
     caf::scoped_actor self{sys};
@@ -325,14 +326,22 @@ struct fixture {
     }
   }
 
-  std::pair<torrent_actor, std::shared_ptr<event_log>> torrent() {
+  std::pair<tracker_owner_actor, std::shared_ptr<event_log>> torrent() {
     auto log = std::make_shared<event_log>();
     auto t = sys.spawn(stand_in_torrent, log);
     torrents.push_back(t);
     return {t, log};
   }
 
-  tracker_actor tracker(tracker_config c, torrent_actor t) {
+  /// A tracker actor whose owner's start-up check is already over.
+  tracker_actor tracker(tracker_config c, tracker_owner_actor t) {
+    auto h = waiting_tracker(std::move(c), std::move(t));
+    caf::anon_send(h, ready_atom_v);
+    return h;
+  }
+
+  /// A tracker actor whose owner is still checking.
+  tracker_actor waiting_tracker(tracker_config c, tracker_owner_actor t) {
     auto h = spawn_tracker(sys, net.io(), std::move(c), std::move(t));
     trackers.push_back(h);
     return h;
@@ -367,7 +376,6 @@ tracker_config base_config(std::vector<std::vector<std::string>> tiers, char tag
   c.info_hash = sha1(std::string_view("actorrent tracker actor test"));
   c.peer_id = make_peer_id(tag);
   c.port = 6881;
-  c.left = 1000;
   c.shuffle_tiers = false;
   c.request_timeout = 2s;
   c.stop_timeout = 2s;
@@ -706,7 +714,8 @@ TEST_CASE("completed is announced once, with the latest counters and tracker id"
   fixture fx;
   auto [torrent, log] = fx.torrent();
   auto t = fx.tracker(base_config({{good.url()}}), torrent);
-  caf::anon_send(t, stats_atom_v, std::int64_t{100}, std::int64_t{200}, std::int64_t{0});
+  REQUIRE(good.wait_requests(1, 5s));
+  log->set_counters({100, 200, 0});
   caf::anon_send(t, completed_atom_v);
   caf::anon_send(t, completed_atom_v);
   REQUIRE(good.wait_requests(2, 5s));
@@ -763,4 +772,79 @@ TEST_CASE("regular announces follow the interval; failures back off") {
     CHECK(r.replied);
     CHECK(r.value);  // never registered, nothing to undo
   }
+}
+
+TEST_CASE("the first announce waits for the start-up check and carries its counters") {
+  fake_tracker good([](const std::string&) { return http_ok(announce_body({sample_peer}, 1800)); });
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto cfg = base_config({{good.url()}});
+  cfg.ready_timeout = 30s;
+  auto t = fx.waiting_tracker(cfg, torrent);
+  // Still checking: nothing goes out, whatever the counters say meanwhile.
+  CHECK_FALSE(good.wait_requests(1, 500ms));
+  // The check found every piece: the seed's first word to the tracker says so.
+  log->set_counters({0, 0, 0});
+  caf::anon_send(t, ready_atom_v);
+  REQUIRE(good.wait_requests(1, 5s));
+  CHECK(fx.stop(t).value);
+  auto reqs = good.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(query_value(reqs[0].target, "event") == "started");
+  CHECK(query_value(reqs[0].target, "left") == "0");
+  // Complete at start: never "completed" (BEP 3), straight to "stopped".
+  CHECK(query_value(reqs[1].target, "event") == "stopped");
+  CHECK(query_value(reqs[1].target, "left") == "0");
+}
+
+TEST_CASE("a long start-up check: announce what is known, then the truth at once when it ends") {
+  fake_tracker good([](const std::string&) { return http_ok(announce_body({sample_peer}, 1800)); });
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto cfg = base_config({{good.url()}});
+  cfg.ready_timeout = 300ms;
+  auto start = steady::now();
+  auto t = fx.waiting_tracker(cfg, torrent);
+  REQUIRE(good.wait_requests(1, 5s));
+  auto first = good.requests()[0];
+  CHECK(first.when - start >= 250ms);
+  CHECK(query_value(first.target, "event") == "started");
+  CHECK(query_value(first.target, "left") == "1000");
+  // Peers are found meanwhile, as with any accepted announce.
+  CHECK(log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 1s));
+
+  log->set_counters({5, 7, 0});
+  caf::anon_send(t, ready_atom_v);
+  // Not after the 1800 s interval: now.
+  REQUIRE(good.wait_requests(2, 5s));
+  auto second = good.requests()[1];
+  CHECK(query_value(second.target, "event").empty());
+  CHECK(query_value(second.target, "left") == "0");
+  CHECK(query_value(second.target, "uploaded") == "5");
+  CHECK(query_value(second.target, "downloaded") == "7");
+  // One re-announce, not a loop.
+  CHECK_FALSE(good.wait_requests(3, 500ms));
+  CHECK(fx.stop(t).value);
+}
+
+TEST_CASE("every announce asks for the counters when it is sent") {
+  fake_tracker good([](const std::string&) { return http_ok(announce_body({sample_peer}, 1)); });
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto t = fx.tracker(base_config({{good.url()}}), torrent);
+  REQUIRE(good.wait_requests(1, 5s));
+  log->set_counters({1, 2, 3});
+  REQUIRE(good.wait_requests(2, 5s));
+  log->set_counters({4, 5, 6});
+  REQUIRE(good.wait_requests(3, 5s));
+  CHECK(fx.stop(t).value);
+  auto reqs = good.requests();
+  REQUIRE(reqs.size() >= 4);
+  CHECK(query_value(reqs[0].target, "left") == "1000");
+  CHECK(query_value(reqs[1].target, "left") == "3");
+  CHECK(query_value(reqs[1].target, "uploaded") == "1");
+  CHECK(query_value(reqs[2].target, "left") == "6");
+  CHECK(query_value(reqs[2].target, "downloaded") == "5");
+  CHECK(query_value(reqs.back().target, "event") == "stopped");
+  CHECK(query_value(reqs.back().target, "left") == "6");
 }

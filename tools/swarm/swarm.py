@@ -1100,6 +1100,21 @@ def http_announce(url: str, info_hash_raw: bytes, peer_id: bytes, port: int, lef
         return bdecode(r.read())
 
 
+def scrape(url: str, hex_hash: str, timeout: float = 5) -> dict:
+    """The tracker's scrape of one torrent (BEP 48): {'complete', 'incomplete',
+    'downloaded'}, from the /scrape URL that goes with an /announce URL."""
+    base, sep, rest = url.rpartition("/announce")
+    if not sep:
+        raise HarnessError(f"{url} has no /announce to turn into /scrape")
+    ih = bytes.fromhex(hex_hash)
+    full = (base + "/scrape" + rest + ("&" if "?" in rest else "?")
+            + "info_hash=" + urllib.parse.quote_from_bytes(ih, safe=""))
+    with urllib.request.urlopen(full, timeout=timeout) as r:
+        reply = bdecode(r.read())
+    entry = reply.get(b"files", {}).get(ih, {})
+    return {k: entry.get(k.encode(), 0) for k in ("complete", "incomplete", "downloaded")}
+
+
 def compact_peers(resp: dict) -> list:
     raw = resp.get(b"peers", b"")
     if isinstance(raw, list):
