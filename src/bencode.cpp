@@ -32,7 +32,8 @@ class decoder {
 public:
   decoder(std::string_view in, const limits& lim) : in_(in), lim_(lim) {}
 
-  result<value> run() {
+  /// Decodes one value; with `whole`, nothing may follow it.
+  result<value> run(bool whole) {
     if (in_.size() > lim_.max_input)
       return error{errc::bencode_limit, "input of " + std::to_string(in_.size()) +
                                             " bytes exceeds the limit of " +
@@ -85,9 +86,11 @@ public:
       }
       if (auto e = read_value(*slot, open)) return *e;
     }
-    if (pos_ != in_.size()) return syntax("trailing data after the value", pos_);
+    if (whole && pos_ != in_.size()) return syntax("trailing data after the value", pos_);
     return root;
   }
+
+  std::size_t position() const noexcept { return pos_; }
 
 private:
   // Fills `slot` with a scalar, or opens a container and pushes it on `open`.
@@ -243,7 +246,14 @@ void encode_to(std::string& out, const value& v) {
 } // namespace
 
 result<value> decode(std::string_view input, const limits& lim) {
-  return decoder(input, lim).run();
+  return decoder(input, lim).run(true);
+}
+
+result<value> decode_prefix(std::string_view input, std::size_t& consumed, const limits& lim) {
+  decoder d(input, lim);
+  auto v = d.run(false);
+  consumed = v ? d.position() : 0;
+  return v;
 }
 
 std::string encode(const value& v) {

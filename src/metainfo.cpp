@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "actorrent/bencode.hpp"
@@ -61,6 +62,59 @@ std::optional<error> add_length(metainfo& m, std::int64_t length, const std::str
   return std::nullopt;
 }
 
+// A name with ".N" put before its extension, as libtorrent does it:
+// "a.txt" -> "a.1.txt", "a" -> "a.1", ".hidden" -> ".1.hidden".
+std::string numbered(const std::string& name, std::uint32_t n) {
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos) return name + "." + std::to_string(n);
+  return name.substr(0, dot) + "." + std::to_string(n) + name.substr(dot);
+}
+
+// Two entries writing one file, or one entry's file being another's
+// directory, would make the data on disk depend on write order. Other
+// clients open such torrents, so the later file is renamed the way
+// libtorrent renames it ("dir/a.txt" -> "dir/a.1.txt"), within its own
+// directory.
+std::optional<error> resolve_duplicate_paths(metainfo& m) {
+  // Bounds the work a hostile torrent of many equal paths can cause.
+  constexpr std::uint32_t max_renames_per_path = 1000;
+  std::unordered_set<std::string> dirs, taken;
+  for (const file_entry& e : m.files) {
+    if (e.pad) continue;
+    std::string dir;
+    for (std::size_t i = 0; i + 1 < e.path.size(); ++i) {
+      if (i != 0) dir += '/';
+      dir += e.path[i];
+      dirs.insert(dir);
+    }
+  }
+  // Where numbering resumes for each path, so many equal paths cost linear time.
+  std::unordered_map<std::string, std::uint32_t> next_number;
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    file_entry& e = m.files[i];
+    if (e.pad) continue;
+    std::string p = e.path_string();
+    if (taken.count(p) != 0 || dirs.count(p) != 0) {
+      const std::string original = p;
+      const std::string prefix = p.substr(0, p.size() - e.path.back().size());
+      auto& n = next_number[original];
+      std::string name;
+      do {
+        if (++n > max_renames_per_path)
+          return invalid("more than " + std::to_string(max_renames_per_path) +
+                         " files have the path \"" + printable(original) + "\"");
+        name = numbered(e.path.back(), n);
+      } while (taken.count(prefix + name) != 0 || dirs.count(prefix + name) != 0);
+      e.path.back() = name;
+      p = prefix + name;
+      m.warnings.push_back("file " + std::to_string(i) + " \"" + printable(original) +
+                           "\" renamed to \"" + printable(p) + "\": another file has that path");
+    }
+    taken.insert(std::move(p));
+  }
+  return std::nullopt;
+}
+
 std::optional<error> parse_files(metainfo& m, const bencode::list& files) {
   if (files.empty()) return invalid("\"files\" is an empty list");
   m.files.reserve(files.size());
@@ -92,25 +146,7 @@ std::optional<error> parse_files(metainfo& m, const bencode::list& files) {
     if (auto err = add_length(m, e.length, shown)) return err;
     m.files.push_back(std::move(e));
   }
-  // Two entries writing one file, or one entry's file being another's
-  // directory, would make the data on disk depend on write order.
-  std::unordered_set<std::string> file_paths, dir_paths;
-  for (const file_entry& e : m.files) {
-    if (e.pad) continue;
-    std::string p = e.path_string();
-    if (!file_paths.insert(p).second)
-      return invalid("file \"" + printable(p) + "\" appears twice");
-    std::string dir;
-    for (std::size_t i = 0; i + 1 < e.path.size(); ++i) {
-      if (i != 0) dir += '/';
-      dir += e.path[i];
-      dir_paths.insert(dir);
-    }
-  }
-  for (const std::string& d : dir_paths)
-    if (file_paths.count(d) != 0)
-      return invalid("file \"" + printable(d) + "\" is also the directory of another file");
-  return std::nullopt;
+  return resolve_duplicate_paths(m);
 }
 
 std::optional<error> parse_info(metainfo& m, const value& info) {
@@ -155,6 +191,8 @@ std::optional<error> parse_info(metainfo& m, const value& info) {
     m.total_length = *len;
     m.files.push_back(std::move(e));
   }
+  if (m.total_length == 0)
+    return invalid("the torrent holds no data (its files add up to 0 bytes): nothing to download");
 
   const std::string& hashes = *pieces->as_string();
   if (hashes.size() % 20 != 0)
@@ -236,7 +274,13 @@ std::vector<std::string> metainfo::trackers() const {
 }
 
 result<metainfo> parse_metainfo(std::string_view torrent_bytes) {
-  auto decoded = bencode::decode(torrent_bytes);
+  // Read as other clients read .torrent files: keys out of order are
+  // accepted (the info-hash is over the bytes as they are), and so is
+  // anything after the top-level dictionary.
+  bencode::limits lenient;
+  lenient.strict = false;
+  std::size_t used = 0;
+  auto decoded = bencode::decode_prefix(torrent_bytes, used, lenient);
   if (!decoded) return decoded.err();
   const value& top = *decoded;
   if (!top.is_dict()) return invalid("a .torrent must be a dictionary");
@@ -248,6 +292,9 @@ result<metainfo> parse_metainfo(std::string_view torrent_bytes) {
   m.raw_info.assign(torrent_bytes.substr(info->begin, info->end - info->begin));
   m.info_hash = sha1(m.raw_info);
   parse_extras(m, top);
+  if (used < torrent_bytes.size())
+    m.warnings.push_back(std::to_string(torrent_bytes.size() - used) +
+                         " bytes after the torrent's dictionary ignored");
   return m;
 }
 

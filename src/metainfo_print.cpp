@@ -78,6 +78,10 @@ void print_metainfo(std::ostream& out, const metainfo& m) {
     out << "Web seeds:\n";
     for (const auto& url : m.url_list) out << "  " << printable(url) << '\n';
   }
+  if (!m.warnings.empty()) {
+    out << "Notes:\n";
+    for (const auto& w : m.warnings) out << "  " << w << '\n';
+  }
 }
 
 } // namespace actorrent

@@ -59,6 +59,9 @@ int download(const cli::options& opts) {
     std::cerr << "actorrent: " << meta.err().message << "\n";
     return exit_error;
   }
+  // What was tolerated in reading the file: worth knowing, not worth noise.
+  if (opts.verbosity > 0)
+    for (const auto& w : meta->warnings) std::cerr << "actorrent: note: " << w << "\n";
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
@@ -155,7 +158,7 @@ int download(const cli::options& opts) {
         else
           std::cout << "complete: " << meta->name << ", "
                     << cli::format_bytes(static_cast<double>(st.progress.downloaded))
-                    << " downloaded in " << st.elapsed << " s ("
+                    << " downloaded in " << cli::format_duration(st.elapsed) << " ("
                     << cli::format_bytes(static_cast<double>(st.progress.downloaded) / secs)
                     << "/s)\n";
         std::cout << std::flush;

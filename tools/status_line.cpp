@@ -8,12 +8,30 @@ namespace actorrent::cli {
 std::string format_bytes(double bytes) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
-  while (bytes >= 1024 && u < 4) {
+  // Switch units where rounding would print "1024": 1023.97 KiB is "1.0 MiB".
+  while (u < 4 && bytes >= (u == 0 ? 1023.5 : 1023.95)) {
     bytes /= 1024;
     ++u;
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  if (!(seconds >= 0)) seconds = 0;  // also NaN
+  if (seconds < 9.995)
+    std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+  else if (seconds < 59.95)
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  else {
+    auto s = static_cast<long long>(std::llround(seconds));
+    if (s < 3600)
+      std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+    else
+      std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+  }
   return buf;
 }
 

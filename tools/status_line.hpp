@@ -13,4 +13,7 @@ std::string format_status(const torrent_status& st);
 /// "1.5 MiB", "12 B"
 std::string format_bytes(double bytes);
 
+/// A duration for a person: "0.25 s", "12.3 s", "2m05s", "1h02m".
+std::string format_duration(double seconds);
+
 } // namespace actorrent::cli

@@ -65,15 +65,20 @@ struct limits {
   std::size_t max_depth = 64;          ///< nesting of lists and dicts
   std::size_t max_input = 64u << 20;   ///< bytes of input
   std::size_t max_items = 1u << 20;    ///< values in total (ints, strings, lists, dicts)
-  /// When false, dictionary keys may come unsorted (still unique), for
-  /// replies from careless trackers or peers. parse_metainfo always decodes
-  /// strictly: no published torrent needs the leniency.
+  /// When false, dictionary keys may come unsorted (still unique): .torrent
+  /// files on disk are read so, as other clients read them. Everything that
+  /// arrives on the wire is decoded strictly.
   bool strict = true;
 };
 
 /// Decodes `input`, which must hold exactly one value and nothing after it.
 /// Errors are errc::bencode_syntax or errc::bencode_limit, naming the byte offset.
 result<value> decode(std::string_view input, const limits& lim = {});
+
+/// Decodes the value at the start of `input` and sets `consumed` to its
+/// length; bytes after it are left for the caller to judge.
+result<value> decode_prefix(std::string_view input, std::size_t& consumed,
+                            const limits& lim = {});
 
 /// Canonical encoding: dictionary keys sorted (as raw bytes).
 std::string encode(const value& v);

@@ -42,6 +42,9 @@ struct metainfo {
   std::optional<std::int64_t> creation_date;   ///< seconds since the Unix epoch
   std::string comment, created_by;
   std::vector<std::string> url_list;   ///< BEP 19 web seeds
+  /// What was tolerated while reading it: bytes after the torrent, files
+  /// renamed because another file has their path. For people (-v).
+  std::vector<std::string> warnings;
 
   /// Number of pieces (piece_hashes.size()).
   std::uint32_t piece_count() const;
@@ -51,9 +54,14 @@ struct metainfo {
   std::vector<std::string> trackers() const;
 };
 
-/// Parses and validates a .torrent. Errors: bencode_syntax, bencode_limit,
-/// metainfo_invalid, unsafe_path (the message names the offending path).
-/// A torrent with total length 0 must have 0 pieces.
+/// Parses and validates a .torrent as other clients read one: dictionary
+/// keys may be out of order (the info-hash is the SHA-1 of the info
+/// dictionary's bytes exactly as they are), bytes after the top-level
+/// dictionary are ignored, and of two files with one path the later is
+/// renamed ("dir/a.txt" -> "dir/a.1.txt"); each such leniency is listed in
+/// `warnings`. Errors: bencode_syntax, bencode_limit, metainfo_invalid
+/// (also for a torrent of 0 bytes: nothing to download), unsafe_path (the
+/// message names the offending path).
 result<metainfo> parse_metainfo(std::string_view torrent_bytes);
 
 /// Reads `file` (at most 64 MiB) and parses it; errors name the file.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "actorrent/bencode.hpp"
 #include "actorrent/metainfo.hpp"
@@ -26,8 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace actorrent;
   std::string_view in(reinterpret_cast<const char*>(data), size);
 
-  // Whatever the strict decoder accepts re-encodes to the same bytes.
-  if (auto v = bencode::decode(in); v.has_value()) require(bencode::encode(*v) == in);
+  // Whatever the strict decoder accepts re-encodes to the same bytes, and
+  // reading the same bytes as a prefix takes all of them.
+  if (auto v = bencode::decode(in); v.has_value()) {
+    require(bencode::encode(*v) == in);
+    std::size_t used = 0;
+    auto p = bencode::decode_prefix(in, used);
+    require(p.has_value() && *p == *v && used == in.size());
+  }
 
   auto r = parse_metainfo(in);
   if (!r.has_value()) {
@@ -50,6 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     offset += f.length;
   }
   require(offset == m.total_length);
+  require(m.total_length > 0);
+  // No two files share a path, and no file is another's directory.
+  std::unordered_set<std::string> paths, dirs;
+  for (const auto& f : m.files) {
+    if (f.pad) continue;
+    require(paths.insert(f.path_string()).second);
+    std::string dir;
+    for (std::size_t i = 0; i + 1 < f.path.size(); ++i) {
+      dir += (i != 0 ? "/" : "") + f.path[i];
+      dirs.insert(dir);
+    }
+  }
+  for (const auto& d : dirs) require(paths.count(d) == 0);
   std::int64_t sum = 0;
   for (std::uint32_t i = 0; i < m.piece_count(); ++i) {
     std::int64_t s = m.piece_size(i);
