@@ -28,6 +28,10 @@ using peer_actor = caf::typed_actor<
   caf::reacts_to<have_atom, std::uint32_t>,
   // Blocks went back to the pool: a peer that found no work may ask again.
   caf::reacts_to<wake_atom>,
+  // The PieceManager's answer to want: the blocks to request (empty:
+  // nothing to do now; a wake follows when that changes). An answer may
+  // come late; blocks a peer cannot use go back with drop.
+  caf::reacts_to<work_atom, std::vector<block_ref>>,
   // The choker's verdict: stop or start serving this peer's requests.
   caf::reacts_to<choke_atom>,
   caf::reacts_to<unchoke_atom>,
@@ -50,17 +54,18 @@ using peer_connection_actor = peer_actor::extend<
 
 /// The only owner of piece state. Peers ask it for work and report blocks.
 using piece_manager_actor = caf::typed_actor<
-  // A peer finished its handshake. Replies with our bitfield (wire bytes;
-  // empty when we have nothing) for the peer to send.
-  caf::replies_to<join_atom, peer_key, peer_actor>::with<std::vector<std::uint8_t>>,
+  // A peer finished its handshake; the text is its host, to whom strikes
+  // for bad data are charged (they outlive the connection). Replies with
+  // our bitfield (wire bytes; empty when we have nothing) for the peer to send.
+  caf::replies_to<join_atom, peer_key, std::string, peer_actor>::with<std::vector<std::uint8_t>>,
   // The peer's validated bitfield. Replies whether it has pieces we lack.
   caf::replies_to<bitfield_atom, peer_key, std::vector<std::uint8_t>>::with<bool>,
   // The peer announced a piece (HAVE). Replies whether it has pieces we lack.
   caf::replies_to<have_atom, peer_key, std::uint32_t>::with<bool>,
-  // The peer is unchoked and has room for up to N more requests. Replies
-  // with the blocks to request (empty: nothing to do now; a wake follows
-  // when that changes).
-  caf::replies_to<want_atom, peer_key, std::uint32_t>::with<std::vector<block_ref>>,
+  // The peer is unchoked and has room for up to N more requests. The
+  // answer is a work message to the peer, not a reply: a busy PieceManager
+  // makes a peer wait, never give up.
+  caf::reacts_to<want_atom, peer_key, std::uint32_t>,
   // A requested block arrived, with its payload.
   caf::reacts_to<block_atom, peer_key, block_ref, std::vector<std::uint8_t>>,
   // Requests the peer gave up on (choked, timed out): back to the pool.
@@ -89,6 +94,16 @@ using disk_writer_actor = caf::typed_actor<
   // Make written data durable, then record these verified pieces (wire
   // bitfield) in the resume file.
   caf::replies_to<resume_atom, std::vector<std::uint8_t>>::with<bool>>;
+
+/// What the PieceManager tells its torrent, and nothing more.
+using piece_manager_owner_actor = caf::typed_actor<
+  // Every piece is verified and flushed to disk.
+  caf::reacts_to<done_atom>,
+  // Something the torrent cannot go on without failed (e.g. the disk).
+  caf::reacts_to<fatal_atom, std::string>,
+  // This host sent bad data too often: drop every connection to it and
+  // never connect to it again (any port).
+  caf::reacts_to<ban_atom, std::string>>;
 
 /// Announces one torrent to its trackers (BEP 3, BEP 12 tiers).
 using tracker_actor = caf::typed_actor<
@@ -119,15 +134,9 @@ using tracker_owner_actor = caf::typed_actor<
 
 /// One torrent: starts its PieceManager, DiskWriter, tracker and peers, keeps
 /// the peer list, and reports to its owner.
-using torrent_actor = tracker_owner_actor::extend<
+using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor>::extend<
   // A peer completed its handshake (the connection is useful).
   caf::reacts_to<connected_atom, peer_key>,
-  // PieceManager: every piece is verified and flushed to disk.
-  caf::reacts_to<done_atom>,
-  // Something the torrent cannot go on without failed (e.g. the disk).
-  caf::reacts_to<fatal_atom, std::string>,
-  // PieceManager: this peer sent bad data too often; drop and never retry it.
-  caf::reacts_to<ban_atom, peer_key>,
   // Once a second: connect to known peers, report status.
   caf::reacts_to<tick_atom>,
   // A peer's transfer figures and interest, once a second and on changes.

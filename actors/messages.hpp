@@ -155,6 +155,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, drop_atom, "drop")
   CAF_ADD_ATOM(actorrent, actorrent, cancel_atom, "cancel")
   CAF_ADD_ATOM(actorrent, actorrent, wake_atom, "wake")
+  CAF_ADD_ATOM(actorrent, actorrent, work_atom, "work")
   // Uploading.
   CAF_ADD_ATOM(actorrent, actorrent, choke_atom, "choke")
   CAF_ADD_ATOM(actorrent, actorrent, unchoke_atom, "unchoke")

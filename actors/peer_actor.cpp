@@ -45,6 +45,7 @@ struct peer_state {
   bool peer_choking = true;
   bool am_interested = false;
   bool want_pending = false;
+  time_point want_sent{};  // when the pending want went out
   bool starved = false;  // the PieceManager had no work for us last time
   std::deque<outstanding_request> outstanding;
   std::uint32_t pipeline = 32;
@@ -129,32 +130,28 @@ void request_work(peer_self self) {
   if (room == 0 || (!st.outstanding.empty() && room < std::max<std::size_t>(1, st.pipeline / 4)))
     return;
   st.want_pending = true;
-  self->request(st.pm, 30s, want_atom_v, st.key, static_cast<std::uint32_t>(room))
-    .then(
-      [self](std::vector<block_ref>& blocks) {
-        auto& st = self->state;
-        st.want_pending = false;
-        st.starved = blocks.empty();
-        if (st.peer_choking) {
-          // Choked while the answer was on its way: the requests would be
-          // ignored by the peer, so they go straight back.
-          if (!blocks.empty()) self->send(st.pm, drop_atom_v, st.key, std::move(blocks));
-          return;
-        }
-        auto now = self->clock().now();
-        if (st.outstanding.empty()) st.last_block = now;
-        for (auto& b : blocks) {
-          wire::append(st.out, wire::request{b.piece, b.begin, b.length});
-          st.outstanding.push_back({b, now});
-        }
-        flush(self);
-      },
-      [self](caf::error& err) {
-        // The answer may still come and record blocks for us that we would
-        // never request: leaving returns everything of ours to the pool.
-        quit_with(self, errc::timeout, "no work from the piece manager: "
-                                         + from_caf_error(err).to_string());
-      });
+  st.want_sent = self->clock().now();
+  self->send(st.pm, want_atom_v, st.key, static_cast<std::uint32_t>(room));
+}
+
+/// The PieceManager's answer to a want, however late it comes.
+void on_work(peer_self self, std::vector<block_ref>& blocks) {
+  auto& st = self->state;
+  st.want_pending = false;
+  st.starved = blocks.empty();
+  if (st.peer_choking || !st.am_interested) {
+    // Choked (or no longer interested) while the answer was on its way: the
+    // requests would be ignored by the peer, so they go straight back.
+    if (!blocks.empty()) self->send(st.pm, drop_atom_v, st.key, std::move(blocks));
+    return;
+  }
+  auto now = self->clock().now();
+  if (st.outstanding.empty()) st.last_block = now;
+  for (auto& b : blocks) {
+    wire::append(st.out, wire::request{b.piece, b.begin, b.length});
+    st.outstanding.push_back({b, now});
+  }
+  flush(self);
 }
 
 void set_interest(peer_self self, bool interesting) {
@@ -347,7 +344,7 @@ void on_handshake(peer_self self, const wire::handshake& hs) {
   if (st.incoming) send_handshake(self);
   st.handshaken = true;
   if (st.torrent) self->send(st.torrent, connected_atom_v, st.key);
-  self->request(st.pm, 30s, join_atom_v, st.key, caf::actor_cast<peer_actor>(self))
+  self->request(st.pm, 30s, join_atom_v, st.key, st.remote.host, caf::actor_cast<peer_actor>(self))
     .then(
       [self](std::vector<std::uint8_t>& ours) {
         auto& st = self->state;
@@ -514,6 +511,9 @@ void on_tick(peer_self self) {
       flush(self);
     }
   }
+  // A PieceManager busy for long is no reason to drop a peer: ask again (an
+  // answer to the first want that still comes is used like any other).
+  if (st.want_pending && now - st.want_sent > st.cfg.want_timeout) st.want_pending = false;
   st.stats.snubbed = st.snubbed;
   report(self);
   request_work(self);
@@ -609,6 +609,7 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
       self->state.starved = false;
       request_work(self);
     },
+    [self](work_atom, std::vector<block_ref>& blocks) { on_work(self, blocks); },
     [self](choke_atom) { set_choking(self, true); },
     [self](unchoke_atom) {
       set_choking(self, false);

@@ -27,6 +27,9 @@ struct peer_config {
   /// Nothing received at all for this long: disconnect.
   std::chrono::milliseconds idle_timeout{120'000};
   std::chrono::milliseconds keepalive_interval{60'000};
+  /// A want unanswered for this long may be sent again (the PieceManager is
+  /// busy; the peer waits for it rather than leaving).
+  std::chrono::milliseconds want_timeout{30'000};
   /// Requests kept in flight: enough for `pipeline_seconds` of the measured
   /// rate, within [min_pipeline, max_pipeline], starting at initial_pipeline.
   std::uint32_t initial_pipeline = 32;

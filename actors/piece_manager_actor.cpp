@@ -1,5 +1,6 @@
 #include "piece_manager_actor.hpp"
 
+#include "ban_policy.hpp"
 #include "log.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -14,10 +15,9 @@ namespace {
 
 struct peer_entry {
   peer_actor handle;
+  std::string host;
   bitfield has;
   bool starved = false;
-  std::uint32_t strikes = 0;
-  std::uint32_t passes = 0;
 };
 
 struct piece_manager_state {
@@ -26,11 +26,12 @@ struct piece_manager_state {
   piece_manager_config cfg;
   std::unique_ptr<piece_picker> picker;
   disk_writer_actor disk;
-  torrent_actor torrent;
+  piece_manager_owner_actor torrent;
   std::unordered_map<peer_key, peer_entry> peers;
-  // Who sent blocks of each piece not yet verified: the suspects when its
-  // hash fails.
-  std::unordered_map<std::uint32_t, std::vector<peer_key>> contributors;
+  // Which hosts sent blocks of each piece not yet verified: the suspects
+  // when its hash fails, whether or not they are still connected then.
+  std::unordered_map<std::uint32_t, std::vector<std::string>> contributors;
+  std::unique_ptr<ban_policy> bans;
   torrent_progress progress;
   std::int64_t verifying_bytes = 0;
   // Resume data: saved at most every few seconds while pieces pass.
@@ -64,16 +65,9 @@ void punish(pm_self self, std::uint32_t piece) {
   auto& st = self->state;
   auto it = st.contributors.find(piece);
   if (it == st.contributors.end()) return;
-  bool alone = it->second.size() == 1;
-  for (auto key : it->second) {
-    auto p = st.peers.find(key);
-    if (p == st.peers.end()) continue;
-    auto& e = p->second;
-    ++e.strikes;
-    if (alone || (e.strikes >= st.cfg.max_strikes && e.strikes > e.passes)) {
-      ACTORRENT_LOG(info, "banning peer " << key << " after " << e.strikes << " bad pieces");
-      self->send(st.torrent, ban_atom_v, key);
-    }
+  for (auto& host : st.bans->on_piece_failed(it->second)) {
+    ACTORRENT_LOG(info, "banning " << host << " after " << st.bans->strikes(host) << " bad pieces");
+    self->send(st.torrent, ban_atom_v, std::move(host));
   }
   st.contributors.erase(it);
 }
@@ -82,10 +76,7 @@ void reward(pm_self self, std::uint32_t piece) {
   auto& st = self->state;
   auto it = st.contributors.find(piece);
   if (it == st.contributors.end()) return;
-  for (auto key : it->second) {
-    auto p = st.peers.find(key);
-    if (p != st.peers.end()) ++p->second.passes;
-  }
+  st.bans->on_piece_passed(it->second);
   st.contributors.erase(it);
 }
 
@@ -119,6 +110,17 @@ void check_done(pm_self self) {
   });
 }
 
+/// The DiskWriter is done with `piece` (passed, failed or errored): its
+/// bytes no longer count against the limits, so peers held back may go on.
+void piece_settled(pm_self self, std::int64_t size, bool was_at_piece_limit) {
+  auto& st = self->state;
+  bool was_full = st.verifying_bytes > st.cfg.max_verifying_bytes;
+  st.verifying_bytes -= size;
+  if ((was_full && st.verifying_bytes <= st.cfg.max_verifying_bytes)
+      || (was_at_piece_limit && !st.picker->at_piece_limit()))
+    wake_starved(self);
+}
+
 void verify(pm_self self, std::uint32_t piece) {
   auto& st = self->state;
   auto size = st.picker->piece_size(piece);
@@ -127,15 +129,14 @@ void verify(pm_self self, std::uint32_t piece) {
     .then(
       [self, piece, size](bool ok) {
         auto& st = self->state;
-        bool was_full = st.verifying_bytes > st.cfg.max_verifying_bytes;
-        st.verifying_bytes -= size;
-        if (was_full && st.verifying_bytes <= st.cfg.max_verifying_bytes) wake_starved(self);
+        bool at_limit = st.picker->at_piece_limit();
         if (ok) {
           st.picker->on_piece_passed(piece);
           st.progress.bytes_have += st.picker->piece_size(piece);
           reward(self, piece);
           for (auto& [key, p] : st.peers) self->send(p.handle, have_atom_v, piece);
           st.unsaved = true;
+          piece_settled(self, size, at_limit);
           check_done(self);
           if (!st.finished && !st.saving && self->clock().now() - st.last_save > st.cfg.resume_interval)
             save_resume(self, [](bool) {});
@@ -145,24 +146,38 @@ void verify(pm_self self, std::uint32_t piece) {
           ++st.progress.hash_failures;
           st.progress.wasted += static_cast<std::uint64_t>(st.picker->piece_size(piece));
           punish(self, piece);
+          piece_settled(self, size, at_limit);
           wake_starved(self);
         }
       },
-      [self, piece](caf::error& err) {
+      [self, piece, size](caf::error& err) {
+        // The disk failed (or did not answer): the piece is not ours, and
+        // nobody is to blame for it. It leaves no claim and no count behind,
+        // so whatever happens next (the torrent stops) starts from the truth.
+        auto& st = self->state;
+        bool at_limit = st.picker->at_piece_limit();
+        st.picker->on_piece_failed(piece);
+        st.contributors.erase(piece);
+        piece_settled(self, size, at_limit);
         auto e = from_caf_error(err);
-        self->send(self->state.torrent, fatal_atom_v,
-                   "piece " + std::to_string(piece) + ": " + e.to_string());
+        self->send(st.torrent, fatal_atom_v, "piece " + std::to_string(piece) + ": " + e.to_string());
       });
 }
 
 piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_config cfg,
-                                                 disk_writer_actor disk, torrent_actor torrent) {
+                                                 disk_writer_actor disk,
+                                                 piece_manager_owner_actor torrent) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.disk = std::move(disk);
   st.torrent = std::move(torrent);
+  st.bans = std::make_unique<ban_policy>(st.cfg.max_strikes);
+  auto picker_cfg = st.cfg.picker;
+  if (picker_cfg.max_pieces_in_progress == 0 && st.cfg.max_in_progress_bytes > 0)
+    picker_cfg.max_pieces_in_progress = static_cast<std::uint32_t>(std::max<std::int64_t>(
+      2, st.cfg.max_in_progress_bytes / std::max<std::int64_t>(1, st.cfg.piece_length)));
   st.picker = std::make_unique<piece_picker>(st.cfg.num_pieces, st.cfg.piece_length,
-                                             st.cfg.total_length, st.cfg.picker);
+                                             st.cfg.total_length, picker_cfg);
   if (st.cfg.have.size() == st.cfg.num_pieces) {
     for (std::uint32_t i = 0; i < st.cfg.num_pieces; ++i) {
       if (st.cfg.have.test(i)) {
@@ -176,9 +191,10 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
   check_done(self);
 
   return {
-    [self](join_atom, peer_key key, peer_actor handle) -> std::vector<std::uint8_t> {
+    [self](join_atom, peer_key key, std::string& host,
+           peer_actor handle) -> std::vector<std::uint8_t> {
       auto& st = self->state;
-      st.peers[key] = peer_entry{std::move(handle), bitfield(st.cfg.num_pieces), false, 0, 0};
+      st.peers[key] = peer_entry{std::move(handle), std::move(host), bitfield(st.cfg.num_pieces), false};
       if (st.picker->have_count() == 0) return {};
       return st.picker->have_bits().bytes();
     },
@@ -203,13 +219,19 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       }
       return !st.picker->have(piece) || interesting(st, it->second.has);
     },
-    [self](want_atom, peer_key key, std::uint32_t max) -> std::vector<block_ref> {
+    [self](want_atom, peer_key key, std::uint32_t max) {
       auto& st = self->state;
       auto it = st.peers.find(key);
-      if (it == st.peers.end() || st.finished) return {};
+      if (it == st.peers.end()) return;
+      auto& handle = it->second.handle;
+      if (st.finished) {
+        self->send(handle, work_atom_v, std::vector<block_ref>{});
+        return;
+      }
       if (st.verifying_bytes > st.cfg.max_verifying_bytes) {
         it->second.starved = true;
-        return {};
+        self->send(handle, work_atom_v, std::vector<block_ref>{});
+        return;
       }
       auto blocks = st.picker->pick(key, it->second.has, max);
       it->second.starved = blocks.empty();
@@ -220,7 +242,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         wake_starved(self, key);
       }
       st.was_endgame = endgame;
-      return blocks;
+      self->send(handle, work_atom_v, std::move(blocks));
     },
     [self](block_atom, peer_key key, block_ref b, std::vector<std::uint8_t>& data) {
       auto& st = self->state;
@@ -234,8 +256,11 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         auto p = st.peers.find(other);
         if (p != st.peers.end()) self->send(p->second.handle, cancel_atom_v, b);
       }
-      auto& who = st.contributors[b.piece];
-      if (std::find(who.begin(), who.end(), key) == who.end()) who.push_back(key);
+      if (auto p = st.peers.find(key); p != st.peers.end()) {
+        auto& who = st.contributors[b.piece];
+        if (std::find(who.begin(), who.end(), p->second.host) == who.end())
+          who.push_back(p->second.host);
+      }
       self->send(st.disk, write_atom_v, b.piece, b.begin, std::move(data));
       if (r.piece_complete) verify(self, b.piece);
     },
@@ -272,7 +297,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
 } // namespace
 
 piece_manager_actor spawn_piece_manager(caf::actor_system& sys, piece_manager_config cfg,
-                                        disk_writer_actor disk, torrent_actor torrent) {
+                                        disk_writer_actor disk, piece_manager_owner_actor torrent) {
   return sys.spawn(piece_manager, std::move(cfg), std::move(disk), std::move(torrent));
 }
 

@@ -16,10 +16,15 @@ struct piece_manager_config {
   picker_config picker;
   /// Pieces already verified on disk (start-up check); empty = none.
   bitfield have;
-  /// Hash failures a peer may take part in before it is banned, as long as
-  /// it contributed to fewer passing pieces. A peer that alone sent a piece
-  /// that fails is banned at once.
+  /// Hash failures a host may take part in before it is banned, as long as
+  /// it contributed to fewer passing pieces. A host that alone sent a piece
+  /// that fails is banned at once (ban_policy).
   std::uint32_t max_strikes = 3;
+  /// Bytes of pieces started and not yet verified (partial or waiting for
+  /// the hash check): their blocks sit in the DiskWriter's memory. Past
+  /// this, peers only get blocks of pieces already started. Used when
+  /// picker.max_pieces_in_progress is 0; at least 2 pieces.
+  std::int64_t max_in_progress_bytes = 16 << 20;
   /// Bytes of complete pieces waiting to be hashed and written. Past this,
   /// peers get no new work until the DiskWriter catches up: a network faster
   /// than the disk must not turn into unbounded memory.
@@ -32,6 +37,6 @@ struct piece_manager_config {
 
 /// Spawns the PieceManager. It reports done/fatal/ban to `torrent`.
 piece_manager_actor spawn_piece_manager(caf::actor_system& sys, piece_manager_config cfg,
-                                        disk_writer_actor disk, torrent_actor torrent);
+                                        disk_writer_actor disk, piece_manager_owner_actor torrent);
 
 } // namespace actorrent

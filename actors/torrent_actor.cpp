@@ -2,6 +2,7 @@
 
 #include "disk_writer_actor.hpp"
 #include "log.hpp"
+#include "peer_list.hpp"
 #include "piece_manager_actor.hpp"
 #include "resume_data.hpp"
 #include "tracker_actor.hpp"
@@ -12,7 +13,6 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <functional>
-#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -23,14 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using time_point = caf::actor_clock::time_point;
-
-struct known_peer {
-  std::uint32_t failures = 0;  // attempts that ended before a handshake
-  std::uint32_t drops = 0;     // handshaken connections that ended
-  time_point next_attempt{};
-  bool connected = false;      // an actor exists for it
-  bool banned = false;
-};
 
 struct connection {
   peer_endpoint remote;
@@ -55,8 +47,7 @@ struct torrent_state {
   piece_manager_actor pm;
   tracker_actor tracker;
 
-  std::map<peer_endpoint, known_peer> known;
-  std::set<std::string> banned_hosts;
+  std::unique_ptr<peer_list> peers;
   std::unordered_map<peer_key, connection> connections;
   peer_key next_key = 1;
 
@@ -125,7 +116,7 @@ torrent_status make_status(const torrent_state& st, time_point now) {
   s.download_rate = st.rate;
   s.upload_rate = st.up_rate;
   s.peers_connected = handshaken_count(st);
-  s.peers_known = static_cast<std::uint32_t>(st.known.size());
+  s.peers_known = static_cast<std::uint32_t>(st.peers->size());
   s.elapsed = std::chrono::duration<double>(now - st.started).count();
   return s;
 }
@@ -139,19 +130,15 @@ void adopt(torrent_self self, const Handle& child) {
 void connect_more(torrent_self self) {
   auto& st = self->state;
   if (st.stopping || st.complete || st.checking) return;
-  auto now = self->clock().now();
-  for (auto& [remote, info] : st.known) {
-    if (st.connections.size() >= st.cfg.max_connections) break;
-    if (info.connected || info.banned || info.failures >= st.cfg.max_connect_failures
-        || info.drops >= 2 * st.cfg.max_connect_failures || now < info.next_attempt)
-      continue;
+  if (st.connections.size() >= st.cfg.max_connections) return;
+  auto room = st.cfg.max_connections - st.connections.size();
+  for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
     auto key = st.next_key++;
     auto conn = tcp_connection::create(st.net->io(), {});
     auto handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
     adopt(self, handle);
-    info.connected = true;
-    st.connections.emplace(key, connection{remote, handle, false, false, {}});
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
+    st.connections.emplace(key, connection{std::move(remote), handle, false, false, {}});
   }
 }
 
@@ -291,7 +278,7 @@ void on_tick(torrent_self self) {
         } else if (now - st.last_progress > st.cfg.stall_timeout) {
           std::ostringstream why;
           why << "no data for " << st.cfg.stall_timeout.count() << " s ("
-              << handshaken_count(st) << " peers connected, " << st.known.size()
+              << handshaken_count(st) << " peers connected, " << st.peers->size()
               << " known); giving up";
           fail(self, why.str());
         }
@@ -401,7 +388,11 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     adopt(self, st.tracker);
   }
 
-  for (auto& p : st.cfg.peers) st.known.emplace(p, known_peer{});
+  peer_list_config plc;
+  plc.max_connect_failures = st.cfg.max_connect_failures;
+  plc.retry_delay = st.cfg.retry_delay;
+  st.peers = std::make_unique<peer_list>(plc);
+  for (auto& p : st.cfg.peers) st.peers->add(p, self->clock().now());
 
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -419,19 +410,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto& c = it->second;
       st.uploaded_by_closed += c.stats.uploaded;
       st.chokes->on_peer_gone(it->first);
-      if (!c.incoming) {
-        auto& info = st.known[c.remote];
-        info.connected = false;
-        auto now = self->clock().now();
-        if (c.handshaken) {
-          ++info.drops;
-          info.next_attempt = now + st.cfg.retry_delay;
-        } else {
-          ++info.failures;
-          info.next_attempt =
-            now + st.cfg.retry_delay * (1 << std::min<std::uint32_t>(info.failures, 5));
-        }
-      }
+      if (!c.incoming) st.peers->on_closed(c.remote, c.handshaken, self->clock().now());
       ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
                                   << from_caf_error(dm.reason).message);
       st.connections.erase(it);
@@ -461,7 +440,8 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   return {
     [self](peers_atom, std::vector<peer_endpoint>& peers) {
       auto& st = self->state;
-      for (auto& p : peers) st.known.emplace(p, known_peer{});
+      auto now = self->clock().now();
+      for (auto& p : peers) st.peers->add(p, now);
       connect_more(self);
     },
     [self](tracker_atom, const std::string& text) {
@@ -487,7 +467,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto it = st.connections.find(key);
       if (it == st.connections.end()) return;
       it->second.handshaken = true;
-      if (!it->second.incoming) st.known[it->second.remote].failures = 0;
+      if (!it->second.incoming) st.peers->on_handshake(it->second.remote);
     },
     [self](peer_stats_atom, peer_key key, const peer_stats& stats) {
       auto& st = self->state;
@@ -508,7 +488,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       }
       // A banned peer is banned by address: its port changes with every
       // connection it makes.
-      if (st.banned_hosts.count(remote.host) != 0) {
+      if (st.peers->banned(remote.host)) {
         conn->close();
         return;
       }
@@ -543,14 +523,14 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
           [self](caf::error& err) { fail(self, from_caf_error(err).to_string()); });
     },
     [self](fatal_atom, const std::string& why) { fail(self, why); },
-    [self](ban_atom, peer_key key) {
+    [self](ban_atom, const std::string& host) {
       auto& st = self->state;
-      auto it = st.connections.find(key);
-      if (it == st.connections.end()) return;
-      st.known[it->second.remote].banned = true;
-      st.banned_hosts.insert(it->second.remote.host);
-      ACTORRENT_LOG(info, "banned " << it->second.remote.to_string() << " for sending bad data");
-      self->send(it->second.handle, stop_atom_v);
+      if (st.peers->banned(host)) return;
+      st.peers->ban(host);
+      ACTORRENT_LOG(info, "banned " << host << " for sending bad data");
+      // Every connection of the host, whichever port or direction.
+      for (auto& [key, c] : st.connections)
+        if (c.remote.host == host) self->send(c.handle, stop_atom_v);
     },
     [self](tick_atom) { on_tick(self); },
     [self](status_atom) -> torrent_status {

@@ -136,6 +136,7 @@ void piece_picker::set_have(std::uint32_t piece) {
       break;
     }
     case piece_state::pending:
+      --pending_count_;
       break;
   }
   state_[piece] = piece_state::had;
@@ -160,6 +161,7 @@ void piece_picker::on_piece_failed(std::uint32_t piece) {
       break;
     }
     case piece_state::pending:
+      --pending_count_;
       missing_ += blocks_in_piece(piece);
       unrequested_ += blocks_in_piece(piece);
       break;
@@ -340,7 +342,7 @@ std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_ha
     take_unrequested(piece);
   }
 
-  while (out.size() < max_blocks && unrequested_ > 0) {
+  while (out.size() < max_blocks && unrequested_ > 0 && !at_piece_limit()) {
     std::uint32_t piece = find_new_piece(peer_has);
     if (piece == no_slot) break;
     start_piece(piece);
@@ -413,6 +415,7 @@ piece_picker::receive_result piece_picker::on_block(peer_key peer, const block_r
   if (s.received == blocks_in_piece(b.piece)) {
     release_slot(b.piece);
     state_[b.piece] = piece_state::pending;
+    ++pending_count_;
     r.piece_complete = true;
   }
   return r;

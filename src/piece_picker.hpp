@@ -32,6 +32,8 @@
 #pragma once
 
 #include "bitfield.hpp"
+#include "block_ref.hpp"
+#include "peer_key.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -39,16 +41,6 @@
 #include <vector>
 
 namespace actorrent {
-
-/// Opaque id the caller gives each connected peer.
-using peer_key = std::uint64_t;
-
-struct block_ref {
-  std::uint32_t piece = 0;
-  std::uint32_t begin = 0;  // byte offset in the piece
-  std::uint32_t length = 0; // <= block_size
-  friend bool operator==(const block_ref&, const block_ref&) = default;
-};
 
 struct picker_config {
   std::uint32_t block_size = 16 * 1024; // 0 acts as 16 KiB
@@ -62,6 +54,12 @@ struct picker_config {
   std::size_t endgame_max_requesters = 2;
   /// Random tie-break seed; 0 = seed from std::random_device.
   std::uint64_t seed = 0;
+  /// At most this many pieces started but not yet verified (partial or
+  /// pending verification); 0 = no limit. Their blocks are what sits in
+  /// memory until the hash check, so this bounds that memory however many
+  /// peers and requests there are. At the limit pick() only hands out blocks
+  /// of started pieces (and end-game duplicates).
+  std::uint32_t max_pieces_in_progress = 0;
 };
 
 class piece_picker {
@@ -103,6 +101,14 @@ public:
   /// block, nor one this peer already has in flight.
   std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks);
   bool in_endgame() const noexcept;
+  /// Pieces started and not yet verified: partial or pending verification.
+  std::uint32_t pieces_in_progress() const noexcept {
+    return static_cast<std::uint32_t>(partial_.size()) + pending_count_;
+  }
+  /// No new piece may start until one in progress is verified or dropped.
+  bool at_piece_limit() const noexcept {
+    return cfg_.max_pieces_in_progress != 0 && pieces_in_progress() >= cfg_.max_pieces_in_progress;
+  }
 
   struct receive_result {
     /// False when the block was not wanted (already received, piece pending
@@ -188,6 +194,7 @@ private:
   std::uint32_t have_count_ = 0;
   std::uint32_t missing_ = 0;
   std::uint32_t unrequested_ = 0;
+  std::uint32_t pending_count_ = 0;
 
   std::vector<piece_state> state_;
   std::vector<std::uint32_t> slot_of_;  // piece -> slot, no_slot unless partial

@@ -1,4 +1,4 @@
-// Building the HTTP tracker announce (BEP 3): endpoints, URL escaping, the
+// Building the HTTP tracker announce (BEP 3): URL escaping, the
 // announce query string, tracker URL parsing and the GET request bytes.
 #pragma once
 
@@ -10,23 +10,9 @@
 
 #include "actorrent/error.hpp"
 #include "actorrent/sha1_hash.hpp"
+#include "peer_endpoint.hpp"
 
 namespace actorrent {
-
-/// A peer or tracker address: dotted IPv4, IPv6 text (no brackets) or a host name.
-struct peer_endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-
-  friend bool operator==(const peer_endpoint&, const peer_endpoint&) = default;
-  friend auto operator<=>(const peer_endpoint&, const peer_endpoint&) = default;
-
-  /// "1.2.3.4:6881", or "[::1]:6881" when the host contains a colon.
-  std::string to_string() const;
-};
-
-/// Parses "host:port" or "[v6]:port"; the port must be 1..65535.
-result<peer_endpoint> parse_endpoint(std::string_view host_port);
 
 enum class announce_event { none, started, completed, stopped };
 

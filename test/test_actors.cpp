@@ -17,6 +17,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <memory>
+#include <unordered_map>
 
 using namespace actorrent;
 
@@ -30,6 +31,7 @@ struct peer_record {
   std::vector<block_ref> cancels;
   std::vector<std::uint32_t> haves;
   int wakes = 0;
+  std::vector<std::vector<block_ref>> work;  // every answer to want, in order
 };
 
 peer_actor::behavior_type mock_peer(peer_actor::pointer, std::shared_ptr<peer_record> rec) {
@@ -37,6 +39,7 @@ peer_actor::behavior_type mock_peer(peer_actor::pointer, std::shared_ptr<peer_re
     [rec](cancel_atom, block_ref b) { rec->cancels.push_back(b); },
     [rec](have_atom, std::uint32_t piece) { rec->haves.push_back(piece); },
     [rec](wake_atom) { ++rec->wakes; },
+    [rec](work_atom, std::vector<block_ref>& blocks) { rec->work.push_back(std::move(blocks)); },
     [](choke_atom) {},
     [](unchoke_atom) {},
     [](stop_atom) {},
@@ -45,27 +48,20 @@ peer_actor::behavior_type mock_peer(peer_actor::pointer, std::shared_ptr<peer_re
 
 struct torrent_record {
   int done = 0;
-  std::vector<peer_key> bans;
+  std::vector<std::string> bans;
   std::vector<std::string> fatal;
 };
 
-torrent_actor::behavior_type mock_torrent(torrent_actor::pointer,
-                                          std::shared_ptr<torrent_record> rec) {
+piece_manager_owner_actor::behavior_type mock_torrent(std::shared_ptr<torrent_record> rec) {
   return {
-    [](connected_atom, peer_key) {},
-    [](peers_atom, std::vector<peer_endpoint>&) {},
-    [](tracker_atom, const std::string&) {},
-    [](stats_atom) { return transfer_stats{}; },
     [rec](done_atom) { ++rec->done; },
     [rec](fatal_atom, const std::string& why) { rec->fatal.push_back(why); },
-    [rec](ban_atom, peer_key key) { rec->bans.push_back(key); },
-    [](tick_atom) {},
-    [](peer_stats_atom, peer_key, const peer_stats&) {},
-    [](incoming_atom, const connection_ptr&, const std::vector<std::uint8_t>&) {},
-    [](status_atom) { return torrent_status{}; },
-    [](stop_atom) { return torrent_status{}; },
+    [rec](ban_atom, std::string& host) { rec->bans.push_back(std::move(host)); },
   };
 }
+
+/// Every peer of these tests comes from its own host: "host-<key>".
+std::string host_of(peer_key key) { return "host-" + std::to_string(key); }
 
 caf::actor_system_config& deterministic(caf::actor_system_config& cfg) {
   session::configure(cfg);
@@ -86,10 +82,12 @@ struct fixture {
   std::shared_ptr<memory_storage> store;
   disk_writer_actor disk;
   std::shared_ptr<torrent_record> trec = std::make_shared<torrent_record>();
-  torrent_actor torrent;
+  piece_manager_owner_actor torrent;
+  std::unordered_map<peer_key, std::shared_ptr<peer_record>> records;
   piece_manager_actor pm;
 
-  explicit fixture(std::size_t max_requesters = 2) {
+  explicit fixture(std::size_t max_requesters = 2, std::uint32_t max_in_progress = 0,
+                   std::int64_t max_verifying = 4 << 20) {
     content.resize(static_cast<std::size_t>(total_length));
     for (std::size_t i = 0; i < content.size(); ++i)
       content[i] = static_cast<std::uint8_t>((i * 131 + i / 977) & 0xff);
@@ -112,6 +110,8 @@ struct fixture {
     pmc.total_length = total_length;
     pmc.picker.seed = 7;
     pmc.picker.endgame_max_requesters = max_requesters;
+    pmc.picker.max_pieces_in_progress = max_in_progress;
+    pmc.max_verifying_bytes = max_verifying;
     pm = spawn_piece_manager(sys, pmc, disk, torrent);
     sched.run();
   }
@@ -133,9 +133,12 @@ struct fixture {
     return out;
   }
 
-  peer_actor add_peer(peer_key key, std::shared_ptr<peer_record> rec, bool has_all = true) {
+  peer_actor add_peer(peer_key key, std::shared_ptr<peer_record> rec, bool has_all = true,
+                      std::string host = {}) {
     auto p = sys.spawn(mock_peer, rec);
-    auto ours = ask<std::vector<std::uint8_t>>(join_atom_v, key, p);
+    records[key] = rec;
+    auto ours = ask<std::vector<std::uint8_t>>(join_atom_v, key,
+                                               host.empty() ? host_of(key) : host, p);
     CHECK(ours.empty());
     bitfield has(num_pieces, has_all);
     CHECK(ask<bool>(bitfield_atom_v, key, has.bytes()) == has_all);
@@ -145,6 +148,16 @@ struct fixture {
   std::vector<std::uint8_t> payload(const block_ref& b) const {
     auto at = content.begin() + static_cast<std::ptrdiff_t>(b.piece * piece_length + b.begin);
     return {at, at + b.length};
+  }
+
+  /// Asks for work as a peer does; returns the PieceManager's answer.
+  std::vector<block_ref> want(peer_key key, std::uint32_t max) {
+    auto& rec = records.at(key);
+    auto before = rec->work.size();
+    self->send(pm, want_atom_v, key, max);
+    sched.run();
+    REQUIRE(rec->work.size() == before + 1);
+    return rec->work.back();
   }
 
   void deliver(peer_key key, const block_ref& b, std::vector<std::uint8_t> data) {
@@ -166,12 +179,12 @@ TEST_CASE("end-game duplicates are cancelled at every other requester, and the d
   auto a = f.add_peer(1, ra);
   auto b = f.add_peer(2, rb);
 
-  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  auto for_a = f.want(1, 100);
   REQUIRE(for_a.size() == 8);  // every block: nothing is left unrequested
   auto progress = f.ask<torrent_progress>(status_atom_v);
   CHECK(progress.endgame);
 
-  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  auto for_b = f.want(2, 100);
   REQUIRE(for_b.size() == 8);  // duplicates of blocks in flight at A
 
   // A delivers the first block: B, which was asked for it too, gets a cancel;
@@ -211,7 +224,7 @@ TEST_CASE("a peer that alone sends a bad piece is banned and the piece is fetche
   fixture f;
   auto ra = std::make_shared<peer_record>();
   f.add_peer(1, ra);
-  auto blocks = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{2});
+  auto blocks = f.want(1, 2);
   REQUIRE(blocks.size() == 2);
   REQUIRE(blocks[0].piece == blocks[1].piece);
   auto piece = blocks[0].piece;
@@ -220,7 +233,7 @@ TEST_CASE("a peer that alone sends a bad piece is banned and the piece is fetche
     data[5] ^= 0xff;
     f.deliver(1, b, data);
   }
-  CHECK(f.trec->bans == std::vector<peer_key>{1});
+  CHECK(f.trec->bans == std::vector<std::string>{host_of(1)});
   auto progress = f.ask<torrent_progress>(status_atom_v);
   CHECK(progress.hash_failures == 1);
   CHECK(progress.pieces_have == 0);
@@ -233,7 +246,7 @@ TEST_CASE("a peer that alone sends a bad piece is banned and the piece is fetche
   // Another peer is offered the piece again.
   auto rb = std::make_shared<peer_record>();
   f.add_peer(2, rb);
-  auto again = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  auto again = f.want(2, 100);
   CHECK(contains(again, blocks[0]));
   CHECK(contains(again, blocks[1]));
 }
@@ -244,17 +257,17 @@ TEST_CASE("the requests of a departed peer go to the next peer that asks") {
   auto rb = std::make_shared<peer_record>();
   f.add_peer(1, ra);
   f.add_peer(2, rb);
-  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  auto for_a = f.want(1, 100);
   REQUIRE(for_a.size() == 8);
   // With one requester per block, B finds nothing and waits.
-  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  auto for_b = f.want(2, 100);
   CHECK(for_b.empty());
   CHECK(rb->wakes == 0);
 
   f.self->send(f.pm, leave_atom_v, peer_key{1});
   f.sched.run();
   CHECK(rb->wakes == 1);  // the idle peer is told that work is back
-  for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  for_b = f.want(2, 100);
   CHECK(for_b.size() == 8);
   for (auto& b : for_a) CHECK(contains(for_b, b));
 }
@@ -265,14 +278,14 @@ TEST_CASE("dropped requests wake idle peers and are handed out again") {
   auto rb = std::make_shared<peer_record>();
   f.add_peer(1, ra);
   f.add_peer(2, rb);
-  auto for_a = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
-  CHECK(f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100}).empty());
+  auto for_a = f.want(1, 100);
+  CHECK(f.want(2, 100).empty());
   std::vector<block_ref> dropped{for_a[2], for_a[3]};
   f.self->send(f.pm, drop_atom_v, peer_key{1}, dropped);
   f.sched.run();
   CHECK(rb->wakes == 1);
   CHECK(ra->wakes == 0);
-  auto for_b = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{2}, std::uint32_t{100});
+  auto for_b = f.want(2, 100);
   REQUIRE(for_b.size() == 2);
   CHECK(contains(for_b, for_a[2]));
   CHECK(contains(for_b, for_a[3]));
@@ -282,10 +295,121 @@ TEST_CASE("a peer without the pieces we lack is not interesting and gets no work
   fixture f;
   auto ra = std::make_shared<peer_record>();
   f.add_peer(1, ra, false);
-  CHECK(f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100}).empty());
+  CHECK(f.want(1, 100).empty());
   CHECK(f.ask<bool>(have_atom_v, peer_key{1}, std::uint32_t{3}));
-  auto blocks = f.ask<std::vector<block_ref>>(want_atom_v, peer_key{1}, std::uint32_t{100});
+  auto blocks = f.want(1, 100);
   REQUIRE(blocks.size() == 2);
   for (auto& b : blocks) CHECK(b.piece == 3);
   CHECK(blocks[0].length + blocks[1].length == 20000);
+}
+
+TEST_CASE("a host that sends a bad piece and leaves before the hash check is still banned") {
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra, true, "10.0.0.66");
+  auto blocks = f.want(1, 2);
+  REQUIRE(blocks.size() == 2);
+  REQUIRE(blocks[0].piece == blocks[1].piece);
+  // The blocks reach the PieceManager, then the peer is gone: its leave is
+  // handled before the DiskWriter's verdict on the piece arrives.
+  for (auto& b : blocks) {
+    auto data = f.payload(b);
+    data[7] ^= 0x55;
+    f.self->send(f.pm, block_atom_v, peer_key{1}, b, std::move(data));
+  }
+  f.self->send(f.pm, leave_atom_v, peer_key{1});
+  f.sched.run();
+  CHECK(f.trec->bans == std::vector<std::string>{"10.0.0.66"});
+  CHECK(f.ask<torrent_progress>(status_atom_v).hash_failures == 1);
+}
+
+TEST_CASE("bad data is charged to the host, across its connections") {
+  fixture f;
+  // One lying host with two connections (two ports), and an honest host.
+  auto r1 = std::make_shared<peer_record>();
+  auto r2 = std::make_shared<peer_record>();
+  auto r3 = std::make_shared<peer_record>();
+  f.add_peer(1, r1, true, "10.0.0.66");
+  f.add_peer(2, r2, true, "10.0.0.66");
+  f.add_peer(3, r3, true, "10.0.0.1");
+  // The honest host alone delivers three good pieces: three passes.
+  auto all = f.want(3, 100);
+  REQUIRE(all.size() == 8);
+  const std::uint32_t last = all.back().piece;
+  std::vector<block_ref> kept;
+  for (auto& b : all) {
+    if (b.piece == last)
+      kept.push_back(b);
+    else
+      f.deliver(3, b, f.payload(b));
+  }
+  f.self->send(f.pm, drop_atom_v, peer_key{3}, kept);
+  f.sched.run();
+  REQUIRE(f.ask<torrent_progress>(status_atom_v).pieces_have == 3);
+  // The last piece fails three times, each time half from a connection of
+  // the liar and half from the honest host.
+  for (peer_key liar : {peer_key{1}, peer_key{2}, peer_key{1}}) {
+    auto a = f.want(liar, 1);
+    REQUIRE(a.size() == 1);
+    auto data = f.payload(a[0]);
+    data[0] ^= 1;
+    f.deliver(liar, a[0], std::move(data));
+    auto rest = f.want(3, 1);
+    REQUIRE(rest.size() == 1);
+    REQUIRE(rest[0].piece == last);
+    f.deliver(3, rest[0], f.payload(rest[0]));
+  }
+  CHECK(f.ask<torrent_progress>(status_atom_v).hash_failures == 3);
+  // Per connection the liar has 2 and 1 strikes, below max_strikes; as a
+  // host it has 3 and no passes. The honest host's passes excuse its 3.
+  CHECK(f.trec->bans == std::vector<std::string>{"10.0.0.66"});
+}
+
+TEST_CASE("pieces in progress are bounded: new pieces wait until one is verified") {
+  fixture f(2, 2);
+  auto ra = std::make_shared<peer_record>();
+  auto rb = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  f.add_peer(2, rb);
+  // Four pieces of two blocks; at most two open at once.
+  auto for_a = f.want(1, 100);
+  CHECK(for_a.size() == 4);
+  auto for_b = f.want(2, 100);
+  CHECK(for_b.empty());  // nothing but the two open pieces, both in flight at A
+  CHECK_FALSE(f.ask<torrent_progress>(status_atom_v).endgame);
+  CHECK(rb->wakes == 0);
+  // A completes one piece: once verified, a place is free and B is told.
+  std::uint32_t first = for_a[0].piece;
+  for (auto& b : for_a)
+    if (b.piece == first) f.deliver(1, b, f.payload(b));
+  CHECK(f.ask<torrent_progress>(status_atom_v).pieces_have == 1);
+  CHECK(rb->wakes == 1);
+  auto again = f.want(2, 100);
+  CHECK(again.size() == 2);
+  for (auto& b : again) CHECK(b.piece != first);
+}
+
+TEST_CASE("a disk write error in the middle of a piece leaves no claim and no count behind") {
+  // Less than one piece may wait for the disk: a piece whose bytes were
+  // never taken off the count would stop all work.
+  fixture f(2, 0, piece_length - 1);
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  // The first block of the piece is written, then the disk is full.
+  f.store->fail_writes_after(16 * 1024, errc::disk_full);
+  auto blocks = f.want(1, 2);
+  REQUIRE(blocks.size() == 2);
+  for (auto& b : blocks) f.deliver(1, b, f.payload(b));
+  REQUIRE(f.trec->fatal.size() == 1);
+  CHECK(f.trec->fatal[0].find("disk_full") != std::string::npos);
+  auto progress = f.ask<torrent_progress>(status_atom_v);
+  CHECK(progress.pieces_have == 0);
+  CHECK(progress.hash_failures == 0);  // nobody's fault
+  CHECK(ra->haves.empty());
+  // Nothing is claimed in the resume data, and the piece is wanted again.
+  f.store->clear_faults();
+  auto again = f.want(1, 100);
+  CHECK(contains(again, blocks[0]));
+  CHECK(contains(again, blocks[1]));
+  CHECK(again.size() == 8);
 }

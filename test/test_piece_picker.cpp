@@ -440,3 +440,47 @@ TEST_CASE("scale: 2048 pieces of 16 blocks, 4 peers, batches of 32") {
   CHECK(pp.complete());
   CHECK(std::all_of(received.begin(), received.end(), [](std::uint8_t c) { return c == 1; }));
 }
+
+TEST_CASE("at most max_pieces_in_progress pieces are open, however many peers ask") {
+  picker_config cfg = seeded();
+  cfg.max_pieces_in_progress = 3;
+  auto pp = make(20, 4, cfg);
+  // Ten peers with big pipelines would open ten pieces or more without the bound.
+  std::vector<block_ref> asked;
+  for (peer_key p = 1; p <= 10; ++p) {
+    auto got = pp.pick(p, bits("11111111111111111111"), 8);
+    asked.insert(asked.end(), got.begin(), got.end());
+  }
+  CHECK(pieces_of(asked).size() == 3);
+  CHECK(asked.size() == 12);  // every block of the three open pieces, nothing else
+  CHECK(pp.pieces_in_progress() == 3);
+  CHECK(pp.at_piece_limit());
+  CHECK_FALSE(pp.in_endgame());  // untouched pieces remain: this is not the end
+
+  // Completing a piece keeps it counted until its hash check: its blocks are
+  // still in memory.
+  const auto first = *pieces_of(asked).begin();
+  for (const auto& b : asked)
+    if (b.piece == first) pp.on_block(pp.requesters(b).front(), b);
+  CHECK(pp.pending_verification(first));
+  CHECK(pp.pieces_in_progress() == 3);
+  CHECK(pp.pick(11, bits("11111111111111111111"), 8).empty());
+
+  // Verified: room for exactly one new piece.
+  pp.on_piece_passed(first);
+  CHECK(pp.pieces_in_progress() == 2);
+  auto more = pp.pick(11, bits("11111111111111111111"), 100);
+  CHECK(pieces_of(more).size() == 1);
+  CHECK(more.size() == 4);
+  CHECK(pp.at_piece_limit());
+
+  // A failed piece and a dropped piece free their place too.
+  auto second = *std::next(pieces_of(asked).begin());
+  for (const auto& b : asked)
+    if (b.piece == second) pp.on_block(pp.requesters(b).front(), b);
+  pp.on_piece_failed(second);
+  CHECK(pp.pieces_in_progress() == 2);
+  for (const auto& b : more) pp.on_request_dropped(11, b);
+  CHECK(pp.pieces_in_progress() == 1);
+  CHECK(pieces_of(pp.pick(12, bits("11111111111111111111"), 100)).size() == 2);
+}

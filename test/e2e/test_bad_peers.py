@@ -27,11 +27,17 @@ def main():
         torrent, save, content, _ = sw.make_single(
             SIZE, 256 * 1024, announce=f"http://127.0.0.1:{dead}/announce")
         mocks = {}
-        for mode in ("refuse", "silent", "garbage", "garbage-msg", "wrong-data"):
+        for mode in ("refuse", "silent", "garbage", "garbage-msg"):
             mocks[mode] = sw.start_mock(mode, torrent, content)
+        # The liar is a host of its own: it is banned by address, and with it
+        # every port it listens on (a second one here), never the good seeder.
+        liar = "127.0.0.66"
+        mocks["wrong-data"] = sw.start_mock("wrong-data", torrent, content, host=liar)
+        mocks["wrong-data-2"] = sw.start_mock("wrong-data", torrent, content, host=liar)
         good = sw.start_lt_seeder(torrent, save, upload_limit=GOOD_RATE)
         # Bad peers first: a client that works through -a in order meets them before the good one.
-        peers = [port for port, _ in mocks.values()] + [good]
+        peers = [f"{liar if mode.startswith('wrong-data') else '127.0.0.1'}:{port}"
+                 for mode, (port, _) in mocks.items()] + [good]
         out = sw.mkdir("out")
         r = sw.run_actorrent(torrent, out, peers=peers, extra_args=["-v"], timeout=120)
         log(describe(r))
@@ -48,6 +54,15 @@ def main():
         served = sum(1 for x in wrong if x["event"] == "sent_piece")
         check(any(x["event"] == "connect" for x in wrong),
               "actorrent never connected to the wrong-data peer given with -a")
+        check(f"banned {liar}" in r.stderr, "the host that sent corrupted data was not banned")
+        # Banned means banned on every port: both of the liar's connections
+        # end with the ban, and neither port is dialled again.
+        for mode in ("wrong-data", "wrong-data-2"):
+            recs = swarm.read_jsonl(mocks[mode][1])
+            connects = sum(1 for x in recs if x["event"] == "connect")
+            check(connects <= 1, f"{mode} on the banned host was connected {connects} times")
+            check(connects == 0 or any(x["event"] == "disconnect" for x in recs),
+                  f"{mode} on the banned host kept its connection")
         log(f"the wrong-data peer served {served} corrupted blocks; the file is still correct")
 
 

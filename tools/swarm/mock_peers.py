@@ -315,7 +315,7 @@ class Mock:
                   flush=True)
 
     async def run(self) -> None:
-        server = await asyncio.start_server(self.serve, "127.0.0.1", self.args.port,
+        server = await asyncio.start_server(self.serve, self.args.host, self.args.port,
                                             reuse_address=True)
         if self.args.announce:
             # Announce before READY, so a test that waits for READY finds the
@@ -591,6 +591,9 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", required=True, choices=SERVER_MODES + LEECH_MODES)
     ap.add_argument("--port", type=int, help="listen port (seeder modes)")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="listen address (seeder modes), in 127.0.0.0/8: another loopback "
+                         "address makes the mock a host of its own, e.g. for bans")
     ap.add_argument("--target", help="leech modes: 127.0.0.1:PORT of the seeder to connect to")
     ap.add_argument("--variant", choices=["index", "end"], default="index",
                     help="leech-out-of-range: piece index past the end, or block past its piece")
@@ -623,6 +626,8 @@ def main() -> int:
         return 0
     if args.port is None:
         ap.error(f"--mode {args.mode} needs --port")
+    if not args.host.startswith("127."):
+        ap.error("--host must be a loopback address (127.0.0.0/8)")
     if args.mode in ("slow", "good") and not args.content:
         ap.error(f"--mode {args.mode} needs --content")
     try:

@@ -903,8 +903,10 @@ class Swarm:
 
     def start_mock(self, mode: str, torrent: str, content: str | None = None,
                    port: int | None = None, announce: str | None = None,
-                   extra: Sequence[str] = ()) -> tuple:
-        """Start mock_peers.py in `mode`; return (port, path of its JSON-lines log).
+                   extra: Sequence[str] = (), host: str = "127.0.0.1") -> tuple:
+        """Start mock_peers.py in `mode` on host:port; return (port, path of its
+        JSON-lines log).  `host` is a loopback address: one other than
+        127.0.0.1 makes the mock a host of its own (bans are per host).
 
         mode 'refuse' starts nothing: the port is simply left closed."""
         port = port or free_port()
@@ -914,7 +916,7 @@ class Swarm:
             log(f"mock refuse: nothing listens on 127.0.0.1:{port}")
             return port, log_path
         argv = [sys.executable, os.path.join(HERE, "mock_peers.py"), "--mode", mode,
-                "--port", str(port), "--torrent", torrent, "--log", log_path]
+                "--host", host, "--port", str(port), "--torrent", torrent, "--log", log_path]
         if content:
             argv += ["--content", content]
         if announce:
@@ -924,7 +926,7 @@ class Swarm:
         p = self.spawn(tag, argv)
         # No probe connection: it would show up in the mock's log as a peer.
         self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
-        log(f"mock {mode} on 127.0.0.1:{port} (pid {p.pid})")
+        log(f"mock {mode} on {host}:{port} (pid {p.pid})")
         return port, log_path
 
     def find_proc(self, tag: str) -> subprocess.Popen:
