@@ -1,6 +1,7 @@
 #include "tracker_actor.hpp"
 
 #include "announce_reply.hpp"
+#include "announce_schedule.hpp"
 #include "http_client.hpp"
 #include "log.hpp"
 #include "tracker_url.hpp"
@@ -12,7 +13,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
-#include <random>
+#include <optional>
 #include <utility>
 
 namespace actorrent {
@@ -33,73 +34,48 @@ struct tracker_state {
   tracker_config cfg;
   asio::io_context* io = nullptr;
   tracker_owner_actor owner;
-  std::vector<std::vector<std::string>> tiers;  // usable (http://) trackers only
+  // Decides every announce; the actor only carries them out. Empty only
+  // until the behavior is built (it needs the actor's clock).
+  std::optional<announce_schedule> schedule;
 
   // The owner's counters as of the last announce: what the next one says if
   // the owner cannot answer in time.
   transfer_stats counters;
   std::string tracker_id;
-  std::string active;  // the tracker that accepted our last announce
-  bool started_ok = false;
-  bool completed_wanted = false;
-  bool completed_done = false;
 
-  // The owner's start-up check ended (its counters are true). Until then,
-  // and at most until ready_deadline, nothing is announced.
-  bool ready = false;
-  time_point ready_deadline{};
-  // An announce went out with counters from before the check ended: the
-  // next one must not wait for the interval.
-  bool reannounce = false;
-  bool sent_ready = false;  // the exchange in flight was started after ready
-
-  // The exchange in flight. Announces are serialised: one at a time.
-  bool in_flight = false;
+  // Identifies the exchange in flight, so that the result of one the
+  // schedule gave up on is not taken for the current one.
   std::uint64_t request_id = 0;
-  announce_event event = announce_event::none;
-  std::size_t tier = 0, index = 0;  // position of the walk through the tiers
+  // The wake-up a tick is already scheduled for: one timer per wake-up.
+  time_point armed = announce_schedule::never;
 
-  time_point due{};         // next regular announce
-  time_point hold_until{};  // after every tracker failed: nothing before this
-  seconds backoff{0};
-
-  bool stopping = false;
-  bool stop_sent = false;
-  time_point stop_deadline{};
   std::vector<caf::typed_response_promise<bool>> stop_promises;
 };
 
 using tracker_self = tracker_actor::stateful_pointer<tracker_state>;
-
-void pump(tracker_self self);
 
 void note(tracker_self self, const std::string& text) {
   ACTORRENT_LOG(info, text);
   if (self->state.owner) self->send(self->state.owner, tracker_atom_v, text);
 }
 
-template <class Duration>
-void tick_after(tracker_self self, Duration d) {
-  self->delayed_send(self, std::chrono::duration_cast<milliseconds>(d), tick_atom_v);
-}
-
-// Sends exchange `id`, an announce to `tracker` with the counters as they
+// Sends exchange `id`, the announce in flight, with the counters as they
 // are now; the result arrives as an http_atom message.
-void send_request(tracker_self self, std::uint64_t id, const std::string& tracker,
-                  announce_event ev, milliseconds timeout) {
+void send_request(tracker_self self, std::uint64_t id) {
   auto& st = self->state;
-  if (!st.in_flight || id != st.request_id) return;  // abandoned meanwhile
+  const auto& order = st.schedule->in_flight();
+  if (!order || id != st.request_id) return;  // abandoned meanwhile
   announce_request req;
-  req.announce_url = tracker;
+  req.announce_url = order->tracker;
   req.info_hash = st.cfg.info_hash;
   req.peer_id = st.cfg.peer_id;
   req.port = st.cfg.port;
   req.uploaded = st.counters.uploaded;
   req.downloaded = st.counters.downloaded;
   req.left = st.counters.left;
-  req.event = ev;
+  req.event = order->event;
   // A leaving peer has no use for addresses.
-  req.numwant = ev == announce_event::stopped ? 0 : st.cfg.numwant;
+  req.numwant = order->event == announce_event::stopped ? 0 : st.cfg.numwant;
   req.key = st.cfg.key;
   req.tracker_id = st.tracker_id;
   auto u = parse_url(build_announce_url(req));
@@ -108,7 +84,7 @@ void send_request(tracker_self self, std::uint64_t id, const std::string& tracke
     return;
   }
   auto handle = caf::actor_cast<tracker_actor>(self);
-  http_get(*st.io, *u, st.cfg.user_agent, timeout, max_reply_bytes,
+  http_get(*st.io, *u, st.cfg.user_agent, order->timeout, max_reply_bytes,
            [handle, id](result<http_response> r) {
              if (r)
                caf::anon_send(handle, http_atom_v, id, static_cast<std::int32_t>(r->status),
@@ -118,28 +94,24 @@ void send_request(tracker_self self, std::uint64_t id, const std::string& tracke
            });
 }
 
-// Starts one announce: asks the owner for its counters first (bounded; on
-// no answer the last ones known are used), then sends.
-void send_announce(tracker_self self, const std::string& tracker, announce_event ev,
-                   milliseconds timeout) {
+// Starts the announce the schedule just handed out: asks the owner for its
+// counters first (bounded; on no answer the last ones known are used).
+void send_announce(tracker_self self, const announce_order& order) {
   auto& st = self->state;
-  st.event = ev;
-  st.in_flight = true;
-  st.sent_ready = st.ready;
   auto id = ++st.request_id;
+  if (order.event == announce_event::stopped)
+    ACTORRENT_LOG(info, "tracker " << order.tracker << ": announcing stopped");
   if (!st.owner) {
-    send_request(self, id, tracker, ev, timeout);
+    send_request(self, id);
     return;
   }
-  self->request(st.owner, std::min(timeout, st.cfg.stats_timeout), stats_atom_v)
+  self->request(st.owner, std::min(order.timeout, st.cfg.stats_timeout), stats_atom_v)
     .then(
-      [self, id, tracker, ev, timeout](transfer_stats& now) {
+      [self, id](transfer_stats& now) {
         self->state.counters = now;
-        send_request(self, id, tracker, ev, timeout);
+        send_request(self, id);
       },
-      [self, id, tracker, ev, timeout](caf::error&) {
-        send_request(self, id, tracker, ev, timeout);
-      });
+      [self, id](caf::error&) { send_request(self, id); });
 }
 
 void finish_stop(tracker_self self, bool ok) {
@@ -149,74 +121,24 @@ void finish_stop(tracker_self self, bool ok) {
   self->quit();
 }
 
-void begin_stop(tracker_self self) {
+// Does what the schedule says now; called after everything that may change
+// its mind. Stale ticks end up here too and find nothing to do.
+void act(tracker_self self) {
   auto& st = self->state;
-  if (!st.started_ok || st.active.empty()) {
-    finish_stop(self, true);
+  auto step = st.schedule->poll(self->clock().now());
+  if (step.finished) {
+    finish_stop(self, *step.finished);
     return;
   }
-  auto left = std::chrono::duration_cast<milliseconds>(st.stop_deadline - self->clock().now());
-  if (left <= milliseconds{0}) {
-    finish_stop(self, false);
-    return;
-  }
-  st.stop_sent = true;
-  ACTORRENT_LOG(info, "tracker " << st.active << ": announcing stopped");
-  send_announce(self, st.active, announce_event::stopped, std::min(left, st.cfg.request_timeout));
-}
-
-// Tries the tracker at the walk position, skipping to the next tier when the
-// current one is exhausted.
-void try_next(tracker_self self) {
-  auto& st = self->state;
-  while (st.tier < st.tiers.size() && st.index >= st.tiers[st.tier].size()) {
-    ++st.tier;
-    st.index = 0;
-  }
-  if (st.tier < st.tiers.size()) {
-    send_announce(self, st.tiers[st.tier][st.index], st.event, st.cfg.request_timeout);
-    return;
-  }
-  st.backoff = st.backoff.count() == 0 ? st.cfg.min_retry : std::min(st.backoff * 2, st.cfg.max_retry);
-  st.backoff = std::max(st.backoff, seconds{1});
-  st.hold_until = self->clock().now() + st.backoff;
-  ACTORRENT_LOG(info, "every tracker failed; next announce in " << st.backoff.count() << " s");
-  tick_after(self, st.backoff);
-}
-
-void begin_walk(tracker_self self, announce_event ev) {
-  auto& st = self->state;
-  st.event = ev;
-  st.tier = 0;
-  st.index = 0;
-  try_next(self);
-}
-
-// Decides what to announce next, if anything; called whenever the state
-// changes. Stale ticks end up here too and find nothing to do.
-void pump(tracker_self self) {
-  auto& st = self->state;
-  if (st.in_flight) return;
-  if (st.stopping) {
-    begin_stop(self);
-    return;
-  }
-  if (st.tiers.empty()) return;
-  auto now = self->clock().now();
-  if (now < st.hold_until) return;
-  if (!st.started_ok) {
-    // Counters from before the start-up check would tell the swarm that a
-    // seed is a leecher: wait for them, but not forever.
-    if (!st.ready && now < st.ready_deadline) return;
-    begin_walk(self, announce_event::started);
-  } else if (st.completed_wanted && !st.completed_done) {
-    begin_walk(self, announce_event::completed);
-  } else if (st.reannounce || now >= st.due) {
-    begin_walk(self, announce_event::none);
+  if (step.send) send_announce(self, *step.send);
+  if (step.wake != announce_schedule::never && step.wake != st.armed) {
+    st.armed = step.wake;
+    self->scheduled_send(self, step.wake, tick_atom_v);
   }
 }
 
-// A reply with status 2xx: returns the failure text, or empty on success.
+// A reply with status 2xx to `tracker`: returns the failure text, or empty
+// when the tracker accepted the announce (its news then went to the owner).
 std::string on_reply(tracker_self self, const std::string& tracker, const std::string& body) {
   auto& st = self->state;
   auto reply = parse_announce_reply(body);
@@ -229,58 +151,68 @@ std::string on_reply(tracker_self self, const std::string& tracker, const std::s
                                  << reply->interval << " s");
   if (!reply->peers.empty() && st.owner)
     self->send(st.owner, peers_atom_v, std::move(reply->peers));
-  if (st.event == announce_event::started) st.started_ok = true;
-  if (st.sent_ready) st.reannounce = false;
-  if (st.event == announce_event::completed) st.completed_done = true;
-  auto wait = seconds{std::max(reply->interval, reply->min_interval.value_or(0))};
-  st.due = self->clock().now() + wait;
-  st.hold_until = {};
-  st.backoff = seconds{0};
-  tick_after(self, wait);
+  st.schedule->on_accepted(self->clock().now(), seconds{reply->interval},
+                           seconds{reply->min_interval.value_or(0)});
   return {};
 }
 
 void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std::string& body) {
   auto& st = self->state;
-  if (!st.in_flight || id != st.request_id) return;  // an abandoned exchange
-  st.in_flight = false;
+  if (!st.schedule->in_flight() || id != st.request_id) return;  // an abandoned exchange
+  auto order = *st.schedule->in_flight();
+  auto now = self->clock().now();
 
-  if (st.stop_sent) {
+  if (order.event == announce_event::stopped) {
     bool ok = status >= 200 && status < 300;
     if (ok) {
       auto reply = parse_announce_reply(body);
       ok = reply && reply->failure_reason.empty();
     }
-    if (!ok) note(self, "tracker " + st.active + ": stopped announce failed");
-    finish_stop(self, ok);
+    if (ok) {
+      st.schedule->on_accepted(now, seconds{0});
+    } else {
+      note(self, "tracker " + order.tracker + ": stopped announce failed");
+      st.schedule->on_failed(now);
+    }
+    act(self);
     return;
   }
 
-  const auto& tracker = st.tiers[st.tier][st.index];
   std::string failure;
   if (status == 0)
     failure = "unreachable: " + body;
   else if (status < 200 || status > 299)
     failure = "HTTP status " + std::to_string(status);
   else
-    failure = on_reply(self, tracker, body);
+    failure = on_reply(self, order.tracker, body);
 
-  if (failure.empty()) {
-    // BEP 12: a tracker that answers goes to the front of its tier.
-    auto& tier = st.tiers[st.tier];
-    std::rotate(tier.begin(), tier.begin() + static_cast<std::ptrdiff_t>(st.index),
-                tier.begin() + static_cast<std::ptrdiff_t>(st.index) + 1);
-    st.active = tier.front();
-    pump(self);
-    return;
+  if (!failure.empty()) {
+    note(self, "tracker " + order.tracker + ": " + failure);
+    auto pause = st.schedule->on_failed(now);
+    if (pause.count() > 0)
+      ACTORRENT_LOG(info, "every tracker failed; next announce in " << pause.count() << " s");
   }
-  note(self, "tracker " + tracker + ": " + failure);
-  if (st.stopping) {
-    pump(self);
-    return;
+  act(self);
+}
+
+// The trackers this actor can talk to (http:// only, for now); the others
+// are reported to the owner and left out.
+std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
+                                                   const std::vector<std::vector<std::string>>& tiers) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& tier : tiers) {
+    auto& usable = out.emplace_back();
+    for (const auto& text : tier) {
+      auto u = parse_url(text);
+      if (!u)
+        note(self, "tracker " + text + ": invalid " + u.err().message);
+      else if (u->scheme != "http")
+        note(self, "tracker " + text + ": " + u->scheme + " tracker not supported yet");
+      else
+        usable.push_back(text);
+    }
   }
-  ++st.index;
-  try_next(self);
+  return out;
 }
 
 tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_context* io,
@@ -288,64 +220,36 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
   auto& st = self->state;
   st.io = io;
   st.owner = std::move(owner);
-  std::mt19937 rng{std::random_device{}()};
-  for (const auto& tier : cfg.tiers) {
-    std::vector<std::string> usable;
-    for (const auto& text : tier) {
-      auto u = parse_url(text);
-      if (!u)
-        note(self, "tracker " + text + ": invalid " + u.err().message);
-      else if (u->scheme != "http")
-        note(self, "tracker " + text + ": " + u->scheme + " tracker not supported yet");
-      else if (std::find(usable.begin(), usable.end(), text) == usable.end())
-        usable.push_back(text);
-    }
-    if (cfg.shuffle_tiers) std::shuffle(usable.begin(), usable.end(), rng);
-    if (!usable.empty()) st.tiers.push_back(std::move(usable));
-  }
+  announce_schedule_config sc;
+  sc.request_timeout = cfg.request_timeout;
+  sc.min_retry = cfg.min_retry;
+  sc.max_retry = cfg.max_retry;
+  sc.stop_timeout = cfg.stop_timeout;
+  sc.ready_timeout = cfg.ready_timeout;
+  sc.shuffle_tiers = cfg.shuffle_tiers;
+  st.schedule.emplace(usable_tiers(self, cfg.tiers), self->clock().now(), sc);
   st.cfg = std::move(cfg);
-  if (st.tiers.empty())
-    note(self, "tracker: no usable HTTP tracker");
-  st.due = self->clock().now();
-  st.ready_deadline = st.due + st.cfg.ready_timeout;
-  if (!st.tiers.empty()) tick_after(self, st.cfg.ready_timeout);
+  if (st.schedule->tiers().empty()) note(self, "tracker: no usable HTTP tracker");
+  act(self);
 
   return {
     [self](ready_atom) {
-      auto& st = self->state;
-      if (st.ready) return;
-      st.ready = true;
-      st.reannounce = true;
-      pump(self);
+      self->state.schedule->on_ready();
+      act(self);
     },
     [self](completed_atom) {
-      auto& st = self->state;
-      if (st.completed_wanted) return;
-      st.completed_wanted = true;
-      pump(self);
+      self->state.schedule->on_completed();
+      act(self);
     },
     [self](stop_atom) -> caf::result<bool> {
       auto& st = self->state;
       auto rp = self->make_response_promise<bool>();
       st.stop_promises.push_back(rp);
-      if (!st.stopping) {
-        st.stopping = true;
-        st.stop_deadline = self->clock().now() + st.cfg.stop_timeout;
-        tick_after(self, st.cfg.stop_timeout);
-        pump(self);
-      }
+      st.schedule->on_stop(self->clock().now());
+      act(self);
       return rp;
     },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (st.stopping && self->clock().now() >= st.stop_deadline) {
-        // The exchange in flight (a slow announce or the "stopped" itself)
-        // did not end in time; shutting down wins.
-        finish_stop(self, false);
-        return;
-      }
-      pump(self);
-    },
+    [self](tick_atom) { act(self); },
     [self](http_atom, std::uint64_t id, std::int32_t status, const std::string& body) {
       on_http(self, id, status, body);
     },

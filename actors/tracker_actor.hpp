@@ -1,5 +1,8 @@
 // The tracker actor: announces one torrent to its HTTP trackers (BEP 3) in
 // the order of BEP 12 tiers, and hands the peers it learns to the torrent.
+// What to announce, where and when is announce_schedule's decision; the
+// actor performs the HTTP exchanges, asks its owner for the counters and
+// keeps the timers.
 #pragma once
 
 #include "interfaces.hpp"
