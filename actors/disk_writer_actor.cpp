@@ -34,6 +34,14 @@ struct disk_writer_state {
 
 using dw_self = disk_writer_actor::stateful_pointer<disk_writer_state>;
 
+/// Each block's own digest, for judging who sent bad data.
+std::vector<block_digest> block_digests(const std::vector<pending_block>& blocks) {
+  std::vector<block_digest> out;
+  out.reserve(blocks.size());
+  for (const auto& b : blocks) out.push_back({b.begin, sha1(b.data)});
+  return out;
+}
+
 /// Hashes the buffered blocks of `piece`; true when they cover it exactly and match.
 bool matches(disk_writer_state& st, std::uint32_t piece, std::vector<pending_block>& blocks) {
   std::sort(blocks.begin(), blocks.end(),
@@ -63,18 +71,22 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
     [self](write_atom, std::uint32_t piece, std::uint32_t begin, std::vector<std::uint8_t>& data) {
       self->state.pending[piece].push_back({begin, std::move(data)});
     },
-    [self](verify_atom, std::uint32_t piece) -> caf::result<bool> {
+    [self](verify_atom, std::uint32_t piece, bool digests) -> caf::result<piece_verdict> {
       auto& st = self->state;
       auto it = st.pending.find(piece);
-      if (it == st.pending.end()) return false;
+      if (it == st.pending.end()) return piece_verdict{};
       auto blocks = std::move(it->second);
       st.pending.erase(it);
-      if (!matches(st, piece, blocks)) return false;
+      piece_verdict v;
+      v.passed = matches(st, piece, blocks);
+      // A second pass over the blocks, only when someone must be judged.
+      if (!v.passed || digests) v.blocks = block_digests(blocks);
+      if (!v.passed) return v;
       for (auto& b : blocks) {
         if (auto err = st.store->write(piece, b.begin, b.data))
           return to_caf_error(err);
       }
-      return true;
+      return v;
     },
     [self](read_atom, std::uint32_t piece, std::uint32_t begin,
            std::uint32_t length) -> caf::result<std::vector<std::uint8_t>> {

@@ -83,9 +83,10 @@ using disk_writer_actor = caf::typed_actor<
   // A block of a piece in progress (piece, offset in piece, data).
   caf::reacts_to<write_atom, std::uint32_t, std::uint32_t, std::vector<std::uint8_t>>,
   // All blocks of the piece were sent: hash them, and write the piece when
-  // the hash matches. Replies true (written), false (bad data, discarded), or
-  // an error (the disk failed; the error names the file).
-  caf::replies_to<verify_atom, std::uint32_t>::with<bool>,
+  // the hash matches. Replies with the verdict (passed: written; failed: bad
+  // data, discarded, with each block's digest; the flag asks for the digests
+  // of a passing piece too), or an error (the disk failed; it names the file).
+  caf::replies_to<verify_atom, std::uint32_t, bool>::with<piece_verdict>,
   // Read (piece, offset, length) from disk, for uploads.
   caf::replies_to<read_atom, std::uint32_t, std::uint32_t, std::uint32_t>::with<std::vector<std::uint8_t>>,
   // Hash these pieces as they are on disk (start-up check). Replies with the

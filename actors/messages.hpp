@@ -5,6 +5,7 @@
 
 #include "actorrent/error.hpp"
 #include "actorrent/sha1_hash.hpp"
+#include "peer_stats.hpp"
 #include "piece_picker.hpp"
 #include "tcp_connection.hpp"
 #include "tracker_url.hpp"
@@ -34,24 +35,20 @@ struct torrent_progress {
   bool endgame = false;
 };
 
-/// What a peer actor reports to its torrent once a second (for choking and
-/// the status line).
-struct peer_stats {
-  std::uint64_t downloaded = 0;  ///< payload bytes received, total
-  std::uint64_t uploaded = 0;    ///< payload bytes sent, total
-  double download_rate = 0;      ///< bytes per second, recent
-  double upload_rate = 0;
-  bool peer_interested = false;  ///< the remote peer wants data from us
-  bool snubbed = false;          ///< it stopped sending us what we asked for
-  bool seed = false;             ///< it has every piece
-};
-
 /// The transfer counters a tracker announce carries (BEP 3), as they are at
 /// the moment of the announce.
 struct transfer_stats {
   std::int64_t uploaded = 0;    ///< payload bytes sent this session
   std::int64_t downloaded = 0;  ///< payload bytes received this session
   std::int64_t left = 0;        ///< bytes still missing (0: we are a seed)
+};
+
+/// The DiskWriter's verdict on a complete piece.
+struct piece_verdict {
+  bool passed = false;  ///< the hash matched and the piece is written
+  /// Each block's digest, when the piece failed or when they were asked for
+  /// (the PieceManager judges earlier failures of the piece with them).
+  std::vector<block_digest> blocks;
 };
 
 /// A socket; only ever passed between actors of one process.
@@ -93,6 +90,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
   return f(caf::meta::type_name("peer_stats"), x.downloaded, x.uploaded, x.download_rate,
            x.upload_rate, x.peer_interested, x.snubbed, x.seed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_digest& x) {
+  return f(caf::meta::type_name("block_digest"), x.begin, x.digest);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, piece_verdict& x) {
+  return f(caf::meta::type_name("piece_verdict"), x.passed, x.blocks);
 }
 
 template <class Inspector>
@@ -138,6 +145,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::connection_ptr))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::block_digest))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::piece_verdict))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")

@@ -28,9 +28,13 @@ struct piece_manager_state {
   disk_writer_actor disk;
   piece_manager_owner_actor torrent;
   std::unordered_map<peer_key, peer_entry> peers;
-  // Which hosts sent blocks of each piece not yet verified: the suspects
-  // when its hash fails, whether or not they are still connected then.
-  std::unordered_map<std::uint32_t, std::vector<std::string>> contributors;
+  // Which host sent each block of the pieces not yet verified (by offset):
+  // the suspects when the hash fails, connected or not by then.
+  struct sender {
+    std::uint32_t begin;
+    std::string host;
+  };
+  std::unordered_map<std::uint32_t, std::vector<sender>> senders;
   std::unique_ptr<ban_policy> bans;
   torrent_progress progress;
   std::int64_t verifying_bytes = 0;
@@ -61,23 +65,32 @@ void wake_starved(pm_self self, peer_key except = 0) {
   }
 }
 
-void punish(pm_self self, std::uint32_t piece) {
-  auto& st = self->state;
-  auto it = st.contributors.find(piece);
-  if (it == st.contributors.end()) return;
-  for (auto& host : st.bans->on_piece_failed(it->second)) {
-    ACTORRENT_LOG(info, "banning " << host << " after " << st.bans->strikes(host) << " bad pieces");
-    self->send(st.torrent, ban_atom_v, std::move(host));
+void ban(pm_self self, std::vector<std::string> hosts) {
+  for (auto& host : hosts) {
+    ACTORRENT_LOG(info, "banning " << host << " for sending bad data");
+    self->send(self->state.torrent, ban_atom_v, std::move(host));
   }
-  st.contributors.erase(it);
 }
 
-void reward(pm_self self, std::uint32_t piece) {
+/// The piece failed: its blocks, by sender, go to the ban policy.
+void judge_failure(pm_self self, std::uint32_t piece, const std::vector<block_digest>& digests) {
   auto& st = self->state;
-  auto it = st.contributors.find(piece);
-  if (it == st.contributors.end()) return;
-  st.bans->on_piece_passed(it->second);
-  st.contributors.erase(it);
+  auto it = st.senders.find(piece);
+  if (it == st.senders.end()) return;
+  std::vector<block_origin> blocks;
+  blocks.reserve(digests.size());
+  for (const auto& d : digests)
+    for (const auto& s : it->second)
+      if (s.begin == d.begin) blocks.push_back({d.begin, s.host, d.digest});
+  st.senders.erase(it);
+  ban(self, st.bans->on_piece_failed(piece, blocks));
+}
+
+/// The piece passed: earlier failures of it can now be judged block by block.
+void judge_success(pm_self self, std::uint32_t piece, const std::vector<block_digest>& digests) {
+  auto& st = self->state;
+  st.senders.erase(piece);
+  if (st.bans->awaits_judgement(piece)) ban(self, st.bans->on_piece_passed(piece, digests));
 }
 
 /// Flushes the files and records the verified pieces in the resume file;
@@ -125,15 +138,15 @@ void verify(pm_self self, std::uint32_t piece) {
   auto& st = self->state;
   auto size = st.picker->piece_size(piece);
   st.verifying_bytes += size;
-  self->request(st.disk, st.cfg.disk_timeout, verify_atom_v, piece)
+  self->request(st.disk, st.cfg.disk_timeout, verify_atom_v, piece, st.bans->awaits_judgement(piece))
     .then(
-      [self, piece, size](bool ok) {
+      [self, piece, size](piece_verdict& v) {
         auto& st = self->state;
         bool at_limit = st.picker->at_piece_limit();
-        if (ok) {
+        if (v.passed) {
           st.picker->on_piece_passed(piece);
           st.progress.bytes_have += st.picker->piece_size(piece);
-          reward(self, piece);
+          judge_success(self, piece, v.blocks);
           for (auto& [key, p] : st.peers) self->send(p.handle, have_atom_v, piece);
           st.unsaved = true;
           piece_settled(self, size, at_limit);
@@ -145,7 +158,7 @@ void verify(pm_self self, std::uint32_t piece) {
           st.picker->on_piece_failed(piece);
           ++st.progress.hash_failures;
           st.progress.wasted += static_cast<std::uint64_t>(st.picker->piece_size(piece));
-          punish(self, piece);
+          judge_failure(self, piece, v.blocks);
           piece_settled(self, size, at_limit);
           wake_starved(self);
         }
@@ -157,7 +170,7 @@ void verify(pm_self self, std::uint32_t piece) {
         auto& st = self->state;
         bool at_limit = st.picker->at_piece_limit();
         st.picker->on_piece_failed(piece);
-        st.contributors.erase(piece);
+        st.senders.erase(piece);
         piece_settled(self, size, at_limit);
         auto e = from_caf_error(err);
         self->send(st.torrent, fatal_atom_v, "piece " + std::to_string(piece) + ": " + e.to_string());
@@ -171,7 +184,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
   st.cfg = std::move(cfg);
   st.disk = std::move(disk);
   st.torrent = std::move(torrent);
-  st.bans = std::make_unique<ban_policy>(st.cfg.max_strikes);
+  st.bans = std::make_unique<ban_policy>();
   auto picker_cfg = st.cfg.picker;
   if (picker_cfg.max_pieces_in_progress == 0 && st.cfg.max_in_progress_bytes > 0)
     picker_cfg.max_pieces_in_progress = static_cast<std::uint32_t>(std::max<std::int64_t>(
@@ -256,11 +269,8 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         auto p = st.peers.find(other);
         if (p != st.peers.end()) self->send(p->second.handle, cancel_atom_v, b);
       }
-      if (auto p = st.peers.find(key); p != st.peers.end()) {
-        auto& who = st.contributors[b.piece];
-        if (std::find(who.begin(), who.end(), p->second.host) == who.end())
-          who.push_back(p->second.host);
-      }
+      if (auto p = st.peers.find(key); p != st.peers.end())
+        st.senders[b.piece].push_back({b.begin, p->second.host});
       self->send(st.disk, write_atom_v, b.piece, b.begin, std::move(data));
       if (r.piece_complete) verify(self, b.piece);
     },

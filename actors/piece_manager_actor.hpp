@@ -16,10 +16,6 @@ struct piece_manager_config {
   picker_config picker;
   /// Pieces already verified on disk (start-up check); empty = none.
   bitfield have;
-  /// Hash failures a host may take part in before it is banned, as long as
-  /// it contributed to fewer passing pieces. A host that alone sent a piece
-  /// that fails is banned at once (ban_policy).
-  std::uint32_t max_strikes = 3;
   /// Bytes of pieces started and not yet verified (partial or waiting for
   /// the hash check): their blocks sit in the DiskWriter's memory. Past
   /// this, peers only get blocks of pieces already started. Used when

@@ -30,7 +30,7 @@ struct connection {
   bool handshaken = false;
   bool incoming = false;
   peer_stats stats;
-  std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  time_point since{};  // actor clock: the choker runs on simulated time too
 };
 
 struct torrent_state {
@@ -138,7 +138,8 @@ void connect_more(torrent_self self) {
     auto handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
     adopt(self, handle);
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
-    st.connections.emplace(key, connection{std::move(remote), handle, false, false, {}});
+    st.connections.emplace(
+      key, connection{std::move(remote), handle, false, false, {}, self->clock().now()});
   }
 }
 
@@ -229,7 +230,7 @@ void rechoke(torrent_self self) {
     p.connected = c.since;
     peers.push_back(p);
   }
-  auto d = st.chokes->rechoke(peers, st.complete, std::chrono::steady_clock::now());
+  auto d = st.chokes->rechoke(peers, st.complete, self->clock().now());
   for (auto key : d.choke)
     if (auto it = st.connections.find(key); it != st.connections.end())
       self->send(it->second.handle, choke_atom_v);
@@ -340,6 +341,162 @@ void check_pieces(torrent_self self, std::vector<std::uint32_t> todo, std::size_
       [self](caf::error& err) { fail(self, "checking the files: " + from_caf_error(err).to_string()); });
 }
 
+/// A child actor ended: a connection (forget it, let the peer list back off
+/// or retry), or during shutdown the last one (exit now).
+void on_child_down(torrent_self self, caf::down_msg& dm) {
+  auto& st = self->state;
+  st.children.erase(dm.source);
+  if (st.after_shutdown && st.children.empty()) {
+    finish_shutdown(self);
+    return;
+  }
+  if (!st.stopping && (dm.source == st.pm.address() || dm.source == st.disk.address())) {
+    fail(self, "internal error: a torrent actor stopped: " + from_caf_error(dm.reason).to_string());
+    return;
+  }
+  for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
+    if (it->second.handle.address() != dm.source) continue;
+    auto& c = it->second;
+    st.uploaded_by_closed += c.stats.uploaded;
+    st.chokes->on_peer_gone(it->first);
+    if (!c.incoming) st.peers->on_closed(c.remote, c.handshaken, self->clock().now());
+    ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
+                                << from_caf_error(dm.reason).message);
+    st.connections.erase(it);
+    return;
+  }
+}
+
+/// An accepted connection whose handshake names this torrent.
+void accept_incoming(torrent_self self, connection_ptr& conn, std::vector<std::uint8_t>& handshake) {
+  auto& st = self->state;
+  auto remote = conn->remote();
+  // A banned peer is banned by address: its port changes with every
+  // connection it makes.
+  if (st.stopping || st.checking || st.connections.size() >= st.cfg.max_connections
+      || st.peers->banned(remote.host)) {
+    conn->close();
+    return;
+  }
+  auto key = st.next_key++;
+  auto handle = spawn_incoming_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer,
+                                    std::move(handshake));
+  adopt(self, handle);
+  st.connections.emplace(key, connection{remote, handle, false, true, {}, self->clock().now()});
+  ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
+}
+
+/// Every piece is verified and on disk: stop, or go on seeding.
+void on_download_done(torrent_self self) {
+  auto& st = self->state;
+  if (st.complete) return;
+  st.complete = true;
+  st.seeding_since = self->clock().now();
+  ACTORRENT_LOG(info, st.meta->name << ": download complete");
+  // BEP 3: "completed" is for a download that finished while running.
+  if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
+  self->request(st.pm, 5s, status_atom_v)
+    .then(
+      [self](torrent_progress& p) {
+        auto& st = self->state;
+        st.progress = p;
+        if (!st.cfg.seed) {
+          finish(self, false);
+          return;
+        }
+        caf::anon_send(st.owner, done_atom_v, make_status(st, self->clock().now()));
+        rechoke(self);
+      },
+      [self](caf::error& err) { fail(self, from_caf_error(err).to_string()); });
+}
+
+/// The PieceManager judged this host a liar: drop it everywhere, for good.
+void ban_host(torrent_self self, const std::string& host) {
+  auto& st = self->state;
+  if (st.peers->banned(host)) return;
+  st.peers->ban(host);
+  ACTORRENT_LOG(info, "banned " << host << " for sending bad data");
+  // Every connection of the host, whichever port or direction.
+  for (auto& [key, c] : st.connections)
+    if (c.remote.host == host) self->send(c.handle, stop_atom_v);
+}
+
+/// The counters for an announce, as they are now.
+caf::result<transfer_stats> current_counters(torrent_self self) {
+  auto& st = self->state;
+  if (!st.pm) return announce_counters(st, st.progress);
+  // The PieceManager's figures change with every block: ask it rather than
+  // answer with last second's.
+  auto rp = self->make_response_promise<transfer_stats>();
+  self->request(st.pm, 2s, status_atom_v)
+    .then([self, rp](torrent_progress& p) mutable { rp.deliver(announce_counters(self->state, p)); },
+          [self, rp](caf::error&) mutable {
+            rp.deliver(announce_counters(self->state, self->state.progress));
+          });
+  return rp;
+}
+
+/// The owner asked us to stop: save resume data, say goodbye, close all.
+caf::result<torrent_status> stop_on_request(torrent_self self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<torrent_status>();
+  if (st.stopping) {
+    rp.deliver(make_status(st, self->clock().now()));
+    return rp;
+  }
+  st.stopping = true;
+  wind_down(self, true, [self, rp]() mutable {
+    shut_down(self, [self, rp]() mutable { rp.deliver(make_status(self->state, self->clock().now())); });
+  });
+  return rp;
+}
+
+/// Spawns the DiskWriter and, when the torrent has trackers, the tracker.
+void spawn_helpers(torrent_self self, std::shared_ptr<storage> store) {
+  auto& st = self->state;
+  const auto& meta = *st.meta;
+  disk_options dopts;
+  dopts.resume_file = st.cfg.resume_file;
+  dopts.info_hash = meta.info_hash;
+  st.disk = spawn_disk_writer(*st.sys, std::move(store), meta.piece_hashes, dopts);
+  adopt(self, st.disk);
+
+  tracker_config tc;
+  if (!meta.announce_list.empty())
+    tc.tiers = meta.announce_list;
+  else if (!meta.announce.empty())
+    tc.tiers = {{meta.announce}};
+  if (tc.tiers.empty()) return;
+  tc.info_hash = meta.info_hash;
+  tc.peer_id = st.cfg.peer_id;
+  tc.port = st.cfg.listen_port;
+  st.tracker = spawn_tracker(*st.sys, st.net->io(), std::move(tc), self);
+  adopt(self, st.tracker);
+}
+
+/// Starts at once with what the resume data vouches for, or hashes the rest
+/// first.
+void begin_check(torrent_self self, const recheck_plan& plan) {
+  auto& st = self->state;
+  bitfield have = plan.have;
+  std::vector<std::uint32_t> todo;
+  for (std::uint32_t i = 0; i < plan.check.size(); ++i)
+    if (plan.check.test(i)) todo.push_back(i);
+  if (todo.empty()) {
+    if (have.count() > 0) {
+      std::ostringstream line;
+      line << "checked: " << have.count() << " of " << have.size() << " pieces present ("
+           << plan.reason << ")";
+      caf::anon_send(st.owner, log_atom_v, line.str());
+    }
+    start(self, std::move(have));
+    return;
+  }
+  caf::anon_send(st.owner, log_atom_v,
+                 "checking " + std::to_string(todo.size()) + " pieces (" + plan.reason + ")");
+  check_pieces(self, std::move(todo), 0, std::move(have));
+}
+
 torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, net_service* net,
                                      std::shared_ptr<const metainfo> meta, torrent_config cfg,
                                      std::shared_ptr<storage> store, caf::actor owner,
@@ -362,6 +519,12 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   st.cfg.peer.piece_length = meta->piece_length;
   st.cfg.peer.total_length = meta->total_length;
 
+  peer_list_config plc;
+  plc.max_connect_failures = st.cfg.max_connect_failures;
+  plc.retry_delay = st.cfg.retry_delay;
+  st.peers = std::make_unique<peer_list>(plc);
+  for (auto& p : st.cfg.peers) st.peers->add(p, self->clock().now());
+
   // What is on disk already: the resume data says, where it still matches
   // the files; the rest is hashed.
   result<resume_data> resume = error{errc::io_error, "no resume file"};
@@ -369,72 +532,9 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   auto plan = plan_recheck(resume, meta->info_hash, store->layout(), store->stat_files());
   ACTORRENT_LOG(info, meta->name << ": " << plan.reason);
 
-  disk_options dopts;
-  dopts.resume_file = st.cfg.resume_file;
-  dopts.info_hash = meta->info_hash;
-  st.disk = spawn_disk_writer(*sys, std::move(store), meta->piece_hashes, dopts);
-  adopt(self, st.disk);
-
-  tracker_config tc;
-  if (!meta->announce_list.empty())
-    tc.tiers = meta->announce_list;
-  else if (!meta->announce.empty())
-    tc.tiers = {{meta->announce}};
-  if (!tc.tiers.empty()) {
-    tc.info_hash = meta->info_hash;
-    tc.peer_id = st.cfg.peer_id;
-    tc.port = st.cfg.listen_port;
-    st.tracker = spawn_tracker(*sys, net->io(), std::move(tc), self);
-    adopt(self, st.tracker);
-  }
-
-  peer_list_config plc;
-  plc.max_connect_failures = st.cfg.max_connect_failures;
-  plc.retry_delay = st.cfg.retry_delay;
-  st.peers = std::make_unique<peer_list>(plc);
-  for (auto& p : st.cfg.peers) st.peers->add(p, self->clock().now());
-
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    st.children.erase(dm.source);
-    if (st.after_shutdown && st.children.empty()) {
-      finish_shutdown(self);
-      return;
-    }
-    if (!st.stopping && (dm.source == st.pm.address() || dm.source == st.disk.address())) {
-      fail(self, "internal error: a torrent actor stopped: " + from_caf_error(dm.reason).to_string());
-      return;
-    }
-    for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
-      if (it->second.handle.address() != dm.source) continue;
-      auto& c = it->second;
-      st.uploaded_by_closed += c.stats.uploaded;
-      st.chokes->on_peer_gone(it->first);
-      if (!c.incoming) st.peers->on_closed(c.remote, c.handshaken, self->clock().now());
-      ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
-                                  << from_caf_error(dm.reason).message);
-      st.connections.erase(it);
-      break;
-    }
-  });
-
-  bitfield have = plan.have;
-  std::vector<std::uint32_t> todo;
-  for (std::uint32_t i = 0; i < plan.check.size(); ++i)
-    if (plan.check.test(i)) todo.push_back(i);
-  if (todo.empty()) {
-    if (have.count() > 0) {
-      std::ostringstream line;
-      line << "checked: " << have.count() << " of " << have.size() << " pieces present ("
-           << plan.reason << ")";
-      caf::anon_send(st.owner, log_atom_v, line.str());
-    }
-    start(self, std::move(have));
-  } else {
-    caf::anon_send(st.owner, log_atom_v,
-                   "checking " + std::to_string(todo.size()) + " pieces (" + plan.reason + ")");
-    check_pieces(self, std::move(todo), 0, std::move(have));
-  }
+  spawn_helpers(self, std::move(store));
+  self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
+  begin_check(self, plan);
   self->delayed_send(self, 1s, tick_atom_v);
 
   return {
@@ -447,21 +547,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](tracker_atom, const std::string& text) {
       ACTORRENT_LOG(info, self->state.meta->name << ": " << text);
     },
-    [self](stats_atom) -> caf::result<transfer_stats> {
-      auto& st = self->state;
-      if (!st.pm) return announce_counters(st, st.progress);
-      // The PieceManager's figures change with every block: ask it rather
-      // than answer with last second's.
-      auto rp = self->make_response_promise<transfer_stats>();
-      self->request(st.pm, 2s, status_atom_v)
-        .then([self, rp](torrent_progress& p) mutable {
-                rp.deliver(announce_counters(self->state, p));
-              },
-              [self, rp](caf::error&) mutable {
-                rp.deliver(announce_counters(self->state, self->state.progress));
-              });
-      return rp;
-    },
+    [self](stats_atom) { return current_counters(self); },
     [self](connected_atom, peer_key key) {
       auto& st = self->state;
       auto it = st.connections.find(key);
@@ -475,82 +561,18 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       if (it == st.connections.end()) return;
       bool became_interested = stats.peer_interested && !it->second.stats.peer_interested;
       it->second.stats = stats;
-      if (became_interested && !st.stopping
-          && st.chokes->on_interested(key, std::chrono::steady_clock::now()))
+      if (became_interested && !st.stopping && st.chokes->on_interested(key, self->clock().now()))
         self->send(it->second.handle, unchoke_atom_v);
     },
     [self](incoming_atom, connection_ptr& conn, std::vector<std::uint8_t>& handshake) {
-      auto& st = self->state;
-      auto remote = conn->remote();
-      if (st.stopping || st.checking || st.connections.size() >= st.cfg.max_connections) {
-        conn->close();
-        return;
-      }
-      // A banned peer is banned by address: its port changes with every
-      // connection it makes.
-      if (st.peers->banned(remote.host)) {
-        conn->close();
-        return;
-      }
-      auto key = st.next_key++;
-      auto handle = spawn_incoming_peer(*st.sys, key, conn, remote, st.pm, st.disk, self,
-                                        st.cfg.peer, std::move(handshake));
-      adopt(self, handle);
-      st.connections.emplace(key, connection{remote, handle, false, true, {}});
-      ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
+      accept_incoming(self, conn, handshake);
     },
-    [self](done_atom) {
-      auto& st = self->state;
-      if (st.complete) return;
-      st.complete = true;
-      auto now = self->clock().now();
-      st.seeding_since = now;
-      ACTORRENT_LOG(info, st.meta->name << ": download complete");
-      // BEP 3: "completed" is for a download that finished while running.
-      if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
-      self->request(st.pm, 5s, status_atom_v)
-        .then(
-          [self](torrent_progress& p) {
-            auto& st = self->state;
-            st.progress = p;
-            if (!st.cfg.seed) {
-              finish(self, false);
-              return;
-            }
-            caf::anon_send(st.owner, done_atom_v, make_status(st, self->clock().now()));
-            rechoke(self);
-          },
-          [self](caf::error& err) { fail(self, from_caf_error(err).to_string()); });
-    },
+    [self](done_atom) { on_download_done(self); },
     [self](fatal_atom, const std::string& why) { fail(self, why); },
-    [self](ban_atom, const std::string& host) {
-      auto& st = self->state;
-      if (st.peers->banned(host)) return;
-      st.peers->ban(host);
-      ACTORRENT_LOG(info, "banned " << host << " for sending bad data");
-      // Every connection of the host, whichever port or direction.
-      for (auto& [key, c] : st.connections)
-        if (c.remote.host == host) self->send(c.handle, stop_atom_v);
-    },
+    [self](ban_atom, const std::string& host) { ban_host(self, host); },
     [self](tick_atom) { on_tick(self); },
-    [self](status_atom) -> torrent_status {
-      return make_status(self->state, self->clock().now());
-    },
-    [self](stop_atom) -> caf::result<torrent_status> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<torrent_status>();
-      if (st.stopping) {
-        rp.deliver(make_status(st, self->clock().now()));
-        return rp;
-      }
-      st.stopping = true;
-      wind_down(self, true, [self, rp]() mutable {
-        shut_down(self, [self, rp]() mutable {
-          rp.deliver(make_status(self->state, self->clock().now()));
-        });
-      });
-      return rp;
-    },
+    [self](status_atom) -> torrent_status { return make_status(self->state, self->clock().now()); },
+    [self](stop_atom) { return stop_on_request(self); },
   };
 }
 

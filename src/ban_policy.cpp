@@ -1,56 +1,58 @@
 #include "ban_policy.hpp"
 
+#include <algorithm>
+
 namespace actorrent {
 
-ban_policy::ban_policy(std::uint32_t max_strikes, std::size_t max_hosts)
-  : max_strikes_(max_strikes), max_hosts_(max_hosts == 0 ? 1 : max_hosts) {}
+ban_policy::ban_policy(std::size_t max_pieces) : max_pieces_(max_pieces == 0 ? 1 : max_pieces) {}
 
-ban_policy::record& ban_policy::entry(const std::string& host) {
-  if (auto it = hosts_.find(host); it != hosts_.end()) return it->second;
-  if (hosts_.size() >= max_hosts_) {
-    // Full: forget a host that never sent bad data, else any host not
-    // banned. Banned hosts stay; the torrent refuses them anyway.
-    auto victim = hosts_.end();
-    for (auto it = hosts_.begin(); it != hosts_.end(); ++it) {
-      if (it->second.banned) continue;
-      if (it->second.strikes == 0) {
-        victim = it;
-        break;
-      }
-      if (victim == hosts_.end()) victim = it;
-    }
-    if (victim != hosts_.end()) hosts_.erase(victim);
-  }
-  return hosts_[host];
-}
-
-void ban_policy::on_piece_passed(std::span<const std::string> contributors) {
-  for (const auto& h : contributors) ++entry(h).passes;
-}
-
-std::vector<std::string> ban_policy::on_piece_failed(std::span<const std::string> contributors) {
+std::vector<std::string> ban_policy::ban(std::vector<std::string> hosts) {
   std::vector<std::string> out;
-  const bool alone = contributors.size() == 1;
-  for (const auto& h : contributors) {
-    auto& r = entry(h);
-    ++r.strikes;
-    if (r.banned) continue;
-    if (alone || (r.strikes >= max_strikes_ && r.strikes > r.passes)) {
-      r.banned = true;
-      out.push_back(h);
-    }
-  }
+  for (auto& h : hosts)
+    if (banned_.insert(h).second) out.push_back(std::move(h));
   return out;
 }
 
-bool ban_policy::banned(const std::string& host) const {
-  auto it = hosts_.find(host);
-  return it != hosts_.end() && it->second.banned;
+std::vector<std::string> ban_policy::on_piece_failed(std::uint32_t piece,
+                                                     std::span<const block_origin> blocks) {
+  if (blocks.empty()) return {};
+  const auto& first = blocks.front().host;
+  bool alone = std::all_of(blocks.begin(), blocks.end(),
+                           [&](const block_origin& b) { return b.host == first; });
+  if (alone) return ban({first});
+
+  auto [it, fresh] = failed_.try_emplace(piece);
+  if (fresh) {
+    order_.push_back(piece);
+    if (order_.size() > max_pieces_) {
+      failed_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  auto& failures = it->second;
+  if (failures.size() >= failures_kept_per_piece) failures.erase(failures.begin());
+  failures.emplace_back(blocks.begin(), blocks.end());
+  return {};
 }
 
-std::uint32_t ban_policy::strikes(const std::string& host) const {
-  auto it = hosts_.find(host);
-  return it == hosts_.end() ? 0 : it->second.strikes;
+std::vector<std::string> ban_policy::on_piece_passed(std::uint32_t piece,
+                                                     std::span<const block_digest> good) {
+  auto it = failed_.find(piece);
+  if (it == failed_.end()) return {};
+  std::vector<std::string> liars;
+  for (const auto& failure : it->second)
+    for (const auto& b : failure) {
+      auto g = std::find_if(good.begin(), good.end(),
+                            [&](const block_digest& x) { return x.begin == b.begin; });
+      // A block cut differently from the good one cannot be judged; only
+      // a block that is provably different counts against its sender.
+      if (g != good.end() && g->digest != b.digest
+          && std::find(liars.begin(), liars.end(), b.host) == liars.end())
+        liars.push_back(b.host);
+    }
+  failed_.erase(it);
+  order_.erase(std::find(order_.begin(), order_.end(), piece));
+  return ban(std::move(liars));
 }
 
 } // namespace actorrent

@@ -1,49 +1,69 @@
 // Who to ban for bad data: the PieceManager's judgement of the hosts that
 // sent blocks of pieces whose hash check failed.
 //
-// Records are kept per host, not per connection, so that a peer cannot shed
-// its strikes by disconnecting before the hash check, nor by reconnecting
-// from another port. A host that alone sent a piece that fails is banned at
-// once; a host that took part in several failures, and in fewer passes than
-// failures, is banned too (a shared failure may be someone else's fault).
+// A piece that fails tells only that one of its senders lied, not which.
+// Banning every sender would let one liar get honest peers banned by sharing
+// pieces with them. So the failed piece's blocks are remembered as digests,
+// per sender; when the piece later passes (fetched again), each remembered
+// block is compared with the good one, and exactly the hosts whose blocks
+// differed are banned. A host that alone sent a piece that fails is banned at
+// once. Records are kept per host, not per connection, so disconnecting
+// before the hash check or coming back on another port changes nothing.
+//
+// Bounded: at most max_pieces failed pieces await judgement (the oldest is
+// forgotten first), each with the blocks of its last few failures.
 #pragma once
+
+#include "actorrent/sha1_hash.hpp"
+#include "block_ref.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace actorrent {
 
+/// One block of a piece as it was received: where, from whom, what it hashed to.
+struct block_origin {
+  std::uint32_t begin = 0;
+  std::string host;
+  sha1_hash digest;
+};
+
 class ban_policy {
 public:
-  /// `max_strikes`: failures a host may share before its passes no longer
-  /// excuse it. `max_hosts` bounds the records kept (the oldest records of
-  /// hosts without strikes are forgotten first).
-  explicit ban_policy(std::uint32_t max_strikes = 3, std::size_t max_hosts = 4096);
+  explicit ban_policy(std::size_t max_pieces = 1024);
 
-  /// A piece passed its hash check; these hosts sent blocks of it.
-  void on_piece_passed(std::span<const std::string> contributors);
-  /// A piece failed its hash check; these hosts sent blocks of it. Returns
-  /// the hosts to ban now (each host once).
-  std::vector<std::string> on_piece_failed(std::span<const std::string> contributors);
+  /// A piece failed its hash check; `blocks` says who sent each block and
+  /// what it hashed to. Returns the hosts to ban now: the sender of the whole
+  /// piece when there was only one.
+  std::vector<std::string> on_piece_failed(std::uint32_t piece, std::span<const block_origin> blocks);
 
-  bool banned(const std::string& host) const;
-  std::uint32_t strikes(const std::string& host) const;
+  /// Whether `piece` failed before and awaits judgement: then its passing
+  /// blocks' digests are needed.
+  bool awaits_judgement(std::uint32_t piece) const { return failed_.count(piece) != 0; }
+
+  /// `piece` passed; `good` are the digests of its blocks. Returns the hosts
+  /// whose earlier blocks of it differed.
+  std::vector<std::string> on_piece_passed(std::uint32_t piece, std::span<const block_digest> good);
+
+  bool banned(const std::string& host) const { return banned_.count(host) != 0; }
+  std::size_t pieces_awaiting_judgement() const noexcept { return failed_.size(); }
 
 private:
-  struct record {
-    std::uint32_t strikes = 0;
-    std::uint32_t passes = 0;
-    bool banned = false;
-  };
-  record& entry(const std::string& host);
+  static constexpr std::size_t failures_kept_per_piece = 4;
 
-  std::uint32_t max_strikes_;
-  std::size_t max_hosts_;
-  std::unordered_map<std::string, record> hosts_;
+  std::vector<std::string> ban(std::vector<std::string> hosts);
+
+  std::size_t max_pieces_;
+  std::unordered_map<std::uint32_t, std::vector<std::vector<block_origin>>> failed_;
+  std::deque<std::uint32_t> order_;  // failed pieces, oldest first
+  std::unordered_set<std::string> banned_;
 };
 
 } // namespace actorrent

@@ -8,41 +8,79 @@
 using namespace actorrent;
 using hosts = std::vector<std::string>;
 
-TEST_CASE("a host that alone sent a bad piece is banned at once") {
-  ban_policy bp(3);
-  CHECK(bp.on_piece_failed(hosts{"10.0.0.9"}) == hosts{"10.0.0.9"});
+namespace {
+
+sha1_hash digest_of(const std::string& s) { return sha1(s); }
+
+block_origin blk(std::uint32_t begin, std::string host, const std::string& content) {
+  return {begin, std::move(host), digest_of(content)};
+}
+
+block_digest good_blk(std::uint32_t begin, const std::string& content) {
+  return {begin, digest_of(content)};
+}
+
+} // namespace
+
+TEST_CASE("a host that alone sent a bad piece is banned at once, and once") {
+  ban_policy bp;
+  std::vector<block_origin> piece{blk(0, "10.0.0.9", "bad"), blk(16384, "10.0.0.9", "b")};
+  CHECK(bp.on_piece_failed(3, piece) == hosts{"10.0.0.9"});
   CHECK(bp.banned("10.0.0.9"));
-  // Once: a second bad piece does not ban it again.
-  CHECK(bp.on_piece_failed(hosts{"10.0.0.9"}).empty());
-  CHECK(bp.strikes("10.0.0.9") == 2);
+  CHECK(bp.on_piece_failed(4, piece).empty());
+  CHECK_FALSE(bp.awaits_judgement(3));
 }
 
-TEST_CASE("shared failures: banned after max_strikes unless its passes outnumber them") {
-  ban_policy bp(3);
-  const hosts both{"honest", "liar"};
-  for (int i = 0; i < 5; ++i) bp.on_piece_passed(hosts{"honest"});
-  CHECK(bp.on_piece_failed(both).empty());
-  CHECK(bp.on_piece_failed(both).empty());
-  // Third shared failure: the liar (no passes) goes, the honest host stays.
-  CHECK(bp.on_piece_failed(both) == hosts{"liar"});
+TEST_CASE("a shared failure bans nobody until the piece passes; then exactly the liar") {
+  ban_policy bp;
+  // Block 0 from the liar (corrupt), block 1 from an honest host.
+  std::vector<block_origin> failed{blk(0, "liar", "garbage"), blk(16384, "honest", "good-1")};
+  CHECK(bp.on_piece_failed(7, failed).empty());
+  CHECK(bp.awaits_judgement(7));
   CHECK_FALSE(bp.banned("honest"));
-  CHECK(bp.strikes("honest") == 3);
+  CHECK_FALSE(bp.banned("liar"));
+  // Fetched again from honest hosts: it passes; the good digests judge.
+  std::vector<block_digest> good{good_blk(0, "good-0"), good_blk(16384, "good-1")};
+  CHECK(bp.on_piece_passed(7, good) == hosts{"liar"});
+  CHECK(bp.banned("liar"));
+  CHECK_FALSE(bp.banned("honest"));
+  CHECK_FALSE(bp.awaits_judgement(7));
 }
 
-TEST_CASE("strikes belong to the host, so leaving before the check does not escape them") {
-  // The policy never hears of connections: what a host did stays with the
-  // host whether or not it is still connected when the hash check ends.
+TEST_CASE("an honest host that shares many failures with a liar is never banned") {
+  // The situation a strike count gets wrong: the honest host is in every
+  // failed piece, and early on it has few passes.
+  ban_policy bp;
+  for (std::uint32_t piece = 0; piece < 10; ++piece) {
+    std::vector<block_origin> failed{blk(0, "honest", "good"), blk(16384, "liar", "junk")};
+    CHECK(bp.on_piece_failed(piece, failed).empty());
+  }
+  std::vector<block_digest> good{good_blk(0, "good"), good_blk(16384, "fine")};
+  CHECK(bp.on_piece_passed(0, good) == hosts{"liar"});
+  for (std::uint32_t piece = 1; piece < 10; ++piece) CHECK(bp.on_piece_passed(piece, good).empty());
+  CHECK_FALSE(bp.banned("honest"));
+}
+
+TEST_CASE("a host that disconnected before the check is judged all the same") {
+  // The policy never hears of connections: what a host sent stays with the
+  // host, whether or not it is still connected when the verdict comes.
+  ban_policy bp;
+  std::vector<block_origin> failed{blk(0, "gone", "junk"), blk(16384, "here", "ok")};
+  bp.on_piece_failed(1, failed);
+  std::vector<block_digest> good{good_blk(0, "fine"), good_blk(16384, "ok")};
+  CHECK(bp.on_piece_passed(1, good) == hosts{"gone"});
+}
+
+TEST_CASE("bounded: the oldest failed pieces are forgotten first") {
   ban_policy bp(2);
-  bp.on_piece_failed(hosts{"a", "b"});
-  CHECK(bp.strikes("b") == 1);
-  CHECK(bp.on_piece_failed(hosts{"a", "b"}) == hosts({"a", "b"}));
-}
-
-TEST_CASE("records are bounded; banned hosts and hosts with strikes are kept longest") {
-  ban_policy bp(3, 4);
-  bp.on_piece_failed(hosts{"bad"});
-  bp.on_piece_failed(hosts{"x", "suspect"});
-  for (int i = 0; i < 100; ++i) bp.on_piece_passed(hosts{"h" + std::to_string(i)});
-  CHECK(bp.banned("bad"));
-  CHECK(bp.strikes("suspect") == 1);
+  std::vector<block_origin> failed{blk(0, "a", "x"), blk(16384, "b", "y")};
+  bp.on_piece_failed(1, failed);
+  bp.on_piece_failed(2, failed);
+  bp.on_piece_failed(3, failed);
+  CHECK(bp.pieces_awaiting_judgement() == 2);
+  CHECK_FALSE(bp.awaits_judgement(1));
+  CHECK(bp.awaits_judgement(3));
+  // Repeated failures of one piece keep a few, not all.
+  for (int i = 0; i < 100; ++i) bp.on_piece_failed(3, failed);
+  CHECK(bp.pieces_awaiting_judgement() == 2);
 }

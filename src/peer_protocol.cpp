@@ -1,0 +1,431 @@
+#include "peer_protocol.hpp"
+
+#include "wire_encoder.hpp"
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace actorrent {
+
+void peer_protocol::actions::clear() {
+  send.clear();
+  blocks.clear();
+  drop.clear();
+  want.reset();
+  joined = false;
+  bitfield.reset();
+  haves.clear();
+  load.clear();
+  notify_drained_below.reset();
+  report = false;
+  // `close` stays: a connection that must close is closing for good.
+}
+
+peer_protocol::peer_protocol(const peer_config& cfg, bool incoming, time_point now)
+  : cfg_(cfg),
+    incoming_(incoming),
+    pipeline_(cfg.initial_pipeline),
+    ours_(cfg.num_pieces),
+    peer_has_(cfg.num_pieces),
+    started_(now),
+    last_received_(now),
+    last_sent_(now),
+    last_block_(now) {}
+
+void peer_protocol::close(errc code, std::string why) {
+  if (!act_.close) act_.close = error{code, std::move(why)};
+}
+
+void peer_protocol::send(const wire::message& m, time_point now) {
+  wire::append(act_.send, m);
+  last_sent_ = now;
+}
+
+// -- the handshake ------------------------------------------------------------
+
+void peer_protocol::on_connected(time_point now) {
+  started_ = now;
+  wire::handshake hs;
+  hs.info_hash = cfg_.info_hash;
+  hs.peer_id = cfg_.our_id;
+  wire::append_handshake(act_.send, hs);
+  last_sent_ = now;
+}
+
+void peer_protocol::on_received(time_point now) { last_received_ = now; }
+
+void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
+  if (handshaken_) {
+    close(errc::wire_protocol, "a second handshake");
+    return;
+  }
+  if (hs.info_hash != cfg_.info_hash) {
+    close(errc::wire_protocol, "handshake for another torrent");
+    return;
+  }
+  if (hs.peer_id == cfg_.our_id) {
+    close(errc::wire_protocol, "connected to ourselves");
+    return;
+  }
+  // An incoming peer spoke first; we answer in kind.
+  if (incoming_) on_connected(now);
+  handshaken_ = true;
+  act_.joined = true;
+}
+
+void peer_protocol::on_joined(std::span<const std::uint8_t> ours, time_point now) {
+  if (ours.empty() || !ours_.assign_wire(ours, cfg_.num_pieces)) {
+    ours_ = bitfield(cfg_.num_pieces);
+    return;
+  }
+  send(wire::bitfield{ours}, now);
+}
+
+// -- messages -----------------------------------------------------------------
+
+void peer_protocol::on_message(const wire::message& msg, time_point now, std::size_t queued) {
+  std::visit(
+    [&](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, wire::choke>) {
+        peer_choking_ = true;
+        // Without the fast extension a choke discards every pending request.
+        give_back_all();
+      } else if constexpr (std::is_same_v<T, wire::unchoke>) {
+        peer_choking_ = false;
+        last_block_ = now;
+      } else if constexpr (std::is_same_v<T, wire::interested>) {
+        if (!peer_interested_) {
+          peer_interested_ = stats_.peer_interested = true;
+          act_.report = true;
+        }
+      } else if constexpr (std::is_same_v<T, wire::not_interested>) {
+        if (peer_interested_) {
+          peer_interested_ = stats_.peer_interested = false;
+          upload_queue_.clear();
+          act_.report = true;
+        }
+      } else if constexpr (std::is_same_v<T, wire::have>) {
+        // Only news counts: a repeated HAVE costs nothing, so a flood of them
+        // cannot turn into work or memory here or at the PieceManager.
+        if (peer_has_.test(m.piece)) return;
+        peer_has_.set(m.piece);
+        on_remote_has(now);
+        if (!closing()) act_.haves.push_back(m.piece);  // one per piece: bounded
+      } else if constexpr (std::is_same_v<T, wire::bitfield>) {
+        // BEP 3 says first and once, but aria2 sends it again as it
+        // progresses; its cost is linear in the bytes received, so accept it.
+        peer_has_.assign_wire(m.bits, cfg_.num_pieces);
+        on_remote_has(now);
+        if (!closing()) act_.bitfield.emplace(m.bits.begin(), m.bits.end());
+      } else if constexpr (std::is_same_v<T, wire::piece>) {
+        on_block(m, now);
+      } else if constexpr (std::is_same_v<T, wire::request>) {
+        on_request(m, now, queued);
+      } else if constexpr (std::is_same_v<T, wire::cancel>) {
+        on_remote_cancel(m);
+      } else {
+        // keep-alive, port, unknown (extension messages): nothing to do.
+      }
+    },
+    msg);
+}
+
+void peer_protocol::on_remote_has(time_point) {
+  stats_.seed = peer_has_.all();
+  if (both_seeds()) close(errc::cancelled, "both sides are seeds");
+}
+
+/// Both sides have everything: the connection is of no use to either.
+bool peer_protocol::both_seeds() const {
+  return !ours_.empty() && ours_.all() && !peer_has_.empty() && peer_has_.all();
+}
+
+void peer_protocol::on_bitfield_answer(bool interesting, time_point now) {
+  set_interest(interesting, now);
+}
+
+void peer_protocol::on_have_answer(bool interesting, time_point now) {
+  if (interesting) set_interest(true, now);
+}
+
+void peer_protocol::set_interest(bool interesting, time_point now) {
+  if (interesting == am_interested_ || closing()) return;
+  am_interested_ = interesting;
+  if (interesting)
+    send(wire::interested{}, now);
+  else
+    send(wire::not_interested{}, now);
+  request_work(now);
+}
+
+// -- downloading --------------------------------------------------------------
+
+void peer_protocol::give_back_all() {
+  for (auto& r : outstanding_) act_.drop.push_back(r.block);
+  outstanding_.clear();
+}
+
+void peer_protocol::request_work(time_point now) {
+  if (!handshaken_ || closing() || peer_choking_ || !am_interested_ || want_pending_) return;
+  auto room = pipeline_ > outstanding_.size() ? pipeline_ - outstanding_.size() : 0;
+  // Ask in batches: one round trip to the PieceManager per few blocks would
+  // cost more than the blocks themselves on a fast link.
+  if (room == 0 || (!outstanding_.empty() && room < std::max<std::size_t>(1, pipeline_ / 4)))
+    return;
+  want_pending_ = true;
+  want_sent_ = now;
+  act_.want = static_cast<std::uint32_t>(room);
+}
+
+void peer_protocol::on_work(std::vector<block_ref> blocks, time_point now) {
+  want_pending_ = false;
+  if (blocks.empty()) return;
+  if (peer_choking_ || !am_interested_ || closing()) {
+    // Choked (or no longer interested) while the answer was on its way: the
+    // requests would be ignored by the peer, so they go straight back.
+    act_.drop.insert(act_.drop.end(), blocks.begin(), blocks.end());
+    return;
+  }
+  if (outstanding_.empty()) last_block_ = now;
+  for (auto& b : blocks) {
+    wire::append(act_.send, wire::request{b.piece, b.begin, b.length});
+    outstanding_.push_back({b, now});
+  }
+  last_sent_ = now;
+}
+
+void peer_protocol::on_wake(time_point now) { request_work(now); }
+
+void peer_protocol::on_block(const wire::piece& p, time_point now) {
+  auto it = std::find_if(outstanding_.begin(), outstanding_.end(), [&](const auto& r) {
+    return r.block.piece == p.piece && r.block.begin == p.begin;
+  });
+  if (it == outstanding_.end() || it->block.length != p.data.size()) {
+    // Unrequested, or cancelled by us in end-game after the peer sent it.
+    return;
+  }
+  block_ref b = it->block;
+  outstanding_.erase(it);
+  last_block_ = now;
+  snubs_ = 0;
+  snubbed_ = false;
+  down_this_tick_ += p.data.size();
+  stats_.downloaded += p.data.size();
+  act_.blocks.push_back({b, std::vector<std::uint8_t>(p.data.begin(), p.data.end())});
+}
+
+void peer_protocol::on_cancel(const block_ref& b, time_point now) {
+  auto it = std::find_if(outstanding_.begin(), outstanding_.end(),
+                         [&](const auto& r) { return r.block == b; });
+  if (it == outstanding_.end()) return;
+  outstanding_.erase(it);
+  send(wire::cancel{b.piece, b.begin, b.length}, now);
+}
+
+void peer_protocol::on_have(std::uint32_t piece, time_point now) {
+  if (piece >= cfg_.num_pieces || ours_.test(piece)) return;
+  ours_.set(piece);
+  if (!handshaken_) return;
+  send(wire::have{piece}, now);
+  if (ours_.all()) {
+    if (peer_has_.all()) {
+      close(errc::cancelled, "both sides are seeds");
+      return;
+    }
+    set_interest(false, now);
+  }
+}
+
+// -- uploading ----------------------------------------------------------------
+
+std::int64_t peer_protocol::piece_size(std::uint32_t piece) const {
+  return std::min(cfg_.piece_length,
+                  cfg_.total_length - static_cast<std::int64_t>(piece) * cfg_.piece_length);
+}
+
+const std::vector<std::uint8_t>* peer_protocol::cached(std::uint32_t piece) const {
+  for (auto& e : piece_cache_)
+    if (e.piece == piece) return &e.data;
+  return nullptr;
+}
+
+/// Pieces kept per peer: about 1 MiB, at least one piece.
+std::size_t peer_protocol::cache_limit() const {
+  auto by_bytes = static_cast<std::size_t>(cfg_.upload_cache_bytes
+                                           / std::max<std::int64_t>(1, cfg_.piece_length));
+  return std::clamp<std::size_t>(by_bytes, 1, cfg_.cached_pieces);
+}
+
+void peer_protocol::on_request(const wire::request& m, time_point now, std::size_t queued) {
+  if (m.length == 0 || m.length > std::min<std::uint32_t>(cfg_.max_request, 128 * 1024)) {
+    close(errc::wire_protocol, "request of " + std::to_string(m.length) + " bytes");
+    return;
+  }
+  if (m.piece >= cfg_.num_pieces || ours_.empty() || !ours_.test(m.piece)) {
+    close(errc::wire_protocol,
+          "request for piece " + std::to_string(m.piece) + " that we do not have");
+    return;
+  }
+  if (static_cast<std::int64_t>(m.begin) + m.length > piece_size(m.piece)) {
+    close(errc::wire_protocol, "request beyond the end of piece " + std::to_string(m.piece));
+    return;
+  }
+  if (am_choking_) {
+    // BEP 3: requests from a choked peer are dropped. A few arrive after
+    // every choke; a peer that keeps sending them is not playing fair.
+    if (++choked_requests_ > cfg_.max_choked_requests)
+      close(errc::wire_protocol, "keeps requesting while choked");
+    return;
+  }
+  if (upload_queue_.size() >= cfg_.max_upload_queue) {
+    close(errc::wire_limit,
+          "more than " + std::to_string(cfg_.max_upload_queue) + " requests queued");
+    return;
+  }
+  upload_queue_.push_back({m.piece, m.begin, m.length});
+  serve(now, queued);
+}
+
+void peer_protocol::on_remote_cancel(const wire::cancel& m) {
+  block_ref b{m.piece, m.begin, m.length};
+  auto it = std::find(upload_queue_.begin(), upload_queue_.end(), b);
+  if (it != upload_queue_.end()) upload_queue_.erase(it);
+}
+
+void peer_protocol::set_choking(bool choke, time_point now, std::size_t queued) {
+  if (choke == am_choking_ || !handshaken_ || closing()) return;
+  am_choking_ = choke;
+  if (choke) {
+    upload_queue_.clear();
+    piece_cache_.clear();
+    choked_requests_ = 0;
+    send(wire::choke{}, now);
+  } else {
+    send(wire::unchoke{}, now);
+    serve(now, queued);
+  }
+}
+
+void peer_protocol::on_piece_loaded(std::uint32_t piece, std::vector<std::uint8_t> data,
+                                    time_point now, std::size_t queued) {
+  std::erase(loading_, piece);
+  // Cancelled or choked meanwhile: keep nothing nobody asked for.
+  bool wanted = std::any_of(upload_queue_.begin(), upload_queue_.end(),
+                            [piece](const block_ref& r) { return r.piece == piece; });
+  if (wanted && static_cast<std::int64_t>(data.size()) == piece_size(piece)) {
+    piece_cache_.push_back({piece, std::move(data)});
+    if (piece_cache_.size() > cache_limit()) piece_cache_.pop_front();
+  }
+  serve(now, queued);
+}
+
+void peer_protocol::on_drained(time_point now, std::size_t queued) {
+  waiting_for_drain_ = false;
+  serve(now, queued);
+}
+
+void peer_protocol::serve(time_point now, std::size_t queued) {
+  if (closing()) return;
+  while (!am_choking_ && !upload_queue_.empty()) {
+    if (queued + act_.send.size() >= cfg_.send_high_water) {
+      if (!waiting_for_drain_) {
+        waiting_for_drain_ = true;
+        act_.notify_drained_below = cfg_.send_high_water / 2;
+      }
+      break;
+    }
+    auto r = upload_queue_.front();
+    auto* data = cached(r.piece);
+    if (data == nullptr) break;
+    upload_queue_.pop_front();
+    wire::append_piece_header(act_.send, r.piece, r.begin, r.length);
+    act_.send.insert(act_.send.end(), data->begin() + r.begin, data->begin() + r.begin + r.length);
+    last_sent_ = now;
+    up_this_tick_ += r.length;
+    stats_.uploaded += r.length;
+  }
+  // Read ahead: the next pieces asked for are loaded while this one is sent.
+  if (am_choking_) return;
+  for (auto& r : upload_queue_) {
+    if (loading_.size() >= std::min(cfg_.piece_reads, cache_limit())) break;
+    if (cached(r.piece) == nullptr
+        && std::find(loading_.begin(), loading_.end(), r.piece) == loading_.end()) {
+      loading_.push_back(r.piece);
+      act_.load.push_back({r.piece, static_cast<std::uint32_t>(piece_size(r.piece))});
+    }
+  }
+}
+
+// -- time ---------------------------------------------------------------------
+
+void peer_protocol::expire_requests(time_point now) {
+  // A request unanswered for long goes back to the pool even while other
+  // blocks arrive: a peer must not hold pieces hostage by withholding one
+  // block of each.
+  if (!outstanding_.empty() && now - last_block_ <= cfg_.request_timeout) {
+    bool late = false;
+    for (auto it = outstanding_.begin(); it != outstanding_.end();) {
+      if (now - it->sent > 2 * cfg_.request_timeout) {
+        late = true;
+        act_.drop.push_back(it->block);
+        wire::append(act_.send, wire::cancel{it->block.piece, it->block.begin, it->block.length});
+        last_sent_ = now;
+        it = outstanding_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (late && ++late_rounds_ >= 3) {
+      close(errc::timeout, "peer keeps requests unanswered");
+      return;
+    }
+  }
+  if (!outstanding_.empty() && now - last_block_ > cfg_.request_timeout) {
+    // Snubbed: let other peers fetch these blocks.
+    give_back_all();
+    pipeline_ = cfg_.min_pipeline;
+    snubbed_ = true;
+    if (++snubs_ >= 3) close(errc::timeout, "peer stopped sending blocks");
+  }
+}
+
+void peer_protocol::on_tick(time_point now) {
+  if (closing()) return;
+  // Rates smoothed over a few seconds.
+  stats_.download_rate = stats_.download_rate * 0.5 + static_cast<double>(down_this_tick_) * 0.5;
+  stats_.upload_rate = stats_.upload_rate * 0.5 + static_cast<double>(up_this_tick_) * 0.5;
+  down_this_tick_ = up_this_tick_ = 0;
+  // Adapt the pipeline to what this peer actually delivers: enough requests
+  // for `pipeline_seconds` of data, growing at most twofold per second.
+  auto wanted = static_cast<std::uint32_t>(std::min<double>(
+    stats_.download_rate * cfg_.pipeline_seconds / cfg_.max_block, cfg_.max_pipeline));
+  if (wanted > pipeline_)
+    pipeline_ = std::min({wanted, pipeline_ * 2, cfg_.max_pipeline});
+  else if (stats_.download_rate > 0)
+    pipeline_ = std::max(wanted, cfg_.min_pipeline);
+
+  if (!handshaken_) {
+    if (now - started_ > cfg_.handshake_timeout + cfg_.connect_timeout)
+      close(errc::timeout, "no handshake");
+    return;
+  }
+  if (now - last_received_ > cfg_.idle_timeout) {
+    close(errc::timeout, "peer idle");
+    return;
+  }
+  expire_requests(now);
+  if (closing()) return;
+  if (now - last_sent_ > cfg_.keepalive_interval) send(wire::keep_alive{}, now);
+  // A PieceManager busy for long is no reason to drop a peer: ask again (an
+  // answer to the first want that still comes is used like any other).
+  if (want_pending_ && now - want_sent_ > cfg_.want_timeout) want_pending_ = false;
+  stats_.snubbed = snubbed_;
+  act_.report = true;
+  request_work(now);
+}
+
+} // namespace actorrent

@@ -1,0 +1,217 @@
+// The protocol of one peer connection, without sockets, actors or clocks of
+// its own: choke and interest both ways, the request pipeline and its
+// sizing, request and snub timeouts, the upload queue with whole-piece
+// read-ahead, and the checks on what the remote peer asks of us.
+//
+// The peer actor feeds it what happens (wire messages, answers from the
+// PieceManager and the disk, the time) and carries out the actions it
+// collects: bytes to send, blocks to report, work to ask for, pieces to
+// read, and whether to close. Every input takes the current time, so tests
+// and the simulation harness drive it with any clock.
+//
+// Not thread-safe; owned by one actor.
+#pragma once
+
+#include "actorrent/error.hpp"
+#include "actorrent/sha1_hash.hpp"
+#include "bitfield.hpp"
+#include "block_ref.hpp"
+#include "handshake.hpp"
+#include "peer_stats.hpp"
+#include "wire_message.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace actorrent {
+
+struct peer_config {
+  sha1_hash info_hash;
+  std::array<std::uint8_t, 20> our_id{};
+  std::uint32_t num_pieces = 0;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{15'000};
+  /// A peer that delivers nothing for this long while we wait on requests is
+  /// snubbed: its requests go back to the pool for other peers.
+  std::chrono::milliseconds request_timeout{15'000};
+  /// Nothing received at all for this long: disconnect.
+  std::chrono::milliseconds idle_timeout{120'000};
+  std::chrono::milliseconds keepalive_interval{60'000};
+  /// A want unanswered for this long may be sent again (the PieceManager is
+  /// busy; the peer waits for it rather than leaving).
+  std::chrono::milliseconds want_timeout{30'000};
+  /// Requests kept in flight: enough for `pipeline_seconds` of the measured
+  /// rate, within [min_pipeline, max_pipeline], starting at initial_pipeline.
+  std::uint32_t initial_pipeline = 32;
+  std::uint32_t min_pipeline = 4;
+  std::uint32_t max_pipeline = 500;
+  double pipeline_seconds = 3.0;
+  std::uint32_t max_block = 16 * 1024;
+
+  // Uploading.
+  std::int64_t piece_length = 0;
+  std::int64_t total_length = 0;
+  /// Largest block a peer may request (BEP 3 practice: 16 KiB; never more
+  /// than 128 KiB).
+  std::uint32_t max_request = 16 * 1024;
+  /// Requests queued from one peer; more is a flood and ends the connection.
+  std::size_t max_upload_queue = 500;
+  /// Requests a choked peer may still send (some are in flight when we
+  /// choke) before it counts as misbehaving.
+  std::size_t max_choked_requests = 64;
+  /// Whole pieces kept in memory per peer while its requests are served,
+  /// and piece reads in flight for one peer.
+  std::size_t cached_pieces = 4;
+  std::size_t piece_reads = 2;
+  /// Bound on those pieces in bytes (at least one piece is always kept).
+  std::int64_t upload_cache_bytes = 1 << 20;
+  /// Bytes queued on the socket before serving pauses.
+  std::size_t send_high_water = 1 << 20;
+};
+
+class peer_protocol {
+public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  /// What the connection must do now. The owner carries these out after
+  /// each input and then calls clear(); `close` goes last.
+  struct actions {
+    struct block {
+      block_ref ref;
+      std::vector<std::uint8_t> data;
+    };
+    struct piece_read {
+      std::uint32_t piece;
+      std::uint32_t length;  ///< the whole piece
+    };
+    std::vector<std::uint8_t> send;                      ///< wire bytes for the socket
+    std::vector<block> blocks;                           ///< requested blocks: to the PieceManager
+    std::vector<block_ref> drop;                         ///< requests given up: back to the pool
+    std::optional<std::uint32_t> want;                   ///< ask the PieceManager for up to N blocks
+    bool joined = false;                                 ///< handshake done: join, tell the torrent
+    std::optional<std::vector<std::uint8_t>> bitfield;   ///< ask the PieceManager: interesting?
+    std::vector<std::uint32_t> haves;                    ///< new pieces of the peer: ask likewise
+    std::vector<piece_read> load;                        ///< read these whole pieces for uploading
+    std::optional<std::size_t> notify_drained_below;     ///< tell me when the socket queue is below
+    bool report = false;                                 ///< stats changed: tell the torrent now
+    std::optional<error> close;                          ///< end the connection, for this reason
+
+    void clear();
+  };
+
+  /// `incoming`: the remote peer connected to us and its handshake comes
+  /// first; otherwise we connect and speak first.
+  peer_protocol(const peer_config& cfg, bool incoming, time_point now);
+
+  /// Outgoing: the socket is connected; our handshake goes out.
+  void on_connected(time_point now);
+  /// Bytes arrived (for the idle timeout); call before decoding them.
+  void on_received(time_point now);
+  void on_handshake(const wire::handshake& hs, time_point now);
+  /// The PieceManager took us in; `ours` is our bitfield (empty: nothing).
+  void on_joined(std::span<const std::uint8_t> ours, time_point now);
+  /// A message after the handshake. `queued` is what waits on the socket.
+  void on_message(const wire::message& m, time_point now, std::size_t queued);
+  /// The PieceManager's verdict on the peer's bitfield / on one of its HAVEs.
+  void on_bitfield_answer(bool interesting, time_point now);
+  void on_have_answer(bool interesting, time_point now);
+  /// The PieceManager's answer to a want, however late it comes.
+  void on_work(std::vector<block_ref> blocks, time_point now);
+  /// End-game: another peer delivered `b`; cancel it here.
+  void on_cancel(const block_ref& b, time_point now);
+  /// We verified `piece`: announce it.
+  void on_have(std::uint32_t piece, time_point now);
+  /// Blocks are back in the pool: ask again if we found nothing before.
+  void on_wake(time_point now);
+  /// The choker's verdict.
+  void set_choking(bool choke, time_point now, std::size_t queued);
+  /// A piece read for uploading arrived.
+  void on_piece_loaded(std::uint32_t piece, std::vector<std::uint8_t> data, time_point now,
+                       std::size_t queued);
+  /// The socket's queue went below the mark asked for.
+  void on_drained(time_point now, std::size_t queued);
+  /// Once a second: rates, pipeline size, timeouts, keep-alive.
+  void on_tick(time_point now);
+  /// Asks for work when there is room in the pipeline (after a batch of input).
+  void request_work(time_point now);
+
+  actions& pending() noexcept { return act_; }
+  const peer_stats& stats() const noexcept { return stats_; }
+  bool handshaken() const noexcept { return handshaken_; }
+  bool closing() const noexcept { return act_.close.has_value(); }
+  std::uint32_t pipeline() const noexcept { return pipeline_; }
+  std::size_t requests_in_flight() const noexcept { return outstanding_.size(); }
+  std::size_t upload_queue_size() const noexcept { return upload_queue_.size(); }
+  bool am_interested() const noexcept { return am_interested_; }
+  bool am_choking() const noexcept { return am_choking_; }
+
+private:
+  struct outstanding_request {
+    block_ref block;
+    time_point sent;
+  };
+  struct cached_piece {
+    std::uint32_t piece;
+    std::vector<std::uint8_t> data;
+  };
+
+  void close(errc code, std::string why);
+  void send(const wire::message& m, time_point now);
+  void give_back_all();
+  void set_interest(bool interesting, time_point now);
+  void on_block(const wire::piece& p, time_point now);
+  void on_request(const wire::request& m, time_point now, std::size_t queued);
+  void on_remote_cancel(const wire::cancel& m);
+  void on_remote_has(time_point now);
+  void serve(time_point now, std::size_t queued);
+  const std::vector<std::uint8_t>* cached(std::uint32_t piece) const;
+  std::size_t cache_limit() const;
+  std::int64_t piece_size(std::uint32_t piece) const;
+  bool both_seeds() const;
+  void expire_requests(time_point now);
+
+  peer_config cfg_;
+  bool incoming_;
+  actions act_;
+  bool handshaken_ = false;
+
+  // Downloading from the peer.
+  bool peer_choking_ = true;
+  bool am_interested_ = false;
+  bool want_pending_ = false;
+  time_point want_sent_{};
+  std::deque<outstanding_request> outstanding_;
+  std::uint32_t pipeline_;
+  unsigned snubs_ = 0;
+  unsigned late_rounds_ = 0;  // ticks on which requests timed out one by one
+  bool snubbed_ = false;
+
+  // Uploading to the peer.
+  bool am_choking_ = true;
+  bool peer_interested_ = false;
+  std::deque<block_ref> upload_queue_;
+  std::deque<cached_piece> piece_cache_;  // the pieces being served
+  std::vector<std::uint32_t> loading_;    // piece reads in flight
+  std::size_t choked_requests_ = 0;
+  bool waiting_for_drain_ = false;
+
+  bitfield ours_;      // what we told the peer we have
+  bitfield peer_has_;  // what the peer told us it has
+
+  time_point started_;
+  time_point last_received_;
+  time_point last_sent_;
+  time_point last_block_;
+
+  peer_stats stats_;
+  std::uint64_t down_this_tick_ = 0;
+  std::uint64_t up_this_tick_ = 0;
+};
+
+} // namespace actorrent
