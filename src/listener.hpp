@@ -20,6 +20,8 @@ namespace actorrent {
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
+  /// The receiver passes the handshake back as start()'s first chunk, so the
+  /// connection's flow control counts it like the bytes it reads later.
   using accept_handler =
     std::function<void(std::shared_ptr<tcp_connection>, std::vector<std::uint8_t> handshake)>;
 

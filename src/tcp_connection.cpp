@@ -8,6 +8,7 @@
 #include <asio/write.hpp>
 
 #include <string>
+#include <utility>
 
 namespace actorrent {
 
@@ -46,33 +47,64 @@ std::shared_ptr<tcp_connection> tcp_connection::adopt(asio::ip::tcp::socket sock
   auto conn = std::make_shared<tcp_connection>(ex, std::move(socket), opts);
   asio::error_code ec;
   auto ep = conn->socket_.remote_endpoint(ec);
-  if (!ec) conn->remote_ = {ep.address().to_string(), ep.port()};
+  if (!ec) conn->set_remote({ep.address().to_string(), ep.port()});
   return conn;
 }
 
-peer_endpoint tcp_connection::remote() const { return remote_; }
+void tcp_connection::set_remote(const peer_endpoint& remote) {
+  std::uint8_t expected = remote_unset;
+  if (!remote_state_.compare_exchange_strong(expected, remote_writing, std::memory_order_acquire))
+    return;
+  remote_ = remote;
+  remote_state_.store(remote_set, std::memory_order_release);
+}
+
+peer_endpoint tcp_connection::remote() const {
+  if (remote_state_.load(std::memory_order_acquire) != remote_set) return {};
+  return remote_;
+}
+
+bool tcp_connection::install(callbacks cb) {
+  if (closed_) {
+    // Their owner waits for on_closed to learn the connection's fate, even
+    // when a close() overtook this call.
+    if (cb.on_closed) cb.on_closed(closed_with_);
+    return false;
+  }
+  cb_ = std::move(cb);
+  return true;
+}
 
 void tcp_connection::connect(const peer_endpoint& remote, std::chrono::milliseconds timeout,
                              callbacks cb) {
+  // Here, not on the network thread: any thread may read remote(), and a
+  // value set once, before the connection's work begins, never changes under it.
+  set_remote(remote);
   asio::post(strand_, [self = shared_from_this(), remote, timeout, cb = std::move(cb)]() mutable {
-    self->cb_ = std::move(cb);
-    self->remote_ = remote;
-    if (self->closed_) return;
+    if (!self->install(std::move(cb))) return;
+    self->connecting_ = true;
     self->deadline_.expires_after(timeout);
-    self->deadline_.async_wait([self](const asio::error_code& ec) {
-      if (!ec) self->fail({errc::timeout, "connect to " + self->remote_.to_string() + " timed out"});
+    self->deadline_.async_wait([self, remote](const asio::error_code& ec) {
+      // An expiry already queued when the connect completed cannot be
+      // cancelled any more: it must not close the connection that won.
+      if (!ec && self->connecting_)
+        self->fail({errc::timeout, "connect to " + remote.to_string() + " timed out"});
     });
-    auto on_connected = [self](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
+    auto on_connected = [self, remote](const asio::error_code& ec,
+                                       const asio::ip::tcp::endpoint&) {
       if (self->closed_) return;
       if (ec) {
-        self->fail(from_asio(ec, ("connect to " + self->remote_.to_string()).c_str()));
+        self->fail(from_asio(ec, ("connect to " + remote.to_string()).c_str()));
         return;
       }
+      self->connecting_ = false;
+      self->open_ = true;
       self->deadline_.cancel();
       asio::error_code ignored;
       self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
       if (self->cb_.on_connected) self->cb_.on_connected();
       self->do_read();
+      self->do_write();
     };
     asio::error_code ec;
     auto addr = asio::ip::make_address(remote.host, ec);
@@ -83,11 +115,11 @@ void tcp_connection::connect(const peer_endpoint& remote, std::chrono::milliseco
     }
     self->resolver_.async_resolve(
       remote.host, std::to_string(remote.port),
-      [self, on_connected](const asio::error_code& rec,
-                           asio::ip::tcp::resolver::results_type results) {
+      [self, remote, on_connected](const asio::error_code& rec,
+                                   asio::ip::tcp::resolver::results_type results) {
         if (self->closed_) return;
         if (rec) {
-          self->fail(from_asio(rec, ("resolve " + self->remote_.host).c_str()));
+          self->fail(from_asio(rec, ("resolve " + remote.host).c_str()));
           return;
         }
         asio::async_connect(self->socket_, results,
@@ -96,13 +128,20 @@ void tcp_connection::connect(const peer_endpoint& remote, std::chrono::milliseco
   });
 }
 
-void tcp_connection::start(callbacks cb) {
-  asio::post(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
-    self->cb_ = std::move(cb);
-    if (self->closed_) return;
+void tcp_connection::start(callbacks cb, std::vector<std::uint8_t> first_chunk) {
+  asio::post(strand_, [self = shared_from_this(), cb = std::move(cb),
+                       first = std::move(first_chunk)]() mutable {
+    if (!self->install(std::move(cb))) return;
+    self->open_ = true;
     asio::error_code ignored;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    if (!first.empty()) {
+      // Counted like a read: the receiver acknowledges it like one.
+      ++self->unacked_;
+      if (self->cb_.on_data) self->cb_.on_data(std::move(first));
+    }
     self->do_read();
+    self->do_write();
   });
 }
 
@@ -121,8 +160,9 @@ void tcp_connection::read_exactly(std::size_t n, std::chrono::milliseconds timeo
       if (ec || !*once) return;
       auto cb = std::move(*once);
       *once = nullptr;
-      self->fail({errc::timeout, "no handshake from " + self->remote_.to_string()});
-      cb(error{errc::timeout, "no handshake from " + self->remote_.to_string()});
+      error err{errc::timeout, "no handshake from " + self->remote().to_string()};
+      self->fail(err);
+      cb(err);
     });
     asio::async_read(self->socket_, asio::buffer(*buf),
                      asio::bind_executor(self->strand_, [self, buf, once](
@@ -154,7 +194,9 @@ void tcp_connection::notify_when_drained(std::size_t bytes) {
 }
 
 void tcp_connection::do_read() {
-  if (closed_ || reading_ || unacked_ >= opts_.max_unacked_chunks) return;
+  // Not before start() or the connect: there would be nobody to hand the
+  // bytes to, or no socket to read from yet.
+  if (closed_ || !open_ || reading_ || unacked_ >= opts_.max_unacked_chunks) return;
   reading_ = true;
   auto buf = std::make_shared<std::vector<std::uint8_t>>(opts_.read_chunk);
   socket_.async_read_some(
@@ -185,17 +227,23 @@ void tcp_connection::send(std::vector<std::uint8_t> bytes) {
   if (bytes.empty()) return;
   queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
   asio::post(strand_, [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
-    if (self->closed_) return;
+    if (self->closed_) {
+      self->queued_.fetch_sub(bytes.size(), std::memory_order_relaxed);
+      return;
+    }
     self->write_queue_.push_back(std::move(bytes));
     if (self->in_flight_.empty()) self->do_write();
   });
 }
 
 void tcp_connection::do_write() {
-  if (closed_ || write_queue_.empty()) return;
+  // Sent before the connect completed: it waits in the queue, since writing
+  // to a socket not yet open would fail the connection.
+  if (closed_ || !open_ || write_queue_.empty()) return;
   std::vector<asio::const_buffer> buffers;
   // Gather what is queued into one write: fewer syscalls for many small messages.
   while (!write_queue_.empty() && in_flight_.size() < 64) {
+    in_flight_bytes_ += write_queue_.front().size();
     in_flight_.push_back(std::move(write_queue_.front()));
     write_queue_.pop_front();
   }
@@ -204,10 +252,12 @@ void tcp_connection::do_write() {
   asio::async_write(
     socket_, buffers,
     asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
-                                                             std::size_t n) {
-      self->queued_.fetch_sub(n, std::memory_order_relaxed);
+                                                             std::size_t) {
+      // Written or, after an error, never to be written: off the count either way.
+      auto done = std::exchange(self->in_flight_bytes_, 0);
       self->in_flight_.clear();
       if (self->closed_) return;
+      self->queued_.fetch_sub(done, std::memory_order_relaxed);
       if (ec) {
         self->fail(from_asio(ec, "write"));
         return;
@@ -230,12 +280,20 @@ void tcp_connection::close() {
 void tcp_connection::fail(error err) {
   if (closed_) return;
   closed_ = true;
+  closed_with_ = err;
+  connecting_ = false;
   asio::error_code ignored;
   deadline_.cancel();
   resolver_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  // Nothing queued will be written now, the write in flight included (its
+  // buffers live on until it completes): whoever waits for the queue to
+  // drain must see it empty by the time on_closed runs.
+  auto dropped = std::exchange(in_flight_bytes_, 0);
+  for (auto& b : write_queue_) dropped += b.size();
   write_queue_.clear();
+  queued_.fetch_sub(dropped, std::memory_order_relaxed);
   auto cb = std::move(cb_);
   cb_ = {};
   if (cb.on_closed) cb.on_closed(std::move(err));

@@ -31,7 +31,8 @@ public:
   struct callbacks {
     std::function<void()> on_connected;
     std::function<void(std::vector<std::uint8_t>)> on_data;
-    /// Called exactly once, after which no callback runs again.
+    /// Called exactly once, after which no callback runs again; also when
+    /// the connection was closed before these callbacks were installed.
     std::function<void(error)> on_closed;
     /// The send queue fell below the mark set with notify_when_drained().
     std::function<void()> on_drained;
@@ -50,9 +51,12 @@ public:
   ~tcp_connection();
 
   /// Connects to a numeric IPv4/IPv6 address or a host name, giving up after `timeout`.
+  /// remote() returns `remote` from now on (unless the connection already had one).
   void connect(const peer_endpoint& remote, std::chrono::milliseconds timeout, callbacks cb);
-  /// Starts reading from an adopted socket.
-  void start(callbacks cb);
+  /// Starts reading from an adopted socket. `first_chunk` holds bytes read
+  /// before (the handshake from read_exactly): on_data receives it first, and
+  /// it needs an ack() like any chunk read.
+  void start(callbacks cb, std::vector<std::uint8_t> first_chunk = {});
   /// Before start(): reads exactly `n` bytes (a handshake) within `timeout`,
   /// then calls `done` with them or with the error; the connection is closed
   /// on error.
@@ -60,8 +64,9 @@ public:
                     std::function<void(result<std::vector<std::uint8_t>>)> done);
   /// Calls on_drained once, as soon as fewer than `bytes` are queued.
   void notify_when_drained(std::size_t bytes);
-  /// Queues bytes for sending. Writes are gathered: everything queued while a
-  /// write is in flight goes out in the next one.
+  /// Queues bytes for sending; before the connect or start() they wait. Writes
+  /// are gathered: everything queued while a write is in flight goes out in
+  /// the next one.
   void send(std::vector<std::uint8_t> bytes);
   /// The receiver has processed one chunk.
   void ack();
@@ -70,12 +75,14 @@ public:
 
   /// Bytes queued but not yet written (for upload back-pressure).
   std::size_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
-  /// The remote address once connected (or adopted).
+  /// The remote address: set by adopt() or connect(), empty before.
   peer_endpoint remote() const;
 
   tcp_connection(asio::any_io_executor ex, asio::ip::tcp::socket socket, options opts);
 
 private:
+  bool install(callbacks cb);
+  void set_remote(const peer_endpoint& remote);
   void do_read();
   void do_write();
   void fail(error err);
@@ -87,12 +94,20 @@ private:
   options opts_;
   callbacks cb_;
   bool closed_ = false;
+  error closed_with_;
+  bool connecting_ = false;
+  bool open_ = false;  // connected or started: reading and writing may begin
   bool reading_ = false;
   std::size_t unacked_ = 0;
   std::deque<std::vector<std::uint8_t>> write_queue_;
   std::vector<std::vector<std::uint8_t>> in_flight_;
+  std::size_t in_flight_bytes_ = 0;  // still counted in queued_
   std::atomic<std::size_t> queued_{0};
   std::size_t drain_mark_ = 0;  // 0: nobody waits for the queue to drain
+  // Any thread may call remote(), so remote_ is written once, before
+  // remote_state_ says so, and never again.
+  enum : std::uint8_t { remote_unset, remote_writing, remote_set };
+  std::atomic<std::uint8_t> remote_state_{remote_unset};
   peer_endpoint remote_;
 };
 
