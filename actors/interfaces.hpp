@@ -96,6 +96,16 @@ using disk_writer_actor = caf::typed_actor<
   // bitfield) in the resume file.
   caf::replies_to<resume_atom, std::vector<std::uint8_t>>::with<bool>>;
 
+/// The far end of a connection that has no socket: a mock peer of the
+/// simulation harness, in this process or another. It gets the bytes our
+/// peer actor sends and answers the sender as a socket would, with
+/// (data_atom, bytes) and, when it leaves, (closed_atom, why).
+using wire_peer_actor = caf::typed_actor<
+  // Bytes our side sent.
+  caf::reacts_to<wire_atom, std::vector<std::uint8_t>>,
+  // Our side closed the connection.
+  caf::reacts_to<stop_atom>>;
+
 /// What the PieceManager tells its torrent, and nothing more.
 using piece_manager_owner_actor = caf::typed_actor<
   // Every piece is verified and flushed to disk.
@@ -147,6 +157,8 @@ using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor
   caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>,
   // Current status.
   caf::replies_to<status_atom>::with<torrent_status>,
+  // Every host we exchanged data with or banned, with its totals.
+  caf::replies_to<peers_atom>::with<std::vector<peer_summary>>,
   // Stop: save resume data, announce "stopped", close every connection,
   // reply with the final figures, exit.
   caf::replies_to<stop_atom>::with<torrent_status>>;
@@ -157,6 +169,8 @@ using peer_router_actor = caf::typed_actor<
   // An accepted connection and the handshake it opened with.
   caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>,
   // A torrent is ready for incoming peers (it is forgotten when it exits).
+  // While it runs, another torrent registering its info-hash is refused
+  // (logged): the first keeps its peers.
   caf::reacts_to<register_atom, sha1_hash, torrent_actor>>;
 
 } // namespace actorrent

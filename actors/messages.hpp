@@ -31,7 +31,10 @@ struct torrent_progress {
   std::int64_t bytes_total = 0;
   std::uint64_t downloaded = 0;  ///< payload bytes received, duplicates included
   std::uint64_t wasted = 0;      ///< duplicate or failed-hash payload bytes
+  std::uint64_t duplicate = 0;   ///< of those, blocks we already had (end-game copies)
   std::uint32_t hash_failures = 0;
+  /// The fewest copies of any piece among connected peers and us.
+  std::uint32_t min_availability = 0;
   bool endgame = false;
 };
 
@@ -41,6 +44,14 @@ struct transfer_stats {
   std::int64_t uploaded = 0;    ///< payload bytes sent this session
   std::int64_t downloaded = 0;  ///< payload bytes received this session
   std::int64_t left = 0;        ///< bytes still missing (0: we are a seed)
+};
+
+/// What one remote host did for a torrent, over all its connections.
+struct peer_summary {
+  std::string host;
+  std::uint64_t downloaded = 0;  ///< payload bytes we received from it
+  std::uint64_t uploaded = 0;    ///< payload bytes we sent it
+  bool banned = false;           ///< for sending bad data
 };
 
 /// The DiskWriter's verdict on a complete piece.
@@ -59,10 +70,14 @@ struct torrent_status {
   std::string name;
   torrent_progress progress;
   std::uint64_t uploaded = 0;
+  /// Block payload received after we had cancelled the request (end-game) or
+  /// never asked for: waste that never reached the PieceManager.
+  std::uint64_t discarded = 0;
   double download_rate = 0;  ///< bytes per second, recent
   double upload_rate = 0;
   std::uint32_t peers_connected = 0;
   std::uint32_t peers_known = 0;
+  std::uint32_t peers_banned = 0;  ///< hosts banned for bad data
   double elapsed = 0;  ///< seconds since the torrent started
   /// The start-up check is running: progress.pieces_have counts pieces found
   /// so far, checked_pieces of to_check are done.
@@ -88,8 +103,13 @@ typename Inspector::result_type inspect(Inspector& f, sha1_hash& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
-  return f(caf::meta::type_name("peer_stats"), x.downloaded, x.uploaded, x.download_rate,
+  return f(caf::meta::type_name("peer_stats"), x.downloaded, x.uploaded, x.discarded, x.download_rate,
            x.upload_rate, x.peer_interested, x.snubbed, x.seed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_summary& x) {
+  return f(caf::meta::type_name("peer_summary"), x.host, x.downloaded, x.uploaded, x.banned);
 }
 
 template <class Inspector>
@@ -110,13 +130,15 @@ typename Inspector::result_type inspect(Inspector& f, transfer_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
   return f(caf::meta::type_name("torrent_progress"), x.pieces_have, x.pieces_total,
-           x.bytes_have, x.bytes_total, x.downloaded, x.wasted, x.hash_failures, x.endgame);
+           x.bytes_have, x.bytes_total, x.downloaded, x.wasted, x.duplicate, x.hash_failures,
+           x.min_availability, x.endgame);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_status& x) {
-  return f(caf::meta::type_name("torrent_status"), x.name, x.progress, x.uploaded,
-           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.elapsed,
+  return f(caf::meta::type_name("torrent_status"), x.name, x.progress, x.uploaded, x.discarded,
+           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.peers_banned,
+           x.elapsed,
            x.checking, x.checked_pieces, x.to_check);
 }
 
@@ -147,6 +169,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::block_digest))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::piece_verdict))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_summary))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::peer_summary>))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")
@@ -165,6 +189,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, cancel_atom, "cancel")
   CAF_ADD_ATOM(actorrent, actorrent, wake_atom, "wake")
   CAF_ADD_ATOM(actorrent, actorrent, work_atom, "work")
+  // A connection without a socket (simulation).
+  CAF_ADD_ATOM(actorrent, actorrent, wire_atom, "wire")
+  CAF_ADD_ATOM(actorrent, actorrent, deliver_atom, "deliver")
   // Uploading.
   CAF_ADD_ATOM(actorrent, actorrent, choke_atom, "choke")
   CAF_ADD_ATOM(actorrent, actorrent, unchoke_atom, "unchoke")

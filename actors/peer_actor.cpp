@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <functional>
 #include <optional>
 
 namespace actorrent {
@@ -17,13 +18,40 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The actor owns the socket and the decoder and translates: bytes and
+/// Where the connection's bytes go: a TCP socket, or a mock peer of the
+/// simulation harness (an actor, maybe in another process).
+class peer_link {
+public:
+  virtual ~peer_link() = default;
+  virtual void send(std::vector<std::uint8_t> bytes) = 0;
+  /// A chunk of received bytes was decoded (flow control).
+  virtual void ack() = 0;
+  virtual std::size_t queued_bytes() const = 0;
+  /// Sends drained_atom to the actor when the queue is below `below`.
+  virtual void notify_when_drained(std::size_t below) = 0;
+  virtual void close() = 0;
+};
+
+class tcp_link final : public peer_link {
+public:
+  explicit tcp_link(std::shared_ptr<tcp_connection> conn) : conn_(std::move(conn)) {}
+  void send(std::vector<std::uint8_t> bytes) override { conn_->send(std::move(bytes)); }
+  void ack() override { conn_->ack(); }
+  std::size_t queued_bytes() const override { return conn_->queued_bytes(); }
+  void notify_when_drained(std::size_t below) override { conn_->notify_when_drained(below); }
+  void close() override { conn_->close(); }
+
+private:
+  std::shared_ptr<tcp_connection> conn_;
+};
+
+// The actor owns the link and the decoder and translates: bytes and
 // answers in, the protocol's actions out. Every decision is peer_protocol's.
 struct peer_state {
   static inline const char* name = "actorrent.peer";
 
   peer_key key = 0;
-  std::shared_ptr<tcp_connection> conn;
+  std::unique_ptr<peer_link> conn;
   peer_endpoint remote;
   piece_manager_actor pm;
   disk_writer_actor disk;
@@ -148,20 +176,39 @@ void with_protocol(peer_self self, F&& input) {
   act(self);
 }
 
+/// The far end is a mock peer actor: bytes travel as messages, and the mock
+/// answers the sender of wire_atom with data_atom and closed_atom.
+class wire_link final : public peer_link {
+public:
+  wire_link(peer_self self, wire_peer_actor remote) : self_(self), remote_(std::move(remote)) {}
+  void send(std::vector<std::uint8_t> bytes) override {
+    self_->send(remote_, wire_atom_v, std::move(bytes));
+  }
+  void ack() override {}
+  std::size_t queued_bytes() const override { return 0; }
+  void notify_when_drained(std::size_t) override { self_->send(self_, drained_atom_v); }
+  void close() override { caf::anon_send(remote_, stop_atom_v); }
+
+private:
+  peer_self self_;
+  wire_peer_actor remote_;
+};
+
+/// How the connection is made: returns its link once started.
+using link_opener = std::function<std::unique_ptr<peer_link>(peer_self)>;
+
 peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
-                                                   std::shared_ptr<tcp_connection> conn,
                                                    peer_endpoint remote, piece_manager_actor pm,
                                                    disk_writer_actor disk, torrent_actor torrent,
-                                                   peer_config cfg,
-                                                   std::vector<std::uint8_t> handshake) {
+                                                   peer_config cfg, bool incoming,
+                                                   link_opener open) {
   auto& st = self->state;
   st.key = key;
-  st.conn = conn;
   st.remote = remote;
   st.pm = pm;
   st.disk = disk;
   st.torrent = torrent;
-  st.incoming = !handshake.empty();
+  st.incoming = incoming;
   st.proto.emplace(cfg, st.incoming, self->clock().now());
   wire::decoder_limits lim;
   lim.max_block = cfg.max_block;
@@ -172,24 +219,9 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
   // requests of this peer go back to the pool.
   self->attach_functor([pm, key](const caf::error&) { caf::anon_send(pm, leave_atom_v, key); });
 
-  auto handle = caf::actor_cast<peer_connection_actor>(self);
-  tcp_connection::callbacks cb;
-  cb.on_connected = [handle] { caf::anon_send(handle, connected_atom_v); };
-  cb.on_data = [handle](std::vector<std::uint8_t> chunk) {
-    caf::anon_send(handle, data_atom_v, std::move(chunk));
-  };
-  cb.on_closed = [handle](error err) { caf::anon_send(handle, closed_atom_v, err.to_string()); };
-  cb.on_drained = [handle] { caf::anon_send(handle, drained_atom_v); };
-  if (st.incoming) {
-    st.connected = true;
-    // The handshake was read before this actor existed: it goes first into
-    // the mailbox, ahead of anything the socket delivers next.
-    caf::anon_send(handle, data_atom_v, std::move(handshake));
-    conn->start(std::move(cb));
-  } else {
-    conn->connect(remote, cfg.connect_timeout, std::move(cb));
-  }
+  st.conn = open(self);
   self->delayed_send(self, 1s, tick_atom_v);
+
 
   return {
     [self](connected_atom) {
@@ -230,16 +262,43 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
   };
 }
 
-} // namespace
+/// Opens a TCP connection: connects to the remote, or, for an accepted one,
+/// starts reading after the handshake already read.
+link_opener tcp_opener(std::shared_ptr<tcp_connection> conn, peer_endpoint remote,
+                       std::chrono::milliseconds connect_timeout,
+                       std::vector<std::uint8_t> handshake) {
+  return [conn = std::move(conn), remote = std::move(remote), connect_timeout,
+          handshake = std::move(handshake)](peer_self self) mutable -> std::unique_ptr<peer_link> {
+    auto handle = caf::actor_cast<peer_connection_actor>(self);
+    tcp_connection::callbacks cb;
+    cb.on_connected = [handle] { caf::anon_send(handle, connected_atom_v); };
+    cb.on_data = [handle](std::vector<std::uint8_t> chunk) {
+      caf::anon_send(handle, data_atom_v, std::move(chunk));
+    };
+    cb.on_closed = [handle](error err) { caf::anon_send(handle, closed_atom_v, err.to_string()); };
+    cb.on_drained = [handle] { caf::anon_send(handle, drained_atom_v); };
+    if (!handshake.empty()) {
+      self->state.connected = true;
+      // The handshake was read before this actor existed. The connection hands
+      // it over as its first chunk, so flow control counts it like any other
+      // chunk this actor acknowledges.
+      conn->start(std::move(cb), std::move(handshake));
+    } else {
+      conn->connect(remote, connect_timeout, std::move(cb));
+    }
+    return std::make_unique<tcp_link>(std::move(conn));
+  };
+}
 
+} // namespace
 peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
                                           std::shared_ptr<tcp_connection> conn,
                                           peer_endpoint remote, piece_manager_actor pm,
                                           disk_writer_actor disk, torrent_actor torrent,
                                           peer_config cfg) {
-  return sys.spawn(peer_behavior, key, std::move(conn), std::move(remote), std::move(pm),
-                   std::move(disk), std::move(torrent), std::move(cfg),
-                   std::vector<std::uint8_t>{});
+  auto open = tcp_opener(std::move(conn), remote, cfg.connect_timeout, {});
+  return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
+                   std::move(torrent), std::move(cfg), false, std::move(open));
 }
 
 peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
@@ -247,8 +306,22 @@ peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
                                           peer_endpoint remote, piece_manager_actor pm,
                                           disk_writer_actor disk, torrent_actor torrent,
                                           peer_config cfg, std::vector<std::uint8_t> handshake) {
-  return sys.spawn(peer_behavior, key, std::move(conn), std::move(remote), std::move(pm),
-                   std::move(disk), std::move(torrent), std::move(cfg), std::move(handshake));
+  auto open = tcp_opener(std::move(conn), remote, cfg.connect_timeout, std::move(handshake));
+  return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
+                   std::move(torrent), std::move(cfg), true, std::move(open));
+}
+
+peer_connection_actor spawn_wired_peer(caf::actor_system& sys, peer_key key,
+                                       wire_peer_actor far_end, peer_endpoint remote,
+                                       piece_manager_actor pm, disk_writer_actor disk,
+                                       torrent_actor torrent, peer_config cfg) {
+  link_opener open = [far_end = std::move(far_end)](peer_self self) -> std::unique_ptr<peer_link> {
+    // No connect step: the far end is there at once.
+    self->send(self, connected_atom_v);
+    return std::make_unique<wire_link>(self, far_end);
+  };
+  return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
+                   std::move(torrent), std::move(cfg), false, std::move(open));
 }
 
 } // namespace actorrent

@@ -30,4 +30,12 @@ peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
                                           disk_writer_actor disk, torrent_actor torrent,
                                           peer_config cfg, std::vector<std::uint8_t> handshake);
 
+/// Spawns a peer actor whose far end is `far_end`, a mock peer of the
+/// simulation harness (see interfaces.hpp: wire_peer_actor), instead of a
+/// socket. Everything else, the protocol included, is the real thing.
+peer_connection_actor spawn_wired_peer(caf::actor_system& sys, peer_key key,
+                                       wire_peer_actor far_end, peer_endpoint remote,
+                                       piece_manager_actor pm, disk_writer_actor disk,
+                                       torrent_actor torrent, peer_config cfg);
+
 } // namespace actorrent

@@ -20,6 +20,7 @@ struct router_state {
 using router_self = peer_router_actor::stateful_pointer<router_state>;
 
 peer_router_actor::behavior_type peer_router(router_self self) {
+  // A torrent is forgotten when it exits, so its info-hash is free again.
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& torrents = self->state.torrents;
     for (auto it = torrents.begin(); it != torrents.end();) {
@@ -48,8 +49,18 @@ peer_router_actor::behavior_type peer_router(router_self self) {
       self->send(it->second, incoming_atom_v, std::move(conn), std::move(handshake));
     },
     [self](register_atom, const sha1_hash& info_hash, torrent_actor torrent) {
+      auto& torrents = self->state.torrents;
+      if (auto it = torrents.find(info_hash); it != torrents.end()) {
+        // The first keeps its peers: taking them away would starve a torrent
+        // that runs on. The session refuses such a torrent already, so
+        // getting here is a bug worth a line in the log.
+        if (it->second.address() != torrent.address())
+          ACTORRENT_LOG(warning, "torrent " << info_hash.hex()
+                                            << " is already registered; refusing a second one");
+        return;
+      }
       self->monitor(torrent);
-      self->state.torrents[info_hash] = std::move(torrent);
+      torrents.emplace(info_hash, std::move(torrent));
     },
   };
 }

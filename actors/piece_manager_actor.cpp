@@ -263,6 +263,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       auto r = st.picker->on_block(key, b);
       if (!r.accepted) {
         st.progress.wasted += data.size();
+        st.progress.duplicate += data.size();
         return;
       }
       for (auto other : r.cancel) {
@@ -299,6 +300,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       auto p = st.progress;
       p.pieces_have = st.picker->have_count();
       p.endgame = st.picker->in_endgame();
+      p.min_availability = st.picker->min_availability();
       return p;
     },
   };

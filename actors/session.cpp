@@ -11,16 +11,31 @@
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <map>
+#include <mutex>
 #include <random>
 
 namespace actorrent {
+
+namespace {
+
+/// The torrents of a session that have not exited, by info-hash. A torrent's
+/// exit hook removes it, on whatever thread the torrent ends and possibly
+/// after the session is gone: hence the lock and the shared ownership.
+struct torrent_registry {
+  std::mutex mutex;
+  /// A null handle holds the place of a torrent being added.
+  std::map<sha1_hash, caf::actor> torrents;
+};
+
+} // namespace
 
 struct session::impl {
   caf::actor_system& sys;
   session_options opts;
   net_service net;
   std::array<std::uint8_t, 20> peer_id{};
-  std::vector<caf::actor> torrents;
+  std::shared_ptr<torrent_registry> registry = std::make_shared<torrent_registry>();
   peer_router_actor router;
   std::shared_ptr<listener> acceptor;
   error listen_error;
@@ -35,6 +50,9 @@ struct session::impl {
     for (std::size_t i = 8; i < 20; ++i)
       peer_id[i] = static_cast<std::uint8_t>(alphabet[rd() % (sizeof alphabet - 1)]);
   }
+
+  result<caf::actor> spawn(const metainfo& meta, const add_torrent_params& params,
+                           caf::actor owner, std::uint16_t port);
 };
 
 void session::configure(caf::actor_system_config& cfg) {
@@ -79,8 +97,14 @@ session::~session() {
   // stop them all (each waits for its own actors) before it goes.
   if (impl_->acceptor) impl_->acceptor->close();
   caf::scoped_actor self{impl_->sys};
+  std::vector<caf::actor> running;
+  {
+    std::lock_guard<std::mutex> guard(impl_->registry->mutex);
+    for (auto& [hash, t] : impl_->registry->torrents)
+      if (t) running.push_back(t);
+  }
   std::size_t alive = 0;
-  for (auto& t : impl_->torrents) {
+  for (auto& t : running) {
     self->monitor(t);
     self->send(t, stop_atom_v);
     ++alive;
@@ -104,14 +128,53 @@ const std::array<std::uint8_t, 20>& session::peer_id() const noexcept { return i
 
 result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_params& params,
                                         caf::actor owner) {
+  auto registry = impl_->registry;
+  {
+    // The place is taken before the files are touched: a second torrent would
+    // share the first one's files, and the router can hand an info-hash's
+    // peers to only one of them.
+    std::lock_guard<std::mutex> guard(registry->mutex);
+    if (!registry->torrents.try_emplace(meta.info_hash).second)
+      return error{errc::invalid_argument, "duplicate torrent: " + meta.name + " ("
+                                             + meta.info_hash.hex()
+                                             + ") is already in this session"};
+  }
+  auto port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
+  auto torrent = impl_->spawn(meta, params, std::move(owner), port);
+  {
+    std::lock_guard<std::mutex> guard(registry->mutex);
+    if (!torrent) {
+      registry->torrents.erase(meta.info_hash);
+      return torrent;
+    }
+    registry->torrents[meta.info_hash] = *torrent;
+  }
+  // However the torrent ends (done, failed, stopped, killed), the session
+  // forgets it: the info-hash is free again and no handle keeps the dead
+  // actor around. Runs at once when the torrent is already gone.
+  (*torrent)->attach_functor(
+    [registry, hash = meta.info_hash, addr = torrent->address()](const caf::error&) {
+      caf::actor last;  // released after the lock
+      std::lock_guard<std::mutex> guard(registry->mutex);
+      auto it = registry->torrents.find(hash);
+      if (it != registry->torrents.end() && it->second.address() == addr) {
+        last = std::move(it->second);
+        registry->torrents.erase(it);
+      }
+    });
+  return torrent;
+}
+
+result<caf::actor> session::impl::spawn(const metainfo& meta, const add_torrent_params& params,
+                                        caf::actor owner, std::uint16_t port) {
   torrent_config cfg;
   for (auto& text : params.peers) {
     auto ep = parse_endpoint(text);
     if (!ep) return ep.err();
     cfg.peers.push_back(*ep);
   }
-  cfg.peer_id = impl_->peer_id;
-  cfg.listen_port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
+  cfg.peer_id = peer_id;
+  cfg.listen_port = port;
   cfg.seed = params.seed;
   cfg.seed_time = params.seed_time;
   cfg.seed_ratio = params.seed_ratio;
@@ -141,11 +204,9 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
   if (auto err = store->open()) return err;
 
   auto meta_ptr = std::make_shared<const metainfo>(meta);
-  auto handle = spawn_torrent(impl_->sys, impl_->net, meta_ptr, std::move(cfg), std::move(store),
-                              std::move(owner), impl_->router);
-  auto untyped = caf::actor_cast<caf::actor>(handle);
-  impl_->torrents.push_back(untyped);
-  return untyped;
+  auto handle = spawn_torrent(sys, net, meta_ptr, std::move(cfg), std::move(store),
+                              std::move(owner), router);
+  return caf::actor_cast<caf::actor>(handle);
 }
 
 } // namespace actorrent

@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -26,7 +27,7 @@ using time_point = caf::actor_clock::time_point;
 
 struct connection {
   peer_endpoint remote;
-  peer_connection_actor handle;
+  peer_actor handle;  // the torrent only chokes, unchokes and stops it
   bool handshaken = false;
   bool incoming = false;
   peer_stats stats;
@@ -58,7 +59,12 @@ struct torrent_state {
   time_point last_progress{};
   time_point seeding_since{};
   std::uint64_t last_downloaded = 0;
-  std::uint64_t uploaded_by_closed = 0;  // by connections that ended
+  // Totals per remote host, over all its connections so far (live ones
+  // as of their last report).
+  struct host_totals {
+    std::uint64_t downloaded = 0, uploaded = 0, discarded = 0;
+  };
+  std::map<std::string, host_totals> by_host;
   std::uint64_t last_uploaded = 0;
   torrent_progress progress;
   double rate = 0;
@@ -93,8 +99,8 @@ std::uint32_t handshaken_count(const torrent_state& st) {
 }
 
 std::uint64_t uploaded_total(const torrent_state& st) {
-  auto total = st.uploaded_by_closed;
-  for (auto& [k, c] : st.connections) total += c.stats.uploaded;
+  std::uint64_t total = 0;
+  for (const auto& [host, t] : st.by_host) total += t.uploaded;
   return total;
 }
 
@@ -113,10 +119,12 @@ torrent_status make_status(const torrent_state& st, time_point now) {
   s.name = st.meta->name;
   s.progress = st.progress;
   s.uploaded = uploaded_total(st);
+  for (const auto& [host, t] : st.by_host) s.discarded += t.discarded;
   s.download_rate = st.rate;
   s.upload_rate = st.up_rate;
   s.peers_connected = handshaken_count(st);
   s.peers_known = static_cast<std::uint32_t>(st.peers->size());
+  s.peers_banned = static_cast<std::uint32_t>(st.peers->banned_count());
   s.elapsed = std::chrono::duration<double>(now - st.started).count();
   return s;
 }
@@ -134,8 +142,13 @@ void connect_more(torrent_self self) {
   auto room = st.cfg.max_connections - st.connections.size();
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
     auto key = st.next_key++;
-    auto conn = tcp_connection::create(st.net->io(), {});
-    auto handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
+    peer_actor handle;
+    if (st.cfg.dial) {
+      handle = st.cfg.dial(dial_request{st.sys, key, remote, st.pm, st.disk, self, &st.cfg.peer});
+    } else {
+      auto conn = tcp_connection::create(st.net->io(), {});
+      handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
+    }
     adopt(self, handle);
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
     st.connections.emplace(
@@ -294,6 +307,7 @@ void start(torrent_self self, bitfield have) {
   pmc.num_pieces = st.meta->piece_count();
   pmc.piece_length = st.meta->piece_length;
   pmc.total_length = st.meta->total_length;
+  pmc.picker = st.cfg.picker;
   pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
   pmc.have = std::move(have);
   bool all_present = pmc.have.all();
@@ -357,7 +371,6 @@ void on_child_down(torrent_self self, caf::down_msg& dm) {
   for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
     if (it->second.handle.address() != dm.source) continue;
     auto& c = it->second;
-    st.uploaded_by_closed += c.stats.uploaded;
     st.chokes->on_peer_gone(it->first);
     if (!c.incoming) st.peers->on_closed(c.remote, c.handshaken, self->clock().now());
     ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
@@ -421,6 +434,20 @@ void ban_host(torrent_self self, const std::string& host) {
     if (c.remote.host == host) self->send(c.handle, stop_atom_v);
 }
 
+std::vector<peer_summary> peer_summaries(const torrent_state& st) {
+  std::map<std::string, peer_summary> out;
+  for (const auto& [host, t] : st.by_host) out[host] = {host, t.downloaded, t.uploaded, false};
+  for (const auto& host : st.peers->banned_hosts()) {
+    auto& s = out[host];
+    s.host = host;
+    s.banned = true;
+  }
+  std::vector<peer_summary> v;
+  v.reserve(out.size());
+  for (auto& [host, s] : out) v.push_back(std::move(s));
+  return v;
+}
+
 /// The counters for an announce, as they are now.
 caf::result<transfer_stats> current_counters(torrent_self self) {
   auto& st = self->state;
@@ -458,6 +485,7 @@ void spawn_helpers(torrent_self self, std::shared_ptr<storage> store) {
   disk_options dopts;
   dopts.resume_file = st.cfg.resume_file;
   dopts.info_hash = meta.info_hash;
+  dopts.own_thread = st.cfg.disk_thread;
   st.disk = spawn_disk_writer(*st.sys, std::move(store), meta.piece_hashes, dopts);
   adopt(self, st.disk);
 
@@ -560,6 +588,10 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       auto it = st.connections.find(key);
       if (it == st.connections.end()) return;
       bool became_interested = stats.peer_interested && !it->second.stats.peer_interested;
+      auto& totals = st.by_host[it->second.remote.host];
+      totals.downloaded += stats.downloaded - it->second.stats.downloaded;
+      totals.uploaded += stats.uploaded - it->second.stats.uploaded;
+      totals.discarded += stats.discarded - it->second.stats.discarded;
       it->second.stats = stats;
       if (became_interested && !st.stopping && st.chokes->on_interested(key, self->clock().now()))
         self->send(it->second.handle, unchoke_atom_v);
@@ -572,6 +604,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](ban_atom, const std::string& host) { ban_host(self, host); },
     [self](tick_atom) { on_tick(self); },
     [self](status_atom) -> torrent_status { return make_status(self->state, self->clock().now()); },
+    [self](peers_atom) { return peer_summaries(self->state); },
     [self](stop_atom) { return stop_on_request(self); },
   };
 }

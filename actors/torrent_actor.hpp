@@ -8,6 +8,7 @@
 
 #include "actorrent/metainfo.hpp"
 #include "choker.hpp"
+#include "piece_picker.hpp"
 #include "net_service.hpp"
 
 #include <caf/actor.hpp>
@@ -15,11 +16,27 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
 namespace actorrent {
+
+/// Everything needed to start a connection to one known address.
+struct dial_request {
+  caf::actor_system* sys = nullptr;
+  peer_key key = 0;
+  peer_endpoint remote;
+  piece_manager_actor pm;
+  disk_writer_actor disk;
+  torrent_actor torrent;
+  const peer_config* cfg = nullptr;
+};
+
+/// Starts the actor of an outgoing connection. The default dials TCP on the
+/// session's network thread; the simulation harness connects mock peers.
+using peer_dialer = std::function<peer_actor(const dial_request&)>;
 
 struct torrent_config {
   /// Peers to connect to besides those the trackers name.
@@ -40,10 +57,17 @@ struct torrent_config {
   std::optional<std::chrono::seconds> seed_time;
   std::optional<double> seed_ratio;
   double endgame_threshold = 1.0;
+  /// Strategy and seed of the piece picker (endgame_threshold above wins).
+  picker_config picker;
   /// Where the resume file lives (empty: no resume data).
   std::filesystem::path resume_file;
   choker_config choking;
   peer_config peer;
+  /// Empty: TCP.
+  peer_dialer dial;
+  /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
+  /// on the scheduler, for a deterministic simulation on memory storage.
+  bool disk_thread = true;
 };
 
 /// Spawns a torrent downloading into `store` (opened). It first checks what

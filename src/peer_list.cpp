@@ -70,6 +70,12 @@ void peer_list::ban(const std::string& host) {
   }
 }
 
+std::vector<std::string> peer_list::banned_hosts() const {
+  std::vector<std::string> out(banned_.begin(), banned_.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void peer_list::forget(std::map<peer_endpoint, entry>::iterator it) {
   const auto& e = it->second;
   if (e.connecting) --connecting_;

@@ -58,6 +58,9 @@ public:
   /// Never dial `host` again, on any port, nor take it from any source.
   void ban(const std::string& host);
   bool banned(const std::string& host) const { return banned_.count(host) != 0; }
+  std::size_t banned_count() const noexcept { return banned_.size(); }
+  /// The banned hosts, sorted.
+  std::vector<std::string> banned_hosts() const;
 
   /// Addresses known (connecting, waiting, or given up).
   std::size_t size() const noexcept { return known_.size(); }

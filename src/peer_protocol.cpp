@@ -206,6 +206,7 @@ void peer_protocol::on_block(const wire::piece& p, time_point now) {
   });
   if (it == outstanding_.end() || it->block.length != p.data.size()) {
     // Unrequested, or cancelled by us in end-game after the peer sent it.
+    stats_.discarded += p.data.size();
     return;
   }
   block_ref b = it->block;

@@ -53,10 +53,18 @@ piece_picker::piece_picker(std::uint32_t num_pieces, std::int64_t piece_length,
   }
   std::mt19937_64 rng(seed);
   // Own Fisher-Yates so a seed gives the same order with every standard library.
+  if (cfg_.strategy == pick_strategy::sequential) return;
   for (std::uint32_t i = num_pieces_; i > 1; --i) {
     auto j = static_cast<std::uint32_t>(rng() % i);
     std::swap(order_[i - 1], order_[j]);
   }
+}
+
+std::uint32_t piece_picker::min_availability() const noexcept {
+  std::uint32_t m = std::numeric_limits<std::uint32_t>::max();
+  for (std::uint32_t p = 0; p < num_pieces_; ++p)
+    m = std::min(m, availability_[p] + (have_.test(p) ? 1u : 0u));
+  return num_pieces_ == 0 ? 0 : m;
 }
 
 std::uint32_t piece_picker::blocks_in_piece(std::uint32_t piece) const noexcept {
@@ -306,9 +314,12 @@ bool piece_picker::in_endgame() const noexcept {
 std::uint32_t piece_picker::find_new_piece(const bitfield& peer_has) const {
   std::uint32_t best = no_slot;
   std::uint32_t best_avail = std::numeric_limits<std::uint32_t>::max();
-  // Walking the random permutation and keeping the first minimum breaks ties randomly.
+  // Walking the random permutation and keeping the first minimum breaks ties
+  // randomly; the order alone decides for the other strategies.
+  const bool by_order = cfg_.strategy != pick_strategy::rarest;
   for (std::uint32_t p : order_) {
     if (state_[p] != piece_state::untouched || !peer_has_piece(peer_has, p)) continue;
+    if (by_order) return p;
     if (availability_[p] < best_avail) {
       best = p;
       best_avail = availability_[p];

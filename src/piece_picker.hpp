@@ -42,7 +42,15 @@
 
 namespace actorrent {
 
+/// How new pieces are chosen (partial pieces always come first).
+enum class pick_strategy : std::uint8_t {
+  rarest,      ///< fewest connected peers have it; ties in a random order (BEP 3 practice)
+  sequential,  ///< lowest index first (streaming)
+  random,      ///< a random order fixed at construction, availability ignored
+};
+
 struct picker_config {
+  pick_strategy strategy = pick_strategy::rarest;
   std::uint32_t block_size = 16 * 1024; // 0 acts as 16 KiB
   /// Fraction of pieces we have at which end-game may start even though
   /// unrequested blocks remain; 1.0 = only when every missing block is
@@ -101,6 +109,9 @@ public:
   /// block, nor one this peer already has in flight.
   std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks);
   bool in_endgame() const noexcept;
+  /// The fewest copies of any piece among the connected peers and us (a
+  /// piece we have counts once for us): 0 means some piece is nowhere.
+  std::uint32_t min_availability() const noexcept;
   /// Pieces started and not yet verified: partial or pending verification.
   std::uint32_t pieces_in_progress() const noexcept {
     return static_cast<std::uint32_t>(partial_.size()) + pending_count_;

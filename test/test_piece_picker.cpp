@@ -484,3 +484,44 @@ TEST_CASE("at most max_pieces_in_progress pieces are open, however many peers as
   CHECK(pp.pieces_in_progress() == 1);
   CHECK(pieces_of(pp.pick(12, bits("11111111111111111111"), 100)).size() == 2);
 }
+
+TEST_CASE("strategies: sequential takes the lowest index, random ignores availability") {
+  auto has_all = bits("11111111");
+  picker_config seq = seeded();
+  seq.strategy = pick_strategy::sequential;
+  auto s = make(8, 1, seq);
+  s.add_peer_pieces(bits("00001111"));  // 4..7 more common: rarest would avoid them
+  std::vector<std::uint32_t> order;
+  for (int i = 0; i < 8; ++i) order.push_back(s.pick(1, has_all, 1).at(0).piece);
+  CHECK(order == std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7});
+
+  // Random: the same seed gives the same order, which is not the rarest-first one.
+  picker_config rnd = seeded(3);
+  rnd.strategy = pick_strategy::random;
+  auto a = make(8, 1, rnd), b = make(8, 1, rnd);
+  a.add_peer_pieces(bits("11110000"));
+  std::vector<std::uint32_t> oa, ob;
+  for (int i = 0; i < 8; ++i) {
+    oa.push_back(a.pick(1, has_all, 1).at(0).piece);
+    ob.push_back(b.pick(1, has_all, 1).at(0).piece);
+  }
+  CHECK(oa == ob);
+  CHECK(oa != std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  // Rarest-first would take all of 4..7 (availability 0... plus our peer) first.
+  std::set<std::uint32_t> first_four(oa.begin(), oa.begin() + 4);
+  CHECK(first_four != std::set<std::uint32_t>{4, 5, 6, 7});
+}
+
+TEST_CASE("min_availability counts connected peers and our own copies") {
+  auto pp = make(4, 1);
+  CHECK(pp.min_availability() == 0);
+  pp.add_peer_pieces(bits("1110"));
+  CHECK(pp.min_availability() == 0);  // piece 3 is nowhere
+  pp.add_peer_piece(3);
+  CHECK(pp.min_availability() == 1);
+  pp.add_peer_pieces(bits("1111"));
+  pp.set_have(3);
+  CHECK(pp.min_availability() == 2);
+  pp.remove_peer_pieces(bits("1111"));
+  CHECK(pp.min_availability() == 1);
+}

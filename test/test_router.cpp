@@ -67,6 +67,7 @@ torrent_actor::behavior_type stand_in(torrent_actor::pointer, char who,
     [](done_atom) {},
     [](fatal_atom, const std::string&) {},
     [](ban_atom, const std::string&) {},
+    [](peers_atom) { return std::vector<peer_summary>{}; },
     [](tick_atom) {},
     [](peer_stats_atom, peer_key, const peer_stats&) {},
     [](status_atom) { return torrent_status{}; },
@@ -119,6 +120,8 @@ struct fixture {
   sha1_hash b = sha1("torrent b");
   torrent_actor ta = sys.spawn(stand_in, 'a', log);
   torrent_actor tb = sys.spawn(stand_in, 'b', log);
+  // Stand-ins a test adds; stopped with the others, even when a test fails.
+  std::vector<torrent_actor> more;
 
   fixture() {
     auto r = router;
@@ -140,7 +143,21 @@ struct fixture {
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ta, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(tb, caf::exit_reason::user_shutdown);
+    for (auto& t : more) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
+  }
+
+  torrent_actor spawn_stand_in(char who) {
+    more.push_back(sys.spawn(stand_in, who, log));
+    return more.back();
+  }
+
+  /// Connects and sends the handshake for `h`; returns the socket.
+  int send_handshake(const sha1_hash& h) {
+    int s = connect_to(acceptor->port());
+    auto hs = handshake_for(h);
+    REQUIRE(::send(s, hs.data(), hs.size(), 0) == static_cast<ssize_t>(hs.size()));
+    return s;
   }
 };
 
@@ -188,4 +205,49 @@ TEST_CASE("connections for unknown torrents, non-handshakes and silent peers are
   ::close(unknown);
   ::close(garbage);
   ::close(silent);
+}
+
+TEST_CASE("a second torrent cannot take over an info-hash that is registered") {
+  fixture f;
+  // Same sender as the fixture's registrations, so it arrives after them.
+  caf::anon_send(f.router, register_atom_v, f.a, f.spawn_stand_in('A'));
+  int s = f.send_handshake(f.a);
+  REQUIRE(f.log->wait_for_count(1, 5s));
+  auto seen = f.log->all();
+  CHECK(seen[0].first == 'a');
+  CHECK(seen[0].second == f.a);
+  ::close(s);
+}
+
+TEST_CASE("a torrent that exited is forgotten: another with its info-hash registers and gets its peers") {
+  fixture f;
+  // A handshake reaching 'a' proves the router registered (and monitors) it.
+  int s1 = f.send_handshake(f.a);
+  REQUIRE(f.log->wait_for_count(1, 5s));
+  REQUIRE(f.log->all()[0].first == 'a');
+  ::close(s1);
+
+  caf::scoped_actor self{f.sys};
+  self->monitor(f.ta);
+  self->send_exit(f.ta, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(5s) >> [] {});
+  REQUIRE(down);
+
+  // The router learns of the exit from its own monitor, in no fixed order
+  // with our registration, which it refuses while it still knows 'a': try
+  // again until it takes, within a bound.
+  auto successor = f.spawn_stand_in('A');
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool arrived = false;
+  while (!arrived && std::chrono::steady_clock::now() < deadline) {
+    caf::anon_send(f.router, register_atom_v, f.a, successor);
+    int s = f.send_handshake(f.a);
+    arrived = f.log->wait_for_count(2, 500ms);
+    ::close(s);
+  }
+  REQUIRE(arrived);
+  auto seen = f.log->all();
+  CHECK(seen[1].first == 'A');
+  CHECK(seen[1].second == f.a);
 }

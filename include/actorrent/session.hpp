@@ -79,7 +79,11 @@ public:
 
   /// Creates the torrent's files under params.download_dir (never outside it)
   /// and starts downloading. Fails on unsafe paths, unusable directories or
-  /// malformed peer addresses.
+  /// malformed peer addresses, and (invalid_argument, "duplicate torrent:
+  /// NAME (INFO-HASH) is already in this session") while a torrent with the
+  /// same info-hash runs in this session; once that one has exited, the
+  /// torrent can be added again. The session holds no handle to a torrent
+  /// that has exited.
   result<caf::actor> add_torrent(const metainfo& meta, const add_torrent_params& params,
                                  caf::actor owner);
 
