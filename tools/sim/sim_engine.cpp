@@ -1,0 +1,120 @@
+#include "sim_engine.hpp"
+
+#include "file_layout.hpp"
+#include "peer_actor.hpp"
+
+namespace actorrent::sim {
+
+caf::behavior owner(caf::event_based_actor*, std::shared_ptr<recorder> rec) {
+  auto push = [rec](const torrent_status& st) {
+    const auto& p = st.progress;
+    sample s;
+    s.t = st.elapsed;
+    s.progress = p.bytes_total > 0 ? static_cast<double>(p.bytes_have) / static_cast<double>(p.bytes_total) : 1;
+    s.min_availability = p.min_availability;
+    s.downloaded = p.downloaded;
+    s.duplicate = p.duplicate + st.discarded;
+    s.peers = st.peers_connected;
+    std::lock_guard<std::mutex> g(rec->m);
+    rec->series.push_back(s);
+    rec->final = st;
+  };
+  return {
+    [push](status_atom, const torrent_status& st) { push(st); },
+    [rec, push](done_atom, const torrent_status& st) {
+      push(st);
+      std::lock_guard<std::mutex> g(rec->m);
+      rec->done = true;
+    },
+    [rec](failed_atom, const std::string& why) {
+      std::lock_guard<std::mutex> g(rec->m);
+      rec->failed = true;
+      rec->why = why;
+    },
+    [](closed_atom, const torrent_status&) {},
+    [](log_atom, const std::string&) {},
+  };
+}
+
+namespace {
+
+std::shared_ptr<metainfo> make_meta(const scenario& s, const content_spec& c) {
+  auto m = std::make_shared<metainfo>();
+  m->name = "sim-" + std::to_string(s.seed) + ".bin";
+  m->piece_length = c.piece_length;
+  m->total_length = c.total_length;
+  m->piece_hashes = piece_hashes(c);
+  file_entry f;
+  f.path = {m->name};
+  f.length = c.total_length;
+  m->files.push_back(f);
+  m->info_hash = swarm_info_hash(s);
+  return m;
+}
+
+peer_endpoint endpoint_of(const planned_peer& p) { return {p.host, 6881}; }
+
+torrent_config make_config(const scenario& s, const std::vector<planned_peer>& swarm) {
+  torrent_config cfg;
+  for (const auto& p : swarm)
+    if (p.arrives_after_ms == 0) cfg.peers.push_back(endpoint_of(p));
+  std::string id = "-AR0100-simulation00";
+  std::copy(id.begin(), id.end(), cfg.peer_id.begin());
+  cfg.listen_port = 0;
+  cfg.max_connections = s.max_connections > 0 ? s.max_connections : s.peers;
+  cfg.stall_timeout = std::chrono::seconds(s.max_sim_time_s);
+  // Keep running after the download so the harness can ask what was banned.
+  cfg.seed = true;
+  cfg.endgame_threshold = s.endgame_threshold;
+  cfg.picker.seed = s.seed;
+  cfg.picker.strategy = s.strategy == "sequential" ? pick_strategy::sequential
+                        : s.strategy == "random"   ? pick_strategy::random
+                                                   : pick_strategy::rarest;
+  cfg.choking.seed = s.seed;
+  return cfg;
+}
+
+/// Dials a planned peer by its address: a real peer actor whose far end is
+/// the peer's mock.
+peer_dialer dialer(std::shared_ptr<std::map<std::string, wire_peer_actor>> mocks) {
+  return [mocks](const dial_request& r) -> peer_actor {
+    auto it = mocks->find(r.remote.host);
+    // Every address the engine knows came from the harness.
+    return spawn_wired_peer(*r.sys, r.key, it->second, r.remote, r.pm, r.disk, r.torrent, *r.cfg);
+  };
+}
+
+} // namespace
+
+void announce_late_peers(const std::vector<planned_peer>& swarm, const torrent_actor& torrent) {
+  for (const auto& p : swarm)
+    if (p.arrives_after_ms > 0)
+      caf::delayed_anon_send(torrent, std::chrono::milliseconds(p.arrives_after_ms), peers_atom_v,
+                             std::vector<peer_endpoint>{endpoint_of(p)});
+}
+
+namespace {
+
+std::shared_ptr<memory_storage> make_store(const content_spec& c, const std::string& name) {
+  auto store = std::make_shared<memory_storage>(
+    file_layout({layout_file{{name}, c.total_length, false}}, c.piece_length), c.total_length);
+  (void)store->open();
+  return store;
+}
+
+} // namespace
+
+engine make_engine(const scenario& s, const std::vector<planned_peer>& swarm,
+                   const content_spec& content,
+                   std::shared_ptr<std::map<std::string, wire_peer_actor>> mocks,
+                   bool disk_thread) {
+  engine e;
+  e.meta = make_meta(s, content);
+  e.store = make_store(content, e.meta->name);
+  e.cfg = make_config(s, swarm);
+  e.cfg.dial = dialer(std::move(mocks));
+  e.cfg.disk_thread = disk_thread;
+  return e;
+}
+
+} // namespace actorrent::sim
