@@ -95,6 +95,15 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
       if (auto err = st.store->read(piece, begin, out)) return to_caf_error(err);
       return out;
     },
+    [self](plan_atom) {
+      auto& st = self->state;
+      auto plan = plan_recheck(error{errc::cancelled, "a full recheck was asked for"}, st.info_hash,
+                               st.store->layout(), st.store->stat_files());
+      std::vector<std::uint32_t> todo;
+      for (std::uint32_t i = 0; i < plan.check.size(); ++i)
+        if (plan.check.test(i)) todo.push_back(i);
+      return todo;
+    },
     [self](check_atom, std::vector<std::uint32_t>& pieces)
       -> caf::result<std::vector<std::uint32_t>> {
       auto& st = self->state;

@@ -74,6 +74,8 @@ using piece_manager_actor = caf::typed_actor<
   caf::reacts_to<leave_atom, peer_key>,
   // Progress, for the torrent's status and for tests.
   caf::replies_to<status_atom>::with<torrent_progress>,
+  // Our verified pieces (wire bitfield), for per-file progress.
+  caf::replies_to<have_atom>::with<std::vector<std::uint8_t>>,
   // Save the resume data now (on shutdown); replies once it is on disk.
   caf::replies_to<resume_atom>::with<bool>>;
 
@@ -89,6 +91,9 @@ using disk_writer_actor = caf::typed_actor<
   caf::replies_to<verify_atom, std::uint32_t, bool>::with<piece_verdict>,
   // Read (piece, offset, length) from disk, for uploads.
   caf::replies_to<read_atom, std::uint32_t, std::uint32_t, std::uint32_t>::with<std::vector<std::uint8_t>>,
+  // Which pieces a full check must hash (those that can hold data: missing
+  // and empty files are skipped), ignoring resume data. For a recheck.
+  caf::replies_to<plan_atom>::with<std::vector<std::uint32_t>>,
   // Hash these pieces as they are on disk (start-up check). Replies with the
   // ones that match.
   caf::replies_to<check_atom, std::vector<std::uint32_t>>::with<std::vector<std::uint32_t>>,
@@ -114,7 +119,9 @@ using piece_manager_owner_actor = caf::typed_actor<
   caf::reacts_to<fatal_atom, std::string>,
   // This host sent bad data too often: drop every connection to it and
   // never connect to it again (any port).
-  caf::reacts_to<ban_atom, std::string>>;
+  caf::reacts_to<ban_atom, std::string>,
+  // A piece passed (true) or failed (false) its hash check.
+  caf::reacts_to<piece_atom, std::uint32_t, bool>>;
 
 /// Announces one torrent to its trackers (BEP 3, BEP 12 tiers).
 using tracker_actor = caf::typed_actor<
@@ -137,30 +144,34 @@ using tracker_actor = caf::typed_actor<
 using tracker_owner_actor = caf::typed_actor<
   // New peer addresses (from a tracker, or given by the user).
   caf::reacts_to<peers_atom, std::vector<peer_endpoint>>,
-  // A tracker warning or failure, for the log.
-  caf::reacts_to<tracker_atom, std::string>,
+  // A tracker failed or warned: its URL (empty: about every tracker), and
+  // what happened, for people.
+  caf::reacts_to<tracker_atom, std::string, std::string>,
+  // A tracker accepted an announce: its URL, the interval in seconds, and
+  // how many peers it gave (they follow as peers_atom).
+  caf::reacts_to<tracker_atom, std::string, std::int32_t, std::uint32_t>,
   // The transfer counters right now; asked before every announce so that
   // each one carries what is true when it is sent.
   caf::replies_to<stats_atom>::with<transfer_stats>>;
 
+/// What the peer router needs of a torrent: the connections it accepts for it.
+using incoming_peer_actor = caf::typed_actor<
+  // An accepted connection whose handshake names this torrent (the 68
+  // handshake bytes); the torrent decides whether to take it.
+  caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>>;
+
 /// One torrent: starts its PieceManager, DiskWriter, tracker and peers, keeps
 /// the peer list, and reports to its owner.
-using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor>::extend<
+using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor>
+                        ::extend_with<incoming_peer_actor>::extend_with<torrent_control>::extend<
   // A peer completed its handshake (the connection is useful).
   caf::reacts_to<connected_atom, peer_key>,
   // Once a second: connect to known peers, report status.
   caf::reacts_to<tick_atom>,
   // A peer's transfer figures and interest, once a second and on changes.
   caf::reacts_to<peer_stats_atom, peer_key, peer_stats>,
-  // An accepted connection whose handshake names this torrent (the 68
-  // handshake bytes); the torrent decides whether to take it.
-  caf::reacts_to<incoming_atom, connection_ptr, std::vector<std::uint8_t>>,
-  // Current status.
-  caf::replies_to<status_atom>::with<torrent_status>,
-  // Every host we exchanged data with or banned, with its totals.
-  caf::replies_to<peers_atom>::with<std::vector<peer_summary>>,
-  // Stop: save resume data, announce "stopped", close every connection,
-  // reply with the final figures, exit.
+  // Stop (the session is closing): save resume data, announce "stopped",
+  // close every connection, reply with the final figures, exit.
   caf::replies_to<stop_atom>::with<torrent_status>>;
 
 /// Routes accepted connections to the torrent their handshake names. One per
@@ -171,6 +182,6 @@ using peer_router_actor = caf::typed_actor<
   // A torrent is ready for incoming peers (it is forgotten when it exits).
   // While it runs, another torrent registering its info-hash is refused
   // (logged): the first keeps its peers.
-  caf::reacts_to<register_atom, sha1_hash, torrent_actor>>;
+  caf::reacts_to<register_atom, sha1_hash, incoming_peer_actor>>;
 
 } // namespace actorrent

@@ -5,6 +5,7 @@
 
 #include "actorrent/error.hpp"
 #include "actorrent/sha1_hash.hpp"
+#include "actorrent/type_ids.hpp"
 #include "peer_stats.hpp"
 #include "piece_picker.hpp"
 #include "tcp_connection.hpp"
@@ -23,35 +24,12 @@
 
 namespace actorrent {
 
-/// Progress of one torrent as the PieceManager sees it.
-struct torrent_progress {
-  std::uint32_t pieces_have = 0;
-  std::uint32_t pieces_total = 0;
-  std::int64_t bytes_have = 0;   ///< verified bytes
-  std::int64_t bytes_total = 0;
-  std::uint64_t downloaded = 0;  ///< payload bytes received, duplicates included
-  std::uint64_t wasted = 0;      ///< duplicate or failed-hash payload bytes
-  std::uint64_t duplicate = 0;   ///< of those, blocks we already had (end-game copies)
-  std::uint32_t hash_failures = 0;
-  /// The fewest copies of any piece among connected peers and us.
-  std::uint32_t min_availability = 0;
-  bool endgame = false;
-};
-
 /// The transfer counters a tracker announce carries (BEP 3), as they are at
 /// the moment of the announce.
 struct transfer_stats {
   std::int64_t uploaded = 0;    ///< payload bytes sent this session
   std::int64_t downloaded = 0;  ///< payload bytes received this session
   std::int64_t left = 0;        ///< bytes still missing (0: we are a seed)
-};
-
-/// What one remote host did for a torrent, over all its connections.
-struct peer_summary {
-  std::string host;
-  std::uint64_t downloaded = 0;  ///< payload bytes we received from it
-  std::uint64_t uploaded = 0;    ///< payload bytes we sent it
-  bool banned = false;           ///< for sending bad data
 };
 
 /// The DiskWriter's verdict on a complete piece.
@@ -65,27 +43,6 @@ struct piece_verdict {
 /// A socket; only ever passed between actors of one process.
 using connection_ptr = std::shared_ptr<tcp_connection>;
 
-/// What a torrent reports to its owner.
-struct torrent_status {
-  std::string name;
-  torrent_progress progress;
-  std::uint64_t uploaded = 0;
-  /// Block payload received after we had cancelled the request (end-game) or
-  /// never asked for: waste that never reached the PieceManager.
-  std::uint64_t discarded = 0;
-  double download_rate = 0;  ///< bytes per second, recent
-  double upload_rate = 0;
-  std::uint32_t peers_connected = 0;
-  std::uint32_t peers_known = 0;
-  std::uint32_t peers_banned = 0;  ///< hosts banned for bad data
-  double elapsed = 0;  ///< seconds since the torrent started
-  /// The start-up check is running: progress.pieces_have counts pieces found
-  /// so far, checked_pieces of to_check are done.
-  bool checking = false;
-  std::uint32_t checked_pieces = 0;
-  std::uint32_t to_check = 0;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block_ref& x) {
   return f(caf::meta::type_name("block_ref"), x.piece, x.begin, x.length);
@@ -97,19 +54,9 @@ typename Inspector::result_type inspect(Inspector& f, peer_endpoint& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sha1_hash& x) {
-  return f(caf::meta::type_name("sha1_hash"), x.bytes);
-}
-
-template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
   return f(caf::meta::type_name("peer_stats"), x.downloaded, x.uploaded, x.discarded, x.download_rate,
            x.upload_rate, x.peer_interested, x.snubbed, x.seed);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_summary& x) {
-  return f(caf::meta::type_name("peer_summary"), x.host, x.downloaded, x.uploaded, x.banned);
 }
 
 template <class Inspector>
@@ -127,21 +74,6 @@ typename Inspector::result_type inspect(Inspector& f, transfer_stats& x) {
   return f(caf::meta::type_name("transfer_stats"), x.uploaded, x.downloaded, x.left);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
-  return f(caf::meta::type_name("torrent_progress"), x.pieces_have, x.pieces_total,
-           x.bytes_have, x.bytes_total, x.downloaded, x.wasted, x.duplicate, x.hash_failures,
-           x.min_availability, x.endgame);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, torrent_status& x) {
-  return f(caf::meta::type_name("torrent_status"), x.name, x.progress, x.uploaded, x.discarded,
-           x.download_rate, x.upload_rate, x.peers_connected, x.peers_known, x.peers_banned,
-           x.elapsed,
-           x.checking, x.checked_pieces, x.to_check);
-}
-
 /// The error category of actorrent's errors inside CAF.
 inline constexpr caf::atom_value error_category = caf::atom("actorrent");
 
@@ -153,24 +85,19 @@ error from_caf_error(const caf::error& err);
 
 } // namespace actorrent
 
-CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
+CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
 
   CAF_ADD_TYPE_ID(actorrent, (actorrent::block_ref))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_endpoint))
-  CAF_ADD_TYPE_ID(actorrent, (actorrent::torrent_progress))
-  CAF_ADD_TYPE_ID(actorrent, (actorrent::torrent_status))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::block_ref>))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::peer_endpoint>))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<std::uint8_t>))
   CAF_ADD_TYPE_ID(actorrent, (std::vector<std::uint32_t>))
-  CAF_ADD_TYPE_ID(actorrent, (actorrent::sha1_hash))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::connection_ptr))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::block_digest))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::piece_verdict))
-  CAF_ADD_TYPE_ID(actorrent, (actorrent::peer_summary))
-  CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::peer_summary>))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")
@@ -188,6 +115,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorrent, actorrent, drop_atom, "drop")
   CAF_ADD_ATOM(actorrent, actorrent, cancel_atom, "cancel")
   CAF_ADD_ATOM(actorrent, actorrent, wake_atom, "wake")
+  CAF_ADD_ATOM(actorrent, actorrent, piece_atom, "piece")
+  CAF_ADD_ATOM(actorrent, actorrent, plan_atom, "plan")
   CAF_ADD_ATOM(actorrent, actorrent, work_atom, "work")
   // A connection without a socket (simulation).
   CAF_ADD_ATOM(actorrent, actorrent, wire_atom, "wire")

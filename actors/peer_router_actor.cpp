@@ -14,7 +14,7 @@ namespace {
 
 struct router_state {
   static inline const char* name = "actorrent.peer_router";
-  std::map<sha1_hash, torrent_actor> torrents;
+  std::map<sha1_hash, incoming_peer_actor> torrents;
 };
 
 using router_self = peer_router_actor::stateful_pointer<router_state>;
@@ -48,7 +48,7 @@ peer_router_actor::behavior_type peer_router(router_self self) {
       }
       self->send(it->second, incoming_atom_v, std::move(conn), std::move(handshake));
     },
-    [self](register_atom, const sha1_hash& info_hash, torrent_actor torrent) {
+    [self](register_atom, const sha1_hash& info_hash, incoming_peer_actor torrent) {
       auto& torrents = self->state.torrents;
       if (auto it = torrents.find(info_hash); it != torrents.end()) {
         // The first keeps its peers: taking them away would starve a torrent

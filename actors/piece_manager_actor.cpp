@@ -147,6 +147,7 @@ void verify(pm_self self, std::uint32_t piece) {
           st.picker->on_piece_passed(piece);
           st.progress.bytes_have += st.picker->piece_size(piece);
           judge_success(self, piece, v.blocks);
+          self->send(st.torrent, piece_atom_v, piece, true);
           for (auto& [key, p] : st.peers) self->send(p.handle, have_atom_v, piece);
           st.unsaved = true;
           piece_settled(self, size, at_limit);
@@ -159,6 +160,7 @@ void verify(pm_self self, std::uint32_t piece) {
           ++st.progress.hash_failures;
           st.progress.wasted += static_cast<std::uint64_t>(st.picker->piece_size(piece));
           judge_failure(self, piece, v.blocks);
+          self->send(st.torrent, piece_atom_v, piece, false);
           piece_settled(self, size, at_limit);
           wake_starved(self);
         }
@@ -295,6 +297,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       save_resume(self, [rp](bool ok) mutable { rp.deliver(ok); });
       return rp;
     },
+    [self](have_atom) { return self->state.picker->have_bits().bytes(); },
     [self](status_atom) -> torrent_progress {
       auto& st = self->state;
       auto p = st.progress;

@@ -2,6 +2,7 @@
 
 #include "file_storage.hpp"
 #include "listener.hpp"
+#include "log.hpp"
 #include "messages.hpp"
 #include "net_service.hpp"
 #include "peer_router_actor.hpp"
@@ -11,6 +12,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
@@ -24,9 +26,37 @@ namespace {
 /// after the session is gone: hence the lock and the shared ownership.
 struct torrent_registry {
   std::mutex mutex;
-  /// A null handle holds the place of a torrent being added.
-  std::map<sha1_hash, caf::actor> torrents;
+  /// An empty handle holds the place of a torrent being added.
+  std::map<sha1_hash, torrent_handle> torrents;
 };
+
+/// Deletes what a torrent wrote: its files (never anything outside `root`:
+/// the layout's paths are validated), the directories they made when
+/// empty, and its resume file.
+error delete_torrent_files(const file_layout& layout, const std::filesystem::path& root,
+                           const std::filesystem::path& resume_file) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& f : layout.files()) {
+    if (f.pad) continue;
+    auto path = root;
+    for (const auto& c : f.path) path /= c;
+    std::filesystem::remove(path, ec);
+    if (ec) return error{errc::io_error, "cannot delete " + path.string() + ": " + ec.message()};
+    for (auto d = path.parent_path(); d != root && d.string().size() > root.string().size();
+         d = d.parent_path())
+      dirs.push_back(d);
+  }
+  // Deepest first; a directory that still holds something stays.
+  std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) {
+    return a.string().size() > b.string().size();
+  });
+  for (const auto& d : dirs)
+    if (std::filesystem::is_directory(d, ec) && std::filesystem::is_empty(d, ec))
+      std::filesystem::remove(d, ec);
+  if (!resume_file.empty()) std::filesystem::remove(resume_file, ec);
+  return {};
+}
 
 } // namespace
 
@@ -39,6 +69,7 @@ struct session::impl {
   peer_router_actor router;
   std::shared_ptr<listener> acceptor;
   error listen_error;
+  std::vector<caf::actor> subscribers;
 
   impl(caf::actor_system& s, session_options o)
     : sys(s), opts(std::move(o)), net(opts.network_threads) {
@@ -51,11 +82,12 @@ struct session::impl {
       peer_id[i] = static_cast<std::uint8_t>(alphabet[rd() % (sizeof alphabet - 1)]);
   }
 
-  result<caf::actor> spawn(const metainfo& meta, const add_torrent_params& params,
-                           caf::actor owner, std::uint16_t port);
+  result<torrent_handle> spawn(const metainfo& meta, const add_torrent_params& params,
+                               std::vector<caf::actor> listeners, std::uint16_t port);
 };
 
 void session::configure(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::actorrent_api>();
   cfg.add_message_types<caf::id_block::actorrent>();
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
@@ -86,6 +118,38 @@ session::session(caf::actor_system& sys, session_options opts)
   impl_->acceptor = *l;
 }
 
+void session::set_verbosity(int level) {
+  log::set_level(level >= 2 ? log::level::debug : level == 1 ? log::level::info : log::level::warning);
+}
+
+void session::subscribe(caf::actor listener) {
+  if (listener) impl_->subscribers.push_back(std::move(listener));
+}
+
+std::vector<torrent_handle> session::torrents() const {
+  std::vector<torrent_handle> out;
+  std::lock_guard<std::mutex> guard(impl_->registry->mutex);
+  for (auto& [hash, t] : impl_->registry->torrents)
+    if (t) out.push_back(t);
+  return out;
+}
+
+void torrent_handle::pause() const {
+  if (control_) caf::anon_send(control_, pause_request{});
+}
+
+void torrent_handle::resume() const {
+  if (control_) caf::anon_send(control_, resume_request{});
+}
+
+void torrent_handle::recheck() const {
+  if (control_) caf::anon_send(control_, recheck_request{});
+}
+
+void torrent_handle::remove(bool delete_files) const {
+  if (control_) caf::anon_send(control_, remove_request{delete_files});
+}
+
 const error& session::listen_error() const noexcept { return impl_->listen_error; }
 
 std::uint16_t session::listen_port() const noexcept {
@@ -97,11 +161,11 @@ session::~session() {
   // stop them all (each waits for its own actors) before it goes.
   if (impl_->acceptor) impl_->acceptor->close();
   caf::scoped_actor self{impl_->sys};
-  std::vector<caf::actor> running;
+  std::vector<torrent_actor> running;
   {
     std::lock_guard<std::mutex> guard(impl_->registry->mutex);
     for (auto& [hash, t] : impl_->registry->torrents)
-      if (t) running.push_back(t);
+      if (t) running.push_back(caf::actor_cast<torrent_actor>(t.control()));
   }
   std::size_t alive = 0;
   for (auto& t : running) {
@@ -122,12 +186,29 @@ session::~session() {
     self->receive([](caf::down_msg&) {},
                   caf::after(std::chrono::seconds(5)) >> [] {});
   }
+  for (auto& s : impl_->subscribers) self->send(s, session_stopped{});
 }
 
 const std::array<std::uint8_t, 20>& session::peer_id() const noexcept { return impl_->peer_id; }
 
-result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_params& params,
-                                        caf::actor owner) {
+result<torrent_handle> session::add_torrent_file(const std::filesystem::path& file,
+                                                const add_torrent_params& params,
+                                                caf::actor listener) {
+  auto meta = load_metainfo(file);
+  if (!meta) return meta.err();
+  return add_torrent(*meta, params, std::move(listener));
+}
+
+result<torrent_handle> session::add_torrent_bytes(std::string_view bytes,
+                                                 const add_torrent_params& params,
+                                                 caf::actor listener) {
+  auto meta = parse_metainfo(bytes);
+  if (!meta) return meta.err();
+  return add_torrent(*meta, params, std::move(listener));
+}
+
+result<torrent_handle> session::add_torrent(const metainfo& meta, const add_torrent_params& params,
+                                            caf::actor listener) {
   auto registry = impl_->registry;
   {
     // The place is taken before the files are touched: a second torrent would
@@ -140,7 +221,9 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
                                              + ") is already in this session"};
   }
   auto port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
-  auto torrent = impl_->spawn(meta, params, std::move(owner), port);
+  auto listeners = impl_->subscribers;
+  if (listener) listeners.push_back(std::move(listener));
+  auto torrent = impl_->spawn(meta, params, std::move(listeners), port);
   {
     std::lock_guard<std::mutex> guard(registry->mutex);
     if (!torrent) {
@@ -152,12 +235,12 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
   // However the torrent ends (done, failed, stopped, killed), the session
   // forgets it: the info-hash is free again and no handle keeps the dead
   // actor around. Runs at once when the torrent is already gone.
-  (*torrent)->attach_functor(
-    [registry, hash = meta.info_hash, addr = torrent->address()](const caf::error&) {
-      caf::actor last;  // released after the lock
+  torrent->control()->attach_functor(
+    [registry, hash = meta.info_hash, addr = torrent->control().address()](const caf::error&) {
+      torrent_handle last;  // released after the lock
       std::lock_guard<std::mutex> guard(registry->mutex);
       auto it = registry->torrents.find(hash);
-      if (it != registry->torrents.end() && it->second.address() == addr) {
+      if (it != registry->torrents.end() && it->second.control().address() == addr) {
         last = std::move(it->second);
         registry->torrents.erase(it);
       }
@@ -165,8 +248,8 @@ result<caf::actor> session::add_torrent(const metainfo& meta, const add_torrent_
   return torrent;
 }
 
-result<caf::actor> session::impl::spawn(const metainfo& meta, const add_torrent_params& params,
-                                        caf::actor owner, std::uint16_t port) {
+result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torrent_params& params,
+                                            std::vector<caf::actor> listeners, std::uint16_t port) {
   torrent_config cfg;
   for (auto& text : params.peers) {
     auto ep = parse_endpoint(text);
@@ -182,6 +265,13 @@ result<caf::actor> session::impl::spawn(const metainfo& meta, const add_torrent_
   cfg.stall_timeout = params.stall_timeout;
   cfg.endgame_threshold = params.endgame_threshold;
   cfg.max_connections = params.max_connections;
+  cfg.download_dir = params.download_dir;
+  cfg.status_updates = opts.status_updates;
+  cfg.choking.upload_slots = opts.upload_slots;
+  cfg.peer.min_pipeline = opts.min_pipeline;
+  cfg.peer.max_pipeline = std::max(opts.max_pipeline, opts.min_pipeline);
+  cfg.peer.initial_pipeline =
+    std::clamp(opts.initial_pipeline, opts.min_pipeline, cfg.peer.max_pipeline);
 
   std::vector<layout_file> files;
   for (auto& f : meta.files) {
@@ -200,13 +290,16 @@ result<caf::actor> session::impl::spawn(const metainfo& meta, const add_torrent_
   if (ec)
     return error{errc::io_error,
                  "cannot create " + params.download_dir.string() + ": " + ec.message()};
+  cfg.delete_files = [layout = *layout, root = params.download_dir, resume = cfg.resume_file] {
+    return delete_torrent_files(layout, root, resume);
+  };
   auto store = std::make_shared<file_storage>(std::move(*layout), params.download_dir);
   if (auto err = store->open()) return err;
 
   auto meta_ptr = std::make_shared<const metainfo>(meta);
   auto handle = spawn_torrent(sys, net, meta_ptr, std::move(cfg), std::move(store),
-                              std::move(owner), router);
-  return caf::actor_cast<caf::actor>(handle);
+                              std::move(listeners), router);
+  return torrent_handle{handle, meta.info_hash, meta.name};
 }
 
 } // namespace actorrent

@@ -34,14 +34,14 @@ struct connection {
   time_point since{};  // actor clock: the choker runs on simulated time too
 };
 
-struct torrent_state {
+struct torrent_actor_state {
   static inline const char* name = "actorrent.torrent";
 
   caf::actor_system* sys = nullptr;
   net_service* net = nullptr;
   std::shared_ptr<const metainfo> meta;
   torrent_config cfg;
-  caf::actor owner;
+  std::vector<caf::actor> listeners;  // get every event
   peer_router_actor router;
 
   disk_writer_actor disk;
@@ -73,6 +73,10 @@ struct torrent_state {
   bool complete = false;
   bool complete_at_start = false;  // nothing was missing after the check
   bool stopping = false;
+  bool paused = false;
+  bool rechecking = false;  // the PieceManager is being replaced
+  std::string check_reason;  // why the start-up check hashes what it does
+  std::uint32_t checked_pieces = 0, to_check = 0;
 
   // Every child actor still running. The torrent exits only after they all
   // did (or a deadline passed), so that nothing of it outlives the network
@@ -81,7 +85,7 @@ struct torrent_state {
   std::function<void()> after_shutdown;
   time_point shutdown_deadline{};
 
-  ~torrent_state() {
+  ~torrent_actor_state() {
     // Killed without an orderly stop: still take the children along.
     for (auto& [key, c] : connections) caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
     if (pm) caf::anon_send_exit(pm, caf::exit_reason::user_shutdown);
@@ -90,15 +94,21 @@ struct torrent_state {
   }
 };
 
-using torrent_self = torrent_actor::stateful_pointer<torrent_state>;
+using torrent_self = torrent_actor::stateful_pointer<torrent_actor_state>;
 
-std::uint32_t handshaken_count(const torrent_state& st) {
+/// Tells every listener.
+template <class Event>
+void emit(torrent_self self, const Event& e) {
+  for (auto& l : self->state.listeners) caf::anon_send(l, e);
+}
+
+std::uint32_t handshaken_count(const torrent_actor_state& st) {
   std::uint32_t n = 0;
   for (auto& [k, c] : st.connections) n += c.handshaken ? 1 : 0;
   return n;
 }
 
-std::uint64_t uploaded_total(const torrent_state& st) {
+std::uint64_t uploaded_total(const torrent_actor_state& st) {
   std::uint64_t total = 0;
   for (const auto& [host, t] : st.by_host) total += t.uploaded;
   return total;
@@ -106,7 +116,7 @@ std::uint64_t uploaded_total(const torrent_state& st) {
 
 /// What the trackers are told. While checking nothing is verified yet, so
 /// the whole torrent counts as left.
-transfer_stats announce_counters(const torrent_state& st, const torrent_progress& p) {
+transfer_stats announce_counters(const torrent_actor_state& st, const torrent_progress& p) {
   transfer_stats s;
   s.uploaded = static_cast<std::int64_t>(uploaded_total(st));
   s.downloaded = static_cast<std::int64_t>(p.downloaded);
@@ -114,9 +124,15 @@ transfer_stats announce_counters(const torrent_state& st, const torrent_progress
   return s;
 }
 
-torrent_status make_status(const torrent_state& st, time_point now) {
+torrent_status make_status(const torrent_actor_state& st, time_point now) {
   torrent_status s;
+  s.info_hash = st.meta->info_hash;
   s.name = st.meta->name;
+  s.state = st.stopping   ? torrent_state::stopped
+            : st.checking ? torrent_state::checking
+            : st.paused   ? torrent_state::paused
+            : st.complete ? torrent_state::seeding
+                          : torrent_state::downloading;
   s.progress = st.progress;
   s.uploaded = uploaded_total(st);
   for (const auto& [host, t] : st.by_host) s.discarded += t.discarded;
@@ -126,6 +142,9 @@ torrent_status make_status(const torrent_state& st, time_point now) {
   s.peers_known = static_cast<std::uint32_t>(st.peers->size());
   s.peers_banned = static_cast<std::uint32_t>(st.peers->banned_count());
   s.elapsed = std::chrono::duration<double>(now - st.started).count();
+  s.checking = st.checking;
+  s.checked_pieces = st.checked_pieces;
+  s.to_check = st.to_check;
   return s;
 }
 
@@ -137,7 +156,7 @@ void adopt(torrent_self self, const Handle& child) {
 
 void connect_more(torrent_self self) {
   auto& st = self->state;
-  if (st.stopping || st.complete || st.checking) return;
+  if (st.stopping || st.complete || st.checking || st.paused) return;
   if (st.connections.size() >= st.cfg.max_connections) return;
   auto room = st.cfg.max_connections - st.connections.size();
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
@@ -202,12 +221,12 @@ void wind_down(torrent_self self, bool save, std::function<void()> then) {
     .then([after_resume](bool) { after_resume(); }, [after_resume](caf::error&) { after_resume(); });
 }
 
-void fail(torrent_self self, const std::string& why) {
+void fail(torrent_self self, const std::string& why, bool gave_up = false) {
   auto& st = self->state;
   if (st.stopping) return;
   st.stopping = true;
   ACTORRENT_LOG(info, st.meta->name << ": " << why);
-  caf::anon_send(st.owner, failed_atom_v, why);
+  emit(self, torrent_error{st.meta->info_hash, why, gave_up});
   wind_down(self, false, [self] { shut_down(self, [] {}); });
 }
 
@@ -221,9 +240,9 @@ void finish(torrent_self self, bool seeded) {
       // After every peer is gone: their last figures are in.
       auto status = make_status(self->state, self->clock().now());
       if (seeded)
-        caf::anon_send(self->state.owner, closed_atom_v, status);
+        emit(self, seeding_finished{std::move(status)});
       else
-        caf::anon_send(self->state.owner, done_atom_v, status);
+        emit(self, download_finished{std::move(status)});
     });
   });
 }
@@ -282,19 +301,21 @@ void on_tick(torrent_self self) {
         st.last_uploaded = up;
         st.progress = p;
         if (st.stopping) return;
-        caf::anon_send(st.owner, status_atom_v, make_status(st, now));
+        if (st.cfg.status_updates) emit(self, status_update{make_status(st, now)});
         if (st.complete) {
           bool time_up = st.cfg.seed_time && now - st.seeding_since >= *st.cfg.seed_time;
           bool ratio_met = st.cfg.seed_ratio
                            && static_cast<double>(up)
                                 >= *st.cfg.seed_ratio * static_cast<double>(p.bytes_total);
           if (time_up || ratio_met) finish(self, true);
+        } else if (st.paused) {
+          st.last_progress = now;  // a paused torrent is not stalled
         } else if (now - st.last_progress > st.cfg.stall_timeout) {
           std::ostringstream why;
           why << "no data for " << st.cfg.stall_timeout.count() << " s ("
               << handshaken_count(st) << " peers connected, " << st.peers->size()
               << " known); giving up";
-          fail(self, why.str());
+          fail(self, why.str(), true);
         }
       },
       [](caf::error&) {});
@@ -317,7 +338,8 @@ void start(torrent_self self, bitfield have) {
   st.complete_at_start = all_present;
   st.last_progress = self->clock().now();
   if (st.tracker) self->send(st.tracker, ready_atom_v);
-  if (st.router) self->send(st.router, register_atom_v, st.meta->info_hash, self);
+  if (st.router)
+    self->send(st.router, register_atom_v, st.meta->info_hash, caf::actor_cast<incoming_peer_actor>(self));
   connect_more(self);
 }
 
@@ -328,19 +350,16 @@ void check_pieces(torrent_self self, std::vector<std::uint32_t> todo, std::size_
   auto& st = self->state;
   if (st.stopping) return;
   if (next >= todo.size()) {
-    std::ostringstream line;
-    line << "checked: " << have.count() << " of " << have.size() << " pieces present";
-    caf::anon_send(st.owner, log_atom_v, line.str());
+    emit(self, checking_finished{st.meta->info_hash, static_cast<std::uint32_t>(have.count()),
+                                 static_cast<std::uint32_t>(have.size()), st.check_reason});
     start(self, std::move(have));
     return;
   }
-  if (next > 0) {
-    auto status = make_status(st, self->clock().now());
-    status.checking = true;
-    status.checked_pieces = static_cast<std::uint32_t>(next);
-    status.to_check = static_cast<std::uint32_t>(todo.size());
-    caf::anon_send(st.owner, status_atom_v, status);
-  }
+  st.checked_pieces = static_cast<std::uint32_t>(next);
+  st.to_check = static_cast<std::uint32_t>(todo.size());
+  emit(self, checking_progress{st.meta->info_hash, static_cast<std::uint32_t>(next),
+                                 static_cast<std::uint32_t>(todo.size()),
+                                 static_cast<std::uint32_t>(have.count())});
   auto end = std::min(todo.size(), next + 32);
   std::vector<std::uint32_t> batch(todo.begin() + static_cast<std::ptrdiff_t>(next),
                                    todo.begin() + static_cast<std::ptrdiff_t>(end));
@@ -364,6 +383,7 @@ void on_child_down(torrent_self self, caf::down_msg& dm) {
     finish_shutdown(self);
     return;
   }
+  if (st.rechecking && dm.source == st.pm.address()) return;  // replaced on purpose
   if (!st.stopping && (dm.source == st.pm.address() || dm.source == st.disk.address())) {
     fail(self, "internal error: a torrent actor stopped: " + from_caf_error(dm.reason).to_string());
     return;
@@ -373,8 +393,9 @@ void on_child_down(torrent_self self, caf::down_msg& dm) {
     auto& c = it->second;
     st.chokes->on_peer_gone(it->first);
     if (!c.incoming) st.peers->on_closed(c.remote, c.handshaken, self->clock().now());
-    ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: "
-                                << from_caf_error(dm.reason).message);
+    auto reason = from_caf_error(dm.reason).message;
+    ACTORRENT_LOG(info, "peer " << c.remote.to_string() << " gone: " << reason);
+    if (c.handshaken) emit(self, peer_disconnected{st.meta->info_hash, c.remote.to_string(), reason});
     st.connections.erase(it);
     return;
   }
@@ -386,7 +407,7 @@ void accept_incoming(torrent_self self, connection_ptr& conn, std::vector<std::u
   auto remote = conn->remote();
   // A banned peer is banned by address: its port changes with every
   // connection it makes.
-  if (st.stopping || st.checking || st.connections.size() >= st.cfg.max_connections
+  if (st.stopping || st.checking || st.paused || st.connections.size() >= st.cfg.max_connections
       || st.peers->banned(remote.host)) {
     conn->close();
     return;
@@ -417,7 +438,7 @@ void on_download_done(torrent_self self) {
           finish(self, false);
           return;
         }
-        caf::anon_send(st.owner, done_atom_v, make_status(st, self->clock().now()));
+        emit(self, download_finished{make_status(st, self->clock().now())});
         rechoke(self);
       },
       [self](caf::error& err) { fail(self, from_caf_error(err).to_string()); });
@@ -429,12 +450,13 @@ void ban_host(torrent_self self, const std::string& host) {
   if (st.peers->banned(host)) return;
   st.peers->ban(host);
   ACTORRENT_LOG(info, "banned " << host << " for sending bad data");
+  emit(self, peer_banned{st.meta->info_hash, host});
   // Every connection of the host, whichever port or direction.
   for (auto& [key, c] : st.connections)
     if (c.remote.host == host) self->send(c.handle, stop_atom_v);
 }
 
-std::vector<peer_summary> peer_summaries(const torrent_state& st) {
+std::vector<peer_summary> peer_summaries(const torrent_actor_state& st) {
   std::map<std::string, peer_summary> out;
   for (const auto& [host, t] : st.by_host) out[host] = {host, t.downloaded, t.uploaded, false};
   for (const auto& host : st.peers->banned_hosts()) {
@@ -460,6 +482,124 @@ caf::result<transfer_stats> current_counters(torrent_self self) {
           [self, rp](caf::error&) mutable {
             rp.deliver(announce_counters(self->state, self->state.progress));
           });
+  return rp;
+}
+
+/// Per-file progress: the bytes of each file that lie in verified pieces.
+std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& have) {
+  std::vector<file_progress> out;
+  out.reserve(meta.files.size());
+  for (const auto& f : meta.files) {
+    if (f.pad) continue;
+    file_progress fp;
+    fp.path = meta.multi_file ? meta.name + "/" + f.path_string() : meta.name;
+    fp.size = f.length;
+    if (f.length > 0) {
+      auto first = static_cast<std::uint32_t>(f.offset / meta.piece_length);
+      auto last = static_cast<std::uint32_t>((f.offset + f.length - 1) / meta.piece_length);
+      for (std::uint32_t p = first; p <= last && p < have.size(); ++p) {
+        if (!have.test(p)) continue;
+        std::int64_t begin = std::max<std::int64_t>(f.offset, std::int64_t{p} * meta.piece_length);
+        std::int64_t end = std::min<std::int64_t>(f.offset + f.length,
+                                                  std::int64_t{p} * meta.piece_length + meta.piece_size(p));
+        fp.bytes_have += std::max<std::int64_t>(0, end - begin);
+      }
+    }
+    out.push_back(std::move(fp));
+  }
+  return out;
+}
+
+caf::result<torrent_status> status_on_request(torrent_self self, const status_request& r) {
+  auto& st = self->state;
+  auto s = make_status(st, self->clock().now());
+  if (r.peers) s.peers = peer_summaries(st);
+  if (!r.files) return s;
+  if (!st.pm) {
+    s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()));
+    return s;
+  }
+  auto rp = self->make_response_promise<torrent_status>();
+  self->request(st.pm, 5s, have_atom_v)
+    .then(
+      [self, rp, s](std::vector<std::uint8_t>& bits) mutable {
+        const auto& meta = *self->state.meta;
+        bitfield have(meta.piece_count());
+        if (!have.assign_wire(bits, meta.piece_count())) have = bitfield(meta.piece_count());
+        s.files = files_progress(meta, have);
+        rp.deliver(std::move(s));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// Closes every connection and makes no new ones until resume_torrent().
+void pause_torrent(torrent_self self) {
+  auto& st = self->state;
+  if (st.paused || st.stopping) return;
+  st.paused = true;
+  ACTORRENT_LOG(info, st.meta->name << ": paused");
+  for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+}
+
+void resume_torrent(torrent_self self) {
+  auto& st = self->state;
+  if (!st.paused || st.stopping) return;
+  st.paused = false;
+  st.last_progress = self->clock().now();
+  ACTORRENT_LOG(info, st.meta->name << ": resumed");
+  connect_more(self);
+}
+
+/// Hashes everything on disk again: the PieceManager goes, connections
+/// close, and the start-up check runs as if there were no resume data.
+void recheck_torrent(torrent_self self) {
+  auto& st = self->state;
+  if (st.checking || st.stopping || !st.pm) return;
+  st.rechecking = true;
+  st.checking = true;
+  for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+  self->send_exit(st.pm, caf::exit_reason::user_shutdown);
+  st.pm = nullptr;
+  st.complete = false;
+  self->request(st.disk, 30s, plan_atom_v)
+    .then(
+      [self](std::vector<std::uint32_t>& todo) {
+        auto& st = self->state;
+        st.rechecking = false;
+        st.check_reason = "recheck asked for";
+        st.progress.pieces_have = 0;
+        st.progress.bytes_have = 0;
+        check_pieces(self, std::move(todo), 0, bitfield(st.meta->piece_count()));
+      },
+      [self](caf::error& err) { fail(self, "recheck: " + from_caf_error(err).to_string()); });
+}
+
+/// Stops for good; with delete_files the files and the resume data go too.
+caf::result<bool> remove_on_request(torrent_self self, bool delete_files) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<bool>();
+  if (st.stopping) {
+    rp.deliver(false);
+    return rp;
+  }
+  st.stopping = true;
+  // Resume data is worth saving only for files that stay.
+  wind_down(self, !delete_files, [self, rp, delete_files]() mutable {
+    shut_down(self, [self, rp, delete_files]() mutable {
+      auto& st = self->state;
+      bool deleted = false;
+      if (delete_files && st.cfg.delete_files) {
+        // The DiskWriter is gone: nothing holds the files any more.
+        if (auto err = st.cfg.delete_files())
+          ACTORRENT_LOG(warning, st.meta->name << ": removing its files: " << err.to_string());
+        else
+          deleted = true;
+      }
+      emit(self, torrent_removed{st.meta->info_hash, deleted});
+      rp.deliver(true);
+    });
+  });
   return rp;
 }
 
@@ -510,31 +650,27 @@ void begin_check(torrent_self self, const recheck_plan& plan) {
   std::vector<std::uint32_t> todo;
   for (std::uint32_t i = 0; i < plan.check.size(); ++i)
     if (plan.check.test(i)) todo.push_back(i);
+  st.check_reason = plan.reason;
   if (todo.empty()) {
-    if (have.count() > 0) {
-      std::ostringstream line;
-      line << "checked: " << have.count() << " of " << have.size() << " pieces present ("
-           << plan.reason << ")";
-      caf::anon_send(st.owner, log_atom_v, line.str());
-    }
+    if (have.count() > 0)
+      emit(self, checking_finished{st.meta->info_hash, static_cast<std::uint32_t>(have.count()),
+                                   static_cast<std::uint32_t>(have.size()), plan.reason});
     start(self, std::move(have));
     return;
   }
-  caf::anon_send(st.owner, log_atom_v,
-                 "checking " + std::to_string(todo.size()) + " pieces (" + plan.reason + ")");
   check_pieces(self, std::move(todo), 0, std::move(have));
 }
 
 torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, net_service* net,
                                      std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                                     std::shared_ptr<storage> store, caf::actor owner,
-                                     peer_router_actor router) {
+                                     std::shared_ptr<storage> store,
+                                     std::vector<caf::actor> listeners, peer_router_actor router) {
   auto& st = self->state;
   st.sys = sys;
   st.net = net;
   st.meta = meta;
   st.cfg = std::move(cfg);
-  st.owner = std::move(owner);
+  st.listeners = std::move(listeners);
   st.router = std::move(router);
   st.started = st.last_progress = self->clock().now();
   st.chokes = std::make_unique<choker>(st.cfg.choking);
@@ -562,6 +698,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
 
   spawn_helpers(self, std::move(store));
   self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm); });
+  emit(self, torrent_added{meta->info_hash, meta->name, st.cfg.download_dir.string()});
   begin_check(self, plan);
   self->delayed_send(self, 1s, tick_atom_v);
 
@@ -572,8 +709,19 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       for (auto& p : peers) st.peers->add(p, now);
       connect_more(self);
     },
-    [self](tracker_atom, const std::string& text) {
-      ACTORRENT_LOG(info, self->state.meta->name << ": " << text);
+    [self](tracker_atom, const std::string& tracker, const std::string& text) {
+      ACTORRENT_LOG(info, self->state.meta->name << ": tracker " << tracker << ": " << text);
+      emit(self, tracker_error{self->state.meta->info_hash, tracker, text});
+    },
+    [self](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t peers) {
+      emit(self, tracker_reply{self->state.meta->info_hash, tracker, peers, interval});
+    },
+    [self](piece_atom, std::uint32_t piece, bool passed) {
+      const auto& ih = self->state.meta->info_hash;
+      if (passed)
+        emit(self, piece_verified{ih, piece});
+      else
+        emit(self, hash_failed{ih, piece});
     },
     [self](stats_atom) { return current_counters(self); },
     [self](connected_atom, peer_key key) {
@@ -582,6 +730,8 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       if (it == st.connections.end()) return;
       it->second.handshaken = true;
       if (!it->second.incoming) st.peers->on_handshake(it->second.remote);
+      emit(self, peer_connected{st.meta->info_hash, it->second.remote.to_string(),
+                                it->second.incoming});
     },
     [self](peer_stats_atom, peer_key key, const peer_stats& stats) {
       auto& st = self->state;
@@ -603,8 +753,11 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](fatal_atom, const std::string& why) { fail(self, why); },
     [self](ban_atom, const std::string& host) { ban_host(self, host); },
     [self](tick_atom) { on_tick(self); },
-    [self](status_atom) -> torrent_status { return make_status(self->state, self->clock().now()); },
-    [self](peers_atom) { return peer_summaries(self->state); },
+    [self](const status_request& r) { return status_on_request(self, r); },
+    [self](const pause_request&) { pause_torrent(self); },
+    [self](const resume_request&) { resume_torrent(self); },
+    [self](const recheck_request&) { recheck_torrent(self); },
+    [self](const remove_request& r) { return remove_on_request(self, r.delete_files); },
     [self](stop_atom) { return stop_on_request(self); },
   };
 }
@@ -613,10 +766,10 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
 
 torrent_actor spawn_torrent(caf::actor_system& sys, net_service& net,
                             std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                            std::shared_ptr<storage> store, caf::actor owner,
+                            std::shared_ptr<storage> store, std::vector<caf::actor> listeners,
                             peer_router_actor router) {
   return sys.spawn(torrent, &sys, &net, std::move(meta), std::move(cfg), std::move(store),
-                   std::move(owner), std::move(router));
+                   std::move(listeners), std::move(router));
 }
 
 } // namespace actorrent

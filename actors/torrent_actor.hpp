@@ -65,6 +65,13 @@ struct torrent_config {
   peer_config peer;
   /// Empty: TCP.
   peer_dialer dial;
+  /// Where the files are (for events and removal).
+  std::filesystem::path download_dir;
+  /// Deletes the torrent's files and resume data (remove_request with
+  /// delete_files); called once every actor of the torrent is gone.
+  std::function<error()> delete_files;
+  /// Send a status_update event to the listeners once a second.
+  bool status_updates = false;
   /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
   /// on the scheduler, for a deterministic simulation on memory storage.
   bool disk_thread = true;
@@ -73,16 +80,12 @@ struct torrent_config {
 /// Spawns a torrent downloading into `store` (opened). It first checks what
 /// the files already hold (resume data, else hashing), then downloads and,
 /// if asked, seeds. When `router` is valid the torrent registers with it to
-/// receive incoming connections. The owner receives, as messages:
-///   (log_atom, std::string)        a line worth showing (the start-up check)
-///   (status_atom, torrent_status)  once a second
-///   (done_atom, torrent_status)    every piece is verified and on disk; unless
-///                                  seeding, the torrent has stopped by then
-///   (closed_atom, torrent_status)  seeding ended (time or ratio); it stopped
-///   (failed_atom, std::string)     the torrent cannot go on; it stopped
+/// receive incoming connections. Every listener receives the events of
+/// include/actorrent/events.hpp; the torrent answers the requests of
+/// include/actorrent/control.hpp (torrent_control).
 torrent_actor spawn_torrent(caf::actor_system& sys, net_service& net,
                             std::shared_ptr<const metainfo> meta, torrent_config cfg,
-                            std::shared_ptr<storage> store, caf::actor owner,
+                            std::shared_ptr<storage> store, std::vector<caf::actor> listeners,
                             peer_router_actor router);
 
 } // namespace actorrent

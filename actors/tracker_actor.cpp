@@ -54,9 +54,10 @@ struct tracker_state {
 
 using tracker_self = tracker_actor::stateful_pointer<tracker_state>;
 
-void note(tracker_self self, const std::string& text) {
-  ACTORRENT_LOG(info, text);
-  if (self->state.owner) self->send(self->state.owner, tracker_atom_v, text);
+/// A failure or warning about `tracker` (empty: about all of them).
+void note(tracker_self self, const std::string& tracker, const std::string& text) {
+  ACTORRENT_LOG(info, "tracker " << tracker << (tracker.empty() ? "" : ": ") << text);
+  if (self->state.owner) self->send(self->state.owner, tracker_atom_v, tracker, text);
 }
 
 // Sends exchange `id`, the announce in flight, with the counters as they
@@ -145,10 +146,13 @@ std::string on_reply(tracker_self self, const std::string& tracker, const std::s
   if (!reply) return "bad reply: " + reply.err().message;
   if (!reply->failure_reason.empty()) return "failure: " + reply->failure_reason;
   if (!reply->warning_message.empty())
-    note(self, "tracker " + tracker + ": warning: " + reply->warning_message);
+    note(self, tracker, "warning: " + reply->warning_message);
   if (!reply->tracker_id.empty()) st.tracker_id = reply->tracker_id;
   ACTORRENT_LOG(info, "tracker " << tracker << ": " << reply->peers.size() << " peers, interval "
                                  << reply->interval << " s");
+  if (st.owner)
+    self->send(st.owner, tracker_atom_v, tracker, static_cast<std::int32_t>(reply->interval),
+               static_cast<std::uint32_t>(reply->peers.size()));
   if (!reply->peers.empty() && st.owner)
     self->send(st.owner, peers_atom_v, std::move(reply->peers));
   st.schedule->on_accepted(self->clock().now(), seconds{reply->interval},
@@ -171,7 +175,7 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
     if (ok) {
       st.schedule->on_accepted(now, seconds{0});
     } else {
-      note(self, "tracker " + order.tracker + ": stopped announce failed");
+      note(self, order.tracker, "stopped announce failed");
       st.schedule->on_failed(now);
     }
     act(self);
@@ -187,7 +191,7 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
     failure = on_reply(self, order.tracker, body);
 
   if (!failure.empty()) {
-    note(self, "tracker " + order.tracker + ": " + failure);
+    note(self, order.tracker, failure);
     auto pause = st.schedule->on_failed(now);
     if (pause.count() > 0)
       ACTORRENT_LOG(info, "every tracker failed; next announce in " << pause.count() << " s");
@@ -205,9 +209,9 @@ std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
     for (const auto& text : tier) {
       auto u = parse_url(text);
       if (!u)
-        note(self, "tracker " + text + ": invalid " + u.err().message);
+        note(self, text, "invalid " + u.err().message);
       else if (u->scheme != "http")
-        note(self, "tracker " + text + ": " + u->scheme + " tracker not supported yet");
+        note(self, text, u->scheme + " tracker not supported yet");
       else
         usable.push_back(text);
     }
@@ -229,7 +233,7 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
   sc.shuffle_tiers = cfg.shuffle_tiers;
   st.schedule.emplace(usable_tiers(self, cfg.tiers), self->clock().now(), sc);
   st.cfg = std::move(cfg);
-  if (st.schedule->tiers().empty()) note(self, "tracker: no usable HTTP tracker");
+  if (st.schedule->tiers().empty()) note(self, "", "no usable HTTP tracker");
   act(self);
 
   return {

@@ -1,4 +1,5 @@
-#include "metainfo_print.hpp"
+#include "actorrent/metainfo.hpp"
+#include "actorrent/status.hpp"
 
 #include "printable.hpp"
 
@@ -82,6 +83,17 @@ void print_metainfo(std::ostream& out, const metainfo& m) {
     out << "Notes:\n";
     for (const auto& w : m.warnings) out << "  " << w << '\n';
   }
+}
+
+const char* to_string(torrent_state s) noexcept {
+  switch (s) {
+    case torrent_state::checking: return "checking";
+    case torrent_state::downloading: return "downloading";
+    case torrent_state::seeding: return "seeding";
+    case torrent_state::paused: return "paused";
+    case torrent_state::stopped: return "stopped";
+  }
+  return "unknown";
 }
 
 } // namespace actorrent

@@ -57,6 +57,7 @@ piece_manager_owner_actor::behavior_type mock_torrent(std::shared_ptr<torrent_re
     [rec](done_atom) { ++rec->done; },
     [rec](fatal_atom, const std::string& why) { rec->fatal.push_back(why); },
     [rec](ban_atom, std::string& host) { rec->bans.push_back(std::move(host)); },
+    [](piece_atom, std::uint32_t, bool) {},
   };
 }
 

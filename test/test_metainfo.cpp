@@ -17,7 +17,6 @@
 
 #include "actorrent/bencode.hpp"
 #include "actorrent/metainfo.hpp"
-#include "metainfo_print.hpp"
 
 using namespace actorrent;
 namespace be = actorrent::bencode;

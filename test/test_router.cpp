@@ -51,8 +51,8 @@ struct arrivals {
   }
 };
 
-torrent_actor::behavior_type stand_in(torrent_actor::pointer, char who,
-                                      std::shared_ptr<arrivals> log) {
+incoming_peer_actor::behavior_type stand_in(incoming_peer_actor::pointer, char who,
+                                            std::shared_ptr<arrivals> log) {
   return {
     [who, log](incoming_atom, connection_ptr& conn, std::vector<std::uint8_t>& hs) {
       auto decoded = wire::decode_handshake(hs);
@@ -60,18 +60,6 @@ torrent_actor::behavior_type stand_in(torrent_actor::pointer, char who,
       log->push(who, decoded->info_hash);
       conn->close();
     },
-    [](connected_atom, peer_key) {},
-    [](peers_atom, std::vector<peer_endpoint>&) {},
-    [](tracker_atom, const std::string&) {},
-    [](stats_atom) { return transfer_stats{}; },
-    [](done_atom) {},
-    [](fatal_atom, const std::string&) {},
-    [](ban_atom, const std::string&) {},
-    [](peers_atom) { return std::vector<peer_summary>{}; },
-    [](tick_atom) {},
-    [](peer_stats_atom, peer_key, const peer_stats&) {},
-    [](status_atom) { return torrent_status{}; },
-    [](stop_atom) { return torrent_status{}; },
   };
 }
 
@@ -118,10 +106,10 @@ struct fixture {
   std::shared_ptr<listener> acceptor;
   sha1_hash a = sha1("torrent a");
   sha1_hash b = sha1("torrent b");
-  torrent_actor ta = sys.spawn(stand_in, 'a', log);
-  torrent_actor tb = sys.spawn(stand_in, 'b', log);
+  incoming_peer_actor ta = sys.spawn(stand_in, 'a', log);
+  incoming_peer_actor tb = sys.spawn(stand_in, 'b', log);
   // Stand-ins a test adds; stopped with the others, even when a test fails.
-  std::vector<torrent_actor> more;
+  std::vector<incoming_peer_actor> more;
 
   fixture() {
     auto r = router;
@@ -147,7 +135,7 @@ struct fixture {
     sys.await_all_actors_done();
   }
 
-  torrent_actor spawn_stand_in(char who) {
+  incoming_peer_actor spawn_stand_in(char who) {
     more.push_back(sys.spawn(stand_in, who, log));
     return more.back();
   }

@@ -18,6 +18,9 @@
 #include <poll.h>
 
 #include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
 #include <thread>
 
 using namespace actorrent;
@@ -58,13 +61,14 @@ add_torrent_params in(const std::filesystem::path& dir) {
   return p;
 }
 
-/// Stops `torrent` and waits until it has exited (each step bounded).
-void stop_and_wait(caf::actor_system& sys, const caf::actor& torrent) {
+/// Removes `torrent` (keeping its files) and waits until it has exited
+/// (each step bounded).
+void stop_and_wait(caf::actor_system& sys, const torrent_handle& torrent) {
   caf::scoped_actor ctl{sys};
-  ctl->monitor(torrent);
+  ctl->monitor(torrent.control());
   bool replied = false;
-  ctl->request(torrent, 30s, stop_atom_v)
-    .receive([&](torrent_status&) { replied = true; },
+  ctl->request(torrent.control(), 30s, remove_request{false})
+    .receive([&](bool) { replied = true; },
              [&](caf::error& err) { FAIL("stop failed: " << caf::to_string(err)); });
   CHECK(replied);
   bool down = false;
@@ -130,8 +134,9 @@ TEST_CASE("a torrent whose info-hash is already in the session is refused") {
   // The first one runs on.
   caf::scoped_actor ctl{sys};
   bool answered = false;
-  ctl->request(*first, 5s, status_atom_v)
-    .receive([&](torrent_status&) { answered = true; }, [](caf::error&) {});
+  ctl->request(first->control(), 5s, status_request{})
+    .receive([&](torrent_status& st) { answered = st.info_hash == meta.info_hash; },
+             [](caf::error&) {});
   CHECK(answered);
 }
 
@@ -148,7 +153,7 @@ TEST_CASE("a torrent that exited is forgotten: the session lets its handle go an
   {
     auto first = ses.add_torrent(meta, in(dir.path), caf::actor_cast<caf::actor>(owner));
     REQUIRE(first.has_value());
-    gone = first->address();
+    gone = first->control().address();
     stop_and_wait(sys, *first);
   }
   // Nothing may keep an exited torrent alive. CAF's clock holds it until the
@@ -171,4 +176,145 @@ TEST_CASE("a torrent that exited is forgotten: the session lets its handle go an
     reply = answered_handshake(ses.listen_port(), meta.info_hash);
   REQUIRE(reply.has_value());
   CHECK(*reply == meta.info_hash);
+}
+
+namespace {
+
+/// A 4-piece multi-file torrent whose content the test writes itself.
+struct small_swarm_torrent {
+  std::string a = std::string(40000, 'a');  // file "set/a.bin"
+  std::string b;                            // file "set/b.bin"
+  metainfo meta;
+
+  small_swarm_torrent() {
+    for (int i = 0; i < 25000; ++i) b += static_cast<char>('0' + i % 10);
+    std::string all = a + b;  // 65000 bytes in pieces of 16 KiB: 4 pieces
+    std::string pieces;
+    for (std::size_t off = 0; off < all.size(); off += 16384) {
+      auto h = sha1(std::string_view(all).substr(off, 16384));
+      pieces.append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
+    }
+    std::string info = "d5:filesld6:lengthi40000e4:pathl5:a.bineed6:lengthi25000e4:pathl5:b.bineee"
+                       "4:name3:set12:piece lengthi16384e6:pieces"
+                       + std::to_string(pieces.size()) + ":" + pieces + "e";
+    auto m = parse_metainfo("d4:info" + info + "e");
+    REQUIRE(m.has_value());
+    meta = *m;
+  }
+
+  void write_to(const std::filesystem::path& dir) const {
+    std::filesystem::create_directories(dir / "set");
+    std::ofstream(dir / "set" / "a.bin", std::ios::binary) << a;
+    std::ofstream(dir / "set" / "b.bin", std::ios::binary) << b;
+  }
+};
+
+/// Receives events (bounded) until one of type T arrives, with every other
+/// event kind counted by name.
+template <class T>
+std::optional<T> next_event(caf::scoped_actor& self, std::map<std::string, int>& seen,
+                            std::chrono::seconds timeout = 10s) {
+  std::optional<T> found;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!found && std::chrono::steady_clock::now() < deadline) {
+    self->receive(
+      [&](const T& e) { found = e; },
+      [&](const torrent_added&) { ++seen["torrent_added"]; },
+      [&](const checking_progress&) { ++seen["checking_progress"]; },
+      [&](const checking_finished&) { ++seen["checking_finished"]; },
+      [&](const piece_verified&) { ++seen["piece_verified"]; },
+      [&](const peer_connected&) { ++seen["peer_connected"]; },
+      [&](const peer_disconnected&) { ++seen["peer_disconnected"]; },
+      [&](const status_update&) { ++seen["status_update"]; },
+      [&](const download_finished&) { ++seen["download_finished"]; },
+      [&](const torrent_removed&) { ++seen["torrent_removed"]; },
+      [&](const caf::message&) { ++seen["other"]; },
+      caf::after(200ms) >> [] {});
+  }
+  return found;
+}
+
+torrent_status status_of(caf::actor_system& sys, const torrent_handle& t, bool files = false) {
+  caf::scoped_actor self{sys};
+  torrent_status out;
+  self->request(t.control(), 5s, status_request{files, true})
+    .receive([&](torrent_status& st) { out = std::move(st); },
+             [&](caf::error& err) { FAIL("status failed: " << caf::to_string(err)); });
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("embedding: typed events, pause and resume, per-file status, removal that deletes") {
+  testing::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_types(cfg)};
+  small_swarm_torrent tor;
+  tor.write_to(dir.path / "seed");
+
+  // A seeder and a downloader: two sessions of this process, on 127.0.0.1.
+  session seeder{sys, loopback()};
+  REQUIRE_FALSE(seeder.listen_error());
+  auto sp = in(dir.path / "seed");
+  sp.seed = true;
+  auto seeding = seeder.add_torrent(tor.meta, sp);
+  REQUIRE(seeding.has_value());
+
+  caf::scoped_actor events{sys};
+  session leecher{sys, loopback()};
+  leecher.subscribe(caf::actor_cast<caf::actor>(events));
+  auto lp = in(dir.path / "get");
+  lp.peers = {"127.0.0.1:" + std::to_string(seeder.listen_port())};
+  auto t = leecher.add_torrent(tor.meta, lp);
+  REQUIRE(t.has_value());
+  CHECK(t->info_hash() == tor.meta.info_hash);
+  CHECK(t->name() == "set");
+  CHECK(leecher.torrents().size() == 1);
+
+  // Paused at once: nothing arrives, and the status says why.
+  t->pause();
+  std::map<std::string, int> seen;
+  auto added = next_event<torrent_added>(events, seen);
+  REQUIRE(added);
+  CHECK(added->info_hash == tor.meta.info_hash);
+  std::this_thread::sleep_for(1500ms);
+  auto paused = status_of(sys, *t);
+  CHECK(paused.state == torrent_state::paused);
+  CHECK(paused.progress.pieces_have == 0);
+  CHECK(paused.peers_connected == 0);
+
+  // Resumed: the download completes, and the events tell it piece by piece.
+  t->resume();
+  auto done = next_event<download_finished>(events, seen, 30s);
+  REQUIRE(done);
+  CHECK(done->status.progress.bytes_have == 65000);
+  CHECK(seen["piece_verified"] == 4);
+  CHECK(seen["peer_connected"] >= 1);
+
+  // Per-file progress from the seeder, which keeps running; per-host
+  // figures name the downloader.
+  auto st = status_of(sys, *seeding, true);
+  CHECK(st.state == torrent_state::seeding);
+  REQUIRE(st.files.size() == 2);
+  CHECK(st.files[0].path == "set/a.bin");
+  CHECK(st.files[0].size == 40000);
+  CHECK(st.files[0].bytes_have == 40000);
+  CHECK(st.files[1].bytes_have == 25000);
+  REQUIRE(st.peers.size() == 1);
+  CHECK(st.peers[0].host == "127.0.0.1");
+  CHECK(st.peers[0].uploaded >= 65000);
+
+  // Removing with delete_files takes the files and nothing else.
+  std::ofstream(dir.path / "seed" / "keep.txt") << "not the torrent's";
+  caf::scoped_actor seeder_events{sys};
+  caf::scoped_actor ctl{sys};
+  bool removed = false;
+  ctl->request(seeding->control(), 30s, remove_request{true})
+    .receive([&](bool ok) { removed = ok; }, [](caf::error&) {});
+  CHECK(removed);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "seed" / "set" / "a.bin"));
+  CHECK_FALSE(std::filesystem::exists(dir.path / "seed" / "set"));
+  CHECK(std::filesystem::exists(dir.path / "seed" / "keep.txt"));
+  // The downloader's copy is untouched.
+  CHECK(std::filesystem::file_size(dir.path / "get" / "set" / "b.bin") == 25000);
 }

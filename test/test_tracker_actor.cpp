@@ -121,7 +121,10 @@ tracker_owner_actor::behavior_type stand_in_torrent(std::shared_ptr<event_log> l
     [log](peers_atom, std::vector<peer_endpoint>& peers) {
       log->push({torrent_event::peers, std::move(peers), {}});
     },
-    [log](tracker_atom, std::string& text) { log->push({torrent_event::note, {}, std::move(text)}); },
+    [log](tracker_atom, const std::string& tracker, const std::string& text) {
+      log->push({torrent_event::note, {}, "tracker " + tracker + ": " + text});
+    },
+    [](tracker_atom, const std::string&, std::int32_t, std::uint32_t) {},
     [log](stats_atom) { return log->counters(); },
   };
 }
@@ -300,6 +303,7 @@ std::array<std::uint8_t, 20> make_peer_id(char tag) {
 }
 
 caf::actor_system_config& with_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::actorrent_api>();
   cfg.add_message_types<caf::id_block::actorrent>();
   return cfg;
 }

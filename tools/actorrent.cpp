@@ -5,9 +5,6 @@
 
 #include "actorrent/metainfo.hpp"
 #include "actorrent/session.hpp"
-#include "log.hpp"
-#include "messages.hpp"
-#include "metainfo_print.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -49,7 +46,7 @@ int show(const cli::options& opts) {
 void print_stats(const torrent_status& st) {
   // The last line, for people and scripts alike.
   std::cout << "stats: downloaded=" << st.progress.downloaded << " uploaded=" << st.uploaded
-            << " wasted=" << st.progress.wasted << "\n"
+            << " wasted=" << st.progress.wasted + st.discarded << "\n"
             << std::flush;
 }
 
@@ -84,6 +81,7 @@ int download(const cli::options& opts) {
     session_options sopts;
     sopts.bind_address = opts.bind;
     sopts.listen_port = opts.port;
+    sopts.status_updates = true;
     session ses{sys, sopts};
     if (ses.listen_error()) {
       if (opts.cmd == cli::command::seed) {
@@ -125,8 +123,7 @@ int download(const cli::options& opts) {
       if (line_open) std::cout << "\n";
       line_open = false;
     };
-    auto print = [&](const torrent_status& st) {
-      auto line = cli::format_status(st);
+    auto print = [&](const std::string& line) {
       if (tty) {
         std::cout << "\r" << line << "\x1b[K" << std::flush;
         line_open = true;
@@ -138,18 +135,29 @@ int download(const cli::options& opts) {
         }
       }
     };
-    self->monitor(*torrent);
+    auto say = [&](const std::string& line) {
+      end_line();
+      std::cout << line << "\n" << std::flush;
+    };
+    self->monitor(torrent->control());
     while (running) {
       self->receive(
-      [&](log_atom, const std::string& line) {
-        end_line();
-        std::cout << line << "\n" << std::flush;
+      [&](const checking_progress& c) {
+        if (c.checked == 0)
+          say("checking " + std::to_string(c.to_check) + " pieces");
+        else
+          print(cli::format_checking(c));
       },
-      [&](status_atom, const torrent_status& st) {
-        last = st;
-        print(st);
+      [&](const checking_finished& c) {
+        say("checked: " + std::to_string(c.present) + " of " + std::to_string(c.total)
+            + " pieces present (" + c.how + ")");
       },
-      [&](done_atom, const torrent_status& st) {
+      [&](const status_update& u) {
+        last = u.status;
+        print(cli::format_status(u.status));
+      },
+      [&](const download_finished& e) {
+        const auto& st = e.status;
         last = st;
         end_line();
         auto secs = st.elapsed > 0 ? st.elapsed : 1e-9;
@@ -168,19 +176,24 @@ int download(const cli::options& opts) {
         else
           running = false;
       },
-      [&](closed_atom, const torrent_status& st) {
-        last = st;
-        end_line();
-        std::cout << "seeding finished\n";
+      [&](const seeding_finished& e) {
+        last = e.status;
+        say("seeding finished");
         status = exit_ok;
         running = false;
       },
-      [&](failed_atom, const std::string& why) {
+      [&](const torrent_error& e) {
         end_line();
-        std::cerr << "actorrent: " << why << "\n";
-        status = why.find("no data for") != std::string::npos ? exit_gave_up : exit_error;
+        std::cerr << "actorrent: " << e.message << "\n";
+        status = e.gave_up ? exit_gave_up : exit_error;
         running = false;
       },
+      // Other events are for embedding hosts; the command line shows them at -v
+      // through the log.
+      [](const torrent_added&) {}, [](const piece_verified&) {}, [](const hash_failed&) {},
+      [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
+      [](const tracker_reply&) {}, [](const tracker_error&) {}, [](const torrent_removed&) {},
+      [](const session_stopped&) {},
       [&](caf::down_msg&) {
         // The torrent is gone without saying done or failed.
         end_line();
@@ -190,24 +203,21 @@ int download(const cli::options& opts) {
       caf::after(200ms) >> [] {});
       // Checked after every message, not only when none came for 200 ms: a
       // busy torrent (the start-up check) must not make Ctrl-C wait.
-      {
-        if (interrupted.load() && !stop_sent) {
-          stop_sent = true;
-          end_line();
-          std::cerr << "actorrent: interrupted; stopping (files stay as they are)\n";
-          auto t = *torrent;
-          self->request(t, 30s, stop_atom_v)
-            .receive([&](torrent_status& st) { last = st; }, [](caf::error&) {});
-          // A seeder that already completed stopped as asked: that is success.
-          status = status == exit_ok ? exit_ok : exit_interrupted;
-          running = false;
-        }
+      if (interrupted.load() && !stop_sent) {
+        stop_sent = true;
+        end_line();
+        std::cerr << "actorrent: interrupted; stopping (files stay as they are)\n";
+        self->request(torrent->control(), 5s, status_request{})
+          .receive([&](torrent_status& st) { last = st; }, [](caf::error&) {});
+        // A seeder that already completed stopped as asked: that is success.
+        status = status == exit_ok ? exit_ok : exit_interrupted;
+        running = false;
       }
     }
     print_stats(last);
   }
   // Leaving the scope stopped the session: every torrent and its actors are
-  // gone, and the network thread with them.
+  // gone (resume data saved), and the network thread with them.
   return status;
 }
 
@@ -232,7 +242,6 @@ int main(int argc, char** argv) {
     case cli::command::seed:
       break;
   }
-  if (opts->verbosity > 0)
-    log::set_level(opts->verbosity >= 2 ? log::level::debug : log::level::info);
+  if (opts->verbosity > 0) session::set_verbosity(opts->verbosity);
   return download(*opts);
 }

@@ -35,15 +35,19 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string format_checking(const checking_progress& c) {
+  char line[128];
+  double done = c.to_check > 0 ? 100.0 * c.checked / c.to_check : 100.0;
+  std::snprintf(line, sizeof line, "checking %5.1f%% (%u of %u pieces, %u present)", done,
+                c.checked, c.to_check, c.present);
+  return line;
+}
+
 std::string format_status(const torrent_status& st) {
   const auto& p = st.progress;
-  if (st.checking) {
-    char line[128];
-    double done = st.to_check > 0 ? 100.0 * st.checked_pieces / st.to_check : 100.0;
-    std::snprintf(line, sizeof line, "checking %5.1f%% (%u of %u pieces, %u present)", done,
-                  st.checked_pieces, st.to_check, p.pieces_have);
-    return line;
-  }
+  if (st.checking)
+    return format_checking(checking_progress{st.info_hash, st.checked_pieces, st.to_check,
+                                             p.pieces_have});
   double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_have)
                                      / static_cast<double>(p.bytes_total)
                                  : 100.0;

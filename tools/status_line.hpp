@@ -1,7 +1,8 @@
 // Human-readable progress: the live line on a terminal, plain lines in logs.
 #pragma once
 
-#include "messages.hpp"
+#include "actorrent/events.hpp"
+#include "actorrent/status.hpp"
 
 #include <string>
 
@@ -9,6 +10,9 @@ namespace actorrent::cli {
 
 /// "42.0% 310.2 MiB/s down 0 B/s up, peers 2/3, ETA 1s"
 std::string format_status(const torrent_status& st);
+
+/// "checking  33.3% (32 of 96 pieces, 30 present)"
+std::string format_checking(const checking_progress& p);
 
 /// "1.5 MiB", "12 B"
 std::string format_bytes(double bytes);

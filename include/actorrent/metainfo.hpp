@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,5 +67,9 @@ result<metainfo> parse_metainfo(std::string_view torrent_bytes);
 
 /// Reads `file` (at most 64 MiB) and parses it; errors name the file.
 result<metainfo> load_metainfo(const std::filesystem::path& file);
+
+/// Prints name, info-hash, sizes, pieces, flags, files, trackers, web seeds
+/// and what was tolerated in reading it, one item per line (`actorrent show`).
+void print_metainfo(std::ostream& out, const metainfo& m);
 
 } // namespace actorrent

@@ -1,23 +1,25 @@
 // The embedding API: a session runs torrents inside an actor system that the
-// caller owns. It starts one network thread for all of its connections.
+// caller owns, next to the caller's own actors. It starts one network thread
+// for all of its connections.
 //
 //   caf::actor_system_config cfg;
-//   actorrent::session::configure(cfg);        // before the system exists
+//   actorrent::session::configure(cfg);         // before the system exists
 //   caf::actor_system sys{cfg};
 //   actorrent::session ses{sys};
-//   auto torrent = ses.add_torrent(meta, params, owner);   // owner: any actor
+//   ses.subscribe(my_listener);                  // typed events: events.hpp
+//   auto t = ses.add_torrent_file("x.torrent", {.download_dir = "dl"});
+//   if (t) t->pause();                           // or request(t->control(), ...)
 //
-// The owner receives (log_atom, std::string) for lines worth showing,
-// (status_atom, torrent_status) once a second, (done_atom, torrent_status)
-// when the download is complete and on disk, (closed_atom, torrent_status)
-// when seeding ended, and (failed_atom, std::string) when the torrent cannot
-// go on. Sending the torrent (stop_atom) stops it; it replies true when it
-// has closed down. The atoms and torrent_status are declared in
-// actors/messages.hpp.
+// Everything a host needs is in include/actorrent/: metainfo.hpp (reading
+// .torrent files), events.hpp (what happens), control.hpp and status.hpp
+// (what to ask), type_ids.hpp (the CAF type ids, registered by configure()).
 #pragma once
 
+#include "actorrent/control.hpp"
 #include "actorrent/error.hpp"
+#include "actorrent/events.hpp"
 #include "actorrent/metainfo.hpp"
+#include "actorrent/type_ids.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -30,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace actorrent {
@@ -42,6 +45,15 @@ struct session_options {
   /// Accept incoming connections at all.
   bool listen = true;
   unsigned network_threads = 1;
+  /// Peers we upload to at once (regular unchoke slots, plus one optimistic).
+  std::size_t upload_slots = 4;
+  /// Requests kept in flight per peer: about 3 s of its measured rate,
+  /// within [min_pipeline, max_pipeline], starting at initial_pipeline.
+  std::uint32_t min_pipeline = 4;
+  std::uint32_t max_pipeline = 500;
+  std::uint32_t initial_pipeline = 32;
+  /// Send every subscriber a status_update event once a second per torrent.
+  bool status_updates = false;
 };
 
 struct add_torrent_params {
@@ -63,29 +75,74 @@ struct add_torrent_params {
   std::size_t max_connections = 60;
 };
 
+/// A torrent of a session, as its host holds it: cheap to copy, valid after
+/// the torrent ended (requests then fail, the calls do nothing).
+class torrent_handle {
+public:
+  torrent_handle() = default;
+  torrent_handle(torrent_control control, sha1_hash info_hash, std::string name)
+    : control_(std::move(control)), info_hash_(info_hash), name_(std::move(name)) {}
+
+  const sha1_hash& info_hash() const noexcept { return info_hash_; }
+  const std::string& name() const noexcept { return name_; }
+  /// The torrent's actor, for typed requests (status_request, ...) and for
+  /// monitoring it.
+  const torrent_control& control() const noexcept { return control_; }
+  explicit operator bool() const noexcept { return static_cast<bool>(control_); }
+
+  void pause() const;
+  void resume() const;
+  void recheck() const;
+  /// Stops the torrent for good; with delete_files its files and resume
+  /// data are deleted once nothing uses them (torrent_removed follows).
+  void remove(bool delete_files = false) const;
+
+private:
+  torrent_control control_;
+  sha1_hash info_hash_;
+  std::string name_;
+};
+
 class session {
 public:
   /// Registers actorrent's message types; call on the config before the actor
   /// system is created.
   static void configure(caf::actor_system_config& cfg);
 
+  /// How much actorrent logs to stderr: 0 warnings, 1 info, 2 debug.
+  static void set_verbosity(int level);
+
   /// Starts the network thread and, unless opts.listen is false, listens
   /// for incoming peers; throws nothing, see listen_error().
   explicit session(caf::actor_system& sys, session_options opts = {});
+  /// Stops every torrent (saving resume data, bounded in time), then tells
+  /// the subscribers session_stopped.
   ~session();
 
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
+  /// Every torrent added from now on sends its events (events.hpp) to
+  /// `listener`, any actor of the host's.
+  void subscribe(caf::actor listener);
+
   /// Creates the torrent's files under params.download_dir (never outside it)
-  /// and starts downloading. Fails on unsafe paths, unusable directories or
-  /// malformed peer addresses, and (invalid_argument, "duplicate torrent:
-  /// NAME (INFO-HASH) is already in this session") while a torrent with the
-  /// same info-hash runs in this session; once that one has exited, the
-  /// torrent can be added again. The session holds no handle to a torrent
-  /// that has exited.
-  result<caf::actor> add_torrent(const metainfo& meta, const add_torrent_params& params,
-                                 caf::actor owner);
+  /// and starts it; `listener`, when given, gets its events besides the
+  /// subscribers. Fails on unsafe paths, unusable directories, malformed
+  /// peer addresses, or an info-hash already in this session ("duplicate
+  /// torrent: ..."). A torrent that exits (done, failed, removed) leaves the
+  /// session, so the same torrent can be added again.
+  result<torrent_handle> add_torrent(const metainfo& meta, const add_torrent_params& params,
+                                     caf::actor listener = {});
+  /// The same from a .torrent file, or from its bytes.
+  result<torrent_handle> add_torrent_file(const std::filesystem::path& file,
+                                          const add_torrent_params& params,
+                                          caf::actor listener = {});
+  result<torrent_handle> add_torrent_bytes(std::string_view bytes, const add_torrent_params& params,
+                                           caf::actor listener = {});
+
+  /// The torrents running now.
+  std::vector<torrent_handle> torrents() const;
 
   /// Our peer id (20 bytes, "-AR0100-" and random characters).
   const std::array<std::uint8_t, 20>& peer_id() const noexcept;

@@ -52,7 +52,7 @@ run_result run_with_actors(const scenario& s, const std::vector<planned_peer>& s
     engine e = make_engine(s, swarm, content, mocks, false);
     auto rec = std::make_shared<recorder>();
     auto own = sys.spawn(owner, rec);
-    auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, own, {});
+    auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, {own}, {});
     announce_late_peers(swarm, torrent);
 
     const auto sim_start = sched.clock().now();
@@ -81,15 +81,14 @@ run_result run_with_actors(const scenario& s, const std::vector<planned_peer>& s
 
     caf::scoped_actor self{sys, true};
     {
-      auto h = self->request(torrent, caf::infinite, status_atom_v);
+      auto h = self->request(torrent, caf::infinite, status_request{false, true});
       sched.run();
-      h.receive([&](torrent_status& st) { last_status = st; }, [](caf::error&) {});
-    }
-    {
-      auto h = self->request(torrent, caf::infinite, peers_atom_v);
-      sched.run();
-      h.receive([&](std::vector<peer_summary>& v) { out.engine_view = std::move(v); },
-                [](caf::error&) {});
+      h.receive(
+        [&](torrent_status& st) {
+          out.engine_view = std::move(st.peers);
+          last_status = std::move(st);
+        },
+        [](caf::error&) {});
     }
     out.reports.resize(handles.size());
     for (std::size_t i = 0; i < handles.size(); ++i) {

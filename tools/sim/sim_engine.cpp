@@ -20,19 +20,19 @@ caf::behavior owner(caf::event_based_actor*, std::shared_ptr<recorder> rec) {
     rec->final = st;
   };
   return {
-    [push](status_atom, const torrent_status& st) { push(st); },
-    [rec, push](done_atom, const torrent_status& st) {
-      push(st);
+    [push](const status_update& u) { push(u.status); },
+    [rec, push](const download_finished& e) {
+      push(e.status);
       std::lock_guard<std::mutex> g(rec->m);
       rec->done = true;
     },
-    [rec](failed_atom, const std::string& why) {
+    [rec](const torrent_error& e) {
       std::lock_guard<std::mutex> g(rec->m);
       rec->failed = true;
-      rec->why = why;
+      rec->why = e.message;
     },
-    [](closed_atom, const torrent_status&) {},
-    [](log_atom, const std::string&) {},
+    // The rest is not needed for the report.
+    [](const caf::message&) {},
   };
 }
 
@@ -71,6 +71,7 @@ torrent_config make_config(const scenario& s, const std::vector<planned_peer>& s
                         : s.strategy == "random"   ? pick_strategy::random
                                                    : pick_strategy::rarest;
   cfg.choking.seed = s.seed;
+  cfg.status_updates = true;
   return cfg;
 }
 

@@ -191,7 +191,7 @@ run_result run_with_processes(const scenario& s, const std::vector<planned_peer>
       engine e = make_engine(s, swarm, content, by_host, true);
       auto rec = std::make_shared<recorder>();
       auto own = sys.spawn(owner, rec);
-      auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, own, {});
+      auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, {own}, {});
       announce_late_peers(swarm, torrent);
       auto deadline = wall_clock::now() + std::chrono::seconds(s.max_sim_time_s);
       for (;;) {
@@ -209,11 +209,13 @@ run_result run_with_processes(const scenario& s, const std::vector<planned_peer>
       // Blocks still on their way arrive, and connections report once more.
       std::this_thread::sleep_for(1500ms);
       std::optional<torrent_status> last;
-      self->request(torrent, 10s, status_atom_v)
-        .receive([&](torrent_status& st) { last = st; }, [](caf::error&) {});
-      self->request(torrent, 10s, peers_atom_v)
-        .receive([&](std::vector<peer_summary>& v) { out.engine_view = std::move(v); },
-                 [](caf::error&) {});
+      self->request(torrent, 10s, status_request{false, true})
+        .receive(
+          [&](torrent_status& st) {
+            out.engine_view = std::move(st.peers);
+            last = std::move(st);
+          },
+          [](caf::error&) {});
       out.reports.resize(mocks.size());
       for (std::size_t i = 0; i < mocks.size(); ++i)
         self->request(mocks[i], 10s, status_atom_v)
