@@ -253,8 +253,10 @@ TEST_CASE("embedding: typed events, pause and resume, per-file status, removal t
   tor.write_to(dir.path / "seed");
 
   // A seeder and a downloader: two sessions of this process, on 127.0.0.1.
+  caf::scoped_actor seeder_events{sys};
   session seeder{sys, loopback()};
   REQUIRE_FALSE(seeder.listen_error());
+  seeder.subscribe(caf::actor_cast<caf::actor>(seeder_events));
   auto sp = in(dir.path / "seed");
   sp.seed = true;
   auto seeding = seeder.add_torrent(tor.meta, sp);
@@ -301,12 +303,29 @@ TEST_CASE("embedding: typed events, pause and resume, per-file status, removal t
   CHECK(st.files[0].bytes_have == 40000);
   CHECK(st.files[1].bytes_have == 25000);
   REQUIRE(st.peers.size() == 1);
+  std::this_thread::sleep_for(1100ms);  // the figures are a second old at most
+  st = status_of(sys, *seeding, true);
   CHECK(st.peers[0].host == "127.0.0.1");
   CHECK(st.peers[0].uploaded >= 65000);
 
+  // A recheck hashes everything again: a byte changed on disk behind the
+  // torrent's back costs exactly its piece.
+  {
+    std::fstream f(dir.path / "seed" / "set" / "a.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20000);
+    f.put('!');
+  }
+  std::map<std::string, int> seeder_seen;
+  REQUIRE(next_event<checking_finished>(seeder_events, seeder_seen));  // the start-up check
+  seeding->recheck();
+  auto rechecked = next_event<checking_finished>(seeder_events, seeder_seen, 20s);
+  REQUIRE(rechecked);
+  CHECK(rechecked->present == 3);
+  CHECK(rechecked->total == 4);
+  CHECK(status_of(sys, *seeding).state == torrent_state::downloading);
+
   // Removing with delete_files takes the files and nothing else.
   std::ofstream(dir.path / "seed" / "keep.txt") << "not the torrent's";
-  caf::scoped_actor seeder_events{sys};
   caf::scoped_actor ctl{sys};
   bool removed = false;
   ctl->request(seeding->control(), 30s, remove_request{true})
