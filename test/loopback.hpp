@@ -26,4 +26,16 @@ inline std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+/// A blocking TCP connection to 127.0.0.1:port (the test fails if refused).
+inline int connect_loopback(std::uint16_t port) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return s;
+}
+
 } // namespace actorrent::testing

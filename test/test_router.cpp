@@ -63,16 +63,7 @@ incoming_peer_actor::behavior_type stand_in(incoming_peer_actor::pointer, char w
   };
 }
 
-int connect_to(std::uint16_t port) {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(s >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return s;
-}
+int connect_to(std::uint16_t port) { return testing::connect_loopback(port); }
 
 std::vector<std::uint8_t> handshake_for(const sha1_hash& h) {
   wire::handshake hs;

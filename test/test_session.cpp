@@ -79,13 +79,7 @@ void stop_and_wait(caf::actor_system& sys, const torrent_handle& torrent) {
 /// Sends a handshake for `info_hash` to 127.0.0.1:port and returns the
 /// info-hash of the handshake that comes back, if one does within 2 s.
 std::optional<sha1_hash> answered_handshake(std::uint16_t port, const sha1_hash& info_hash) {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(s >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  int s = testing::connect_loopback(port);
   wire::handshake hs;
   hs.info_hash = info_hash;
   hs.peer_id.fill('p');

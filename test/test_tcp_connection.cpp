@@ -109,16 +109,7 @@ struct raw_server {
   peer_endpoint endpoint() const { return {"127.0.0.1", port}; }
 };
 
-int raw_connect(std::uint16_t port) {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(s >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return s;
-}
+int raw_connect(std::uint16_t port) { return testing::connect_loopback(port); }
 
 /// Closing with SO_LINGER 0 sends a reset: the other side's pending
 /// operations fail instead of seeing an orderly end.

@@ -11,7 +11,6 @@ tracker's reply, one piece_verified per piece, download finished; a .torrent
 that is garbage gives a torrent_error line and the service goes on; SIGTERM
 ends with session_stopped and exit 0."""
 
-import json
 import os
 import shutil
 import signal
@@ -34,15 +33,7 @@ def find_watch():
 
 
 def events_of(path):
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
-    return out
+    return swarm.read_jsonl(path) if os.path.exists(path) else []
 
 
 def wait_event(path, pred, timeout, what):
