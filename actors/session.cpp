@@ -100,8 +100,24 @@ void session::configure(caf::actor_system_config& cfg) {
   });
 }
 
-session::session(caf::actor_system& sys, session_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(opts))) {
+struct session::owned_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+};
+
+session::session(session_options opts) : own_(std::make_shared<owned_system>()) {
+  configure(own_->cfg);
+  own_->cfg.set("logger.console", caf::atom("none"));
+  own_->sys = std::make_unique<caf::actor_system>(own_->cfg);
+  init(*own_->sys, std::move(opts));
+}
+
+session::session(caf::actor_system& sys, session_options opts) { init(sys, std::move(opts)); }
+
+caf::actor_system& session::system() noexcept { return impl_->sys; }
+
+void session::init(caf::actor_system& sys, session_options opts) {
+  impl_ = std::make_unique<impl>(sys, std::move(opts));
   if (!impl_->opts.listen) return;
   impl_->router = spawn_peer_router(sys);
   auto router = impl_->router;

@@ -331,3 +331,24 @@ TEST_CASE("embedding: typed events, pause and resume, per-file status, removal t
   // The downloader's copy is untouched.
   CHECK(std::filesystem::file_size(dir.path / "get" / "set" / "b.bin") == 25000);
 }
+
+TEST_CASE("for simple use a session makes its own actor system, and ends it last") {
+  testing::temp_dir dir;
+  auto meta = tiny_torrent();
+  torrent_status st;
+  {
+    session ses{loopback()};
+    REQUIRE_FALSE(ses.listen_error());
+    auto t = ses.add_torrent(meta, in(dir.path));
+    REQUIRE(t.has_value());
+    caf::scoped_actor self{ses.system()};
+    self->request(t->control(), 5s, status_request{true, false})
+      .receive([&](torrent_status& s) { st = std::move(s); },
+               [&](caf::error& err) { FAIL("status failed: " << caf::to_string(err)); });
+    // Leaving the scope stops the torrent, then the session's own system.
+  }
+  CHECK(st.info_hash == meta.info_hash);
+  REQUIRE(st.files.size() == 1);
+  CHECK(st.files[0].path == "tiny.bin");
+  CHECK(st.files[0].size == 1000);
+}

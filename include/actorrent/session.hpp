@@ -115,6 +115,12 @@ public:
   /// Starts the network thread and, unless opts.listen is false, listens
   /// for incoming peers; throws nothing, see listen_error().
   explicit session(caf::actor_system& sys, session_options opts = {});
+  /// For simple use: the session makes an actor system of its own (see
+  /// system()), configured with configure(), and ends it last.
+  explicit session(session_options opts = {});
+
+  /// The actor system the torrents run in (the caller's, or the session's own).
+  caf::actor_system& system() noexcept;
   /// Stops every torrent (saving resume data, bounded in time), then tells
   /// the subscribers session_stopped.
   ~session();
@@ -154,6 +160,11 @@ public:
   std::uint16_t listen_port() const noexcept;
 
 private:
+  void init(caf::actor_system& sys, session_options opts);
+
+  struct owned_system;
+  // Declared first, so it outlives everything else of the session.
+  std::shared_ptr<owned_system> own_;
   struct impl;
   std::unique_ptr<impl> impl_;
 };
