@@ -73,7 +73,13 @@ struct peer_state {
 using peer_self = peer_connection_actor::stateful_pointer<peer_state>;
 
 void quit_with(peer_self self, const error& why) {
-  ACTORRENT_LOG(info, "peer " << self->state.remote.to_string() << ": " << why.message);
+  auto& st = self->state;
+  ACTORRENT_LOG(info, "peer " << st.remote.to_string() << ": " << why.message);
+  // The last figures go out before the exit: the torrent drops a connection
+  // when it hears of the exit, and a peer banned within its first second
+  // would otherwise never have its bytes counted.
+  if (st.torrent && st.proto && st.proto->handshaken())
+    self->send(st.torrent, peer_stats_atom_v, st.key, st.proto->stats());
   self->quit(to_caf_error(why));
 }
 

@@ -146,6 +146,22 @@ def worker_processes(tmp):
     log(f"{len(served)} mock peers in 2 worker processes served blocks")
 
 
+def wire_transport(tmp):
+    # Hundreds of mock peers behind real TCP sockets, each on an address of
+    # its own in 127.0.0.0/8: the engine's own dialer, sockets and decoder.
+    d, _ = run(tmp, "wire", "--peers", 200, "--pieces", 128, "--rate", 262144, "--corrupt", 0.1,
+               "--transport", "wire", "--seed", 4, "--max-sim-time", 60, timeout=120)
+    check(d["completed"], f"200 mock peers over TCP: {d['failure']}")
+    served = [p for p in d["per_peer"] if p["contributed"] > 0]
+    check(len(served) >= 20, f"only {len(served)} peers delivered blocks over TCP")
+    liars = [p["id"] for p in d["per_peer"] if p["role"] == "corrupt" and p["contributed"] > 0
+             and not p["banned"]]
+    check(not liars, f"corrupt peers that got blocks through TCP were not banned: {liars}")
+    wrongly = [p["id"] for p in d["per_peer"] if p["role"] != "corrupt" and p["banned"]]
+    check(not wrongly, f"honest peers were banned: {wrongly}")
+    log(f"{len(served)} of 200 TCP mock peers delivered blocks, {d['peers_banned']} liars banned")
+
+
 def bad_arguments(tmp):
     p = subprocess.run([SIM, "--peers", "0"], capture_output=True, text=True, timeout=30)
     check(p.returncode == 2 and "bad value for --peers" in p.stderr,
@@ -161,7 +177,7 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="actorrent-sim-") as tmp:
         for case in (all_honest, corrupt_peers, slow_peer_endgame, rarest_beats_sequential,
-                     same_seed_same_json, plot, worker_processes, bad_arguments):
+                     same_seed_same_json, plot, wire_transport, worker_processes, bad_arguments):
             log(f"--- {case.__name__}")
             try:
                 case(tmp)

@@ -72,7 +72,9 @@ void write_json(std::ostream& out, const scenario& s, const std::vector<planned_
   out << "  \"failure\": " << quoted(r.failure) << ",\n";
   out << "  \"seed\": " << s.seed << ",\n";
   out << "  \"strategy\": " << quoted(s.strategy) << ",\n";
-  out << "  \"transport\": " << quoted(s.transport == transport_kind::actors ? "actors" : "processes") << ",\n";
+  out << "  \"transport\": " << quoted(s.transport == transport_kind::actors ? "actors"
+                                         : s.transport == transport_kind::wire ? "wire"
+                                                                               : "processes") << ",\n";
   out << "  \"sim_time_s\": " << num(r.sim_time_s) << ",\n";
   out << "  \"wall_s\": " << num(r.wall_s) << ",\n";
   out << "  \"peers\": " << s.peers << ",\n";

@@ -33,13 +33,15 @@ std::string usage() {
          "         [--share FRACTION] [--corrupt FRACTION] [--slow FRACTION] [--silent FRACTION]\n"
          "         [--leave FRACTION] [--late FRACTION] [--rate BYTES/S] [--slow-rate BYTES/S]\n"
          "         [--latency MS] [--strategy rarest|sequential|random]\n"
-         "         [--transport actors|processes] [--workers N] [--max-connections N]\n"
+         "         [--transport actors|wire|processes] [--workers N] [--max-connections N]\n"
          "         [--endgame-threshold F] [--max-sim-time S] [--seed K] [--json FILE]\n"
          "         [--plot FILE.svg] [--quiet]\n"
          "One real engine (PieceManager, picker, choker, end-game, bans, the peer protocol)\n"
          "against a swarm of mock peers on simulated time; the same --seed gives the same\n"
-         "result. --transport processes hosts the mock peers in --workers processes,\n"
-         "reached through CAF's remote actors on 127.0.0.1.\n";
+         "result. --transport wire puts each mock peer behind a real TCP socket on an\n"
+         "address of its own in 127.0.0.0/8 (real time); --transport processes hosts the\n"
+         "mock peers in --workers processes, reached through CAF's remote actors on\n"
+         "127.0.0.1 (real time).\n";
 }
 
 result<scenario> parse_scenario(const std::vector<std::string>& args) {
@@ -53,7 +55,7 @@ result<scenario> parse_scenario(const std::vector<std::string>& args) {
     if (i + 1 >= args.size()) return bad(a + " needs a value");
     const std::string& v = args[++i];
     bool ok = true;
-    if (a == "--peers") ok = parse_number(v, s.peers) && s.peers > 0 && s.peers <= 100000;
+    if (a == "--peers") ok = parse_number(v, s.peers) && s.peers > 0 && s.peers <= 64000;
     else if (a == "--pieces") ok = parse_number(v, s.pieces) && s.pieces > 0 && s.pieces <= 100000;
     else if (a == "--piece-size")
       ok = parse_number(v, s.piece_size) && s.piece_size >= 16384 && s.piece_size <= (16 << 20);
@@ -71,6 +73,7 @@ result<scenario> parse_scenario(const std::vector<std::string>& args) {
       ok = (s.strategy = v, v == "rarest" || v == "sequential" || v == "random");
     else if (a == "--transport") {
       if (v == "actors") s.transport = transport_kind::actors;
+      else if (v == "wire") s.transport = transport_kind::wire;
       else if (v == "processes") s.transport = transport_kind::processes;
       else ok = false;
     } else if (a == "--workers") ok = parse_number(v, s.workers) && s.workers >= 1 && s.workers <= 16;
@@ -131,9 +134,9 @@ std::vector<planned_peer> plan_swarm(const scenario& s, const content_spec& cont
         if (unit(rng) < s.share) has.set(piece);
     p.profile.has = has.bytes();
     p.role = seed[i] && role[i] == "partial" ? "seed" : role[i];
-    std::uint32_t host = i + 1;
-    p.host = "10." + std::to_string((host >> 16) & 255) + "." + std::to_string((host >> 8) & 255)
-             + "." + std::to_string(host & 255);
+    // An address of its own in 127.0.0.0/8 (bans are per host); the wire
+    // transport listens on it, the others only use it as a name.
+    p.host = "127.1." + std::to_string((i / 250) % 256) + "." + std::to_string(i % 250 + 1);
     out.push_back(std::move(p));
   }
   // Leaving and late peers: drawn after the roles, from the same stream.

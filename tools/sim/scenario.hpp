@@ -11,7 +11,7 @@
 
 namespace actorrent::sim {
 
-enum class transport_kind { actors, processes };
+enum class transport_kind { actors, wire, processes };
 
 struct scenario {
   std::uint32_t peers = 50;
@@ -48,7 +48,8 @@ std::string usage();
 /// One mock peer of the swarm: how it behaves and what the engine knows of it.
 struct planned_peer {
   mock_profile profile;
-  std::string host;                 ///< its address, one host per peer (bans are per host)
+  std::string host;                 ///< 127.1.x.y: one host per peer (bans are per host)
+  std::uint16_t port = 6881;
   std::uint32_t arrives_after_ms = 0;
   std::string role;                 ///< "seed", "partial", "corrupt", "slow", "silent"
 };

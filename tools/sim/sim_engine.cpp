@@ -3,9 +3,16 @@
 #include "file_layout.hpp"
 #include "peer_actor.hpp"
 
+#include <caf/scoped_actor.hpp>
+
+#include <optional>
+#include <thread>
+
 namespace actorrent::sim {
 
-caf::behavior owner(caf::event_based_actor*, std::shared_ptr<recorder> rec) {
+caf::behavior owner(caf::event_based_actor* self, std::shared_ptr<recorder> rec) {
+  // Only status, the end and errors go into the report; other events pass.
+  self->set_default_handler(caf::drop);
   auto push = [rec](const torrent_status& st) {
     const auto& p = st.progress;
     sample s;
@@ -31,8 +38,6 @@ caf::behavior owner(caf::event_based_actor*, std::shared_ptr<recorder> rec) {
       rec->failed = true;
       rec->why = e.message;
     },
-    // The rest is not needed for the report.
-    [](const caf::message&) {},
   };
 }
 
@@ -52,7 +57,7 @@ std::shared_ptr<metainfo> make_meta(const scenario& s, const content_spec& c) {
   return m;
 }
 
-peer_endpoint endpoint_of(const planned_peer& p) { return {p.host, 6881}; }
+peer_endpoint endpoint_of(const planned_peer& p) { return {p.host, p.port}; }
 
 torrent_config make_config(const scenario& s, const std::vector<planned_peer>& swarm) {
   torrent_config cfg;
@@ -113,9 +118,56 @@ engine make_engine(const scenario& s, const std::vector<planned_peer>& swarm,
   e.meta = make_meta(s, content);
   e.store = make_store(content, e.meta->name);
   e.cfg = make_config(s, swarm);
-  e.cfg.dial = dialer(std::move(mocks));
+  if (mocks) e.cfg.dial = dialer(std::move(mocks));
   e.cfg.disk_thread = disk_thread;
   return e;
+}
+
+void run_in_real_time(caf::actor_system& sys, net_service& net, const engine& e,
+                      const scenario& s, const std::vector<planned_peer>& swarm,
+                      const std::vector<mock_peer_actor>& mocks,
+                      std::chrono::steady_clock::time_point wall_start, run_result& out) {
+  using namespace std::chrono_literals;
+  using wall_clock = std::chrono::steady_clock;
+  caf::scoped_actor self{sys};
+  auto rec = std::make_shared<recorder>();
+  auto own = sys.spawn(owner, rec);
+  auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, {own}, {});
+  announce_late_peers(swarm, torrent);
+  auto deadline = wall_clock::now() + std::chrono::seconds(s.max_sim_time_s);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(rec->m);
+      if (rec->done || rec->failed) break;
+    }
+    if (wall_clock::now() > deadline) {
+      out.failure = "not complete after " + std::to_string(s.max_sim_time_s) + " s";
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  out.sim_time_s = std::chrono::duration<double>(wall_clock::now() - wall_start).count();
+  // Blocks still on their way arrive, and connections report once more.
+  std::this_thread::sleep_for(1500ms);
+  std::optional<torrent_status> last;
+  self->request(torrent, 10s, status_request{false, true})
+    .receive(
+      [&](torrent_status& st) {
+        out.engine_view = std::move(st.peers);
+        last = std::move(st);
+      },
+      [](caf::error&) {});
+  out.reports.resize(mocks.size());
+  for (std::size_t i = 0; i < mocks.size(); ++i)
+    self->request(mocks[i], 10s, status_atom_v)
+      .receive([&](mock_report& r) { out.reports[i] = r; }, [](caf::error&) {});
+  self->request(torrent, 30s, stop_atom_v).receive([](torrent_status&) {}, [](caf::error&) {});
+  self->send_exit(own, caf::exit_reason::user_shutdown);
+  std::lock_guard<std::mutex> g(rec->m);
+  out.completed = rec->done;
+  if (rec->failed && out.failure.empty()) out.failure = rec->why;
+  out.series = rec->series;
+  out.final = last ? *last : rec->final;
 }
 
 } // namespace actorrent::sim

@@ -7,10 +7,13 @@
 #include "scenario.hpp"
 #include "sim_run.hpp"
 #include "memory_storage.hpp"
+#include "mock_peer.hpp"
+#include "net_service.hpp"
 #include "torrent_actor.hpp"
 
 #include <caf/event_based_actor.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,11 +44,20 @@ struct engine {
 };
 
 /// The torrent, its storage and settings for this swarm; its connections go
-/// to the mock peer of each address (`mocks`, by host).
+/// to the mock peer of each address (`mocks`, by host), or over TCP when
+/// `mocks` is null.
 engine make_engine(const scenario& s, const std::vector<planned_peer>& swarm,
                    const content_spec& content,
                    std::shared_ptr<std::map<std::string, wire_peer_actor>> mocks,
                    bool disk_thread);
+
+/// Runs the engine on real time (the real scheduler) until the download is
+/// done, failed or out of time, then fills `out` from the engine and the
+/// mocks. For the transports whose mocks are not on the test coordinator.
+void run_in_real_time(caf::actor_system& sys, net_service& net, const engine& e,
+                      const scenario& s, const std::vector<planned_peer>& swarm,
+                      const std::vector<mock_peer_actor>& mocks,
+                      std::chrono::steady_clock::time_point wall_start, run_result& out);
 
 /// Tells the torrent of late peers when their time comes.
 void announce_late_peers(const std::vector<planned_peer>& swarm, const torrent_actor& torrent);

@@ -31,9 +31,9 @@ int main(int argc, char** argv) {
   content.total_length = std::int64_t{s->pieces} * s->piece_size - s->piece_size / 3;
   auto swarm = plan_swarm(*s, content, swarm_info_hash(*s));
 
-  run_result r = s->transport == transport_kind::actors
-                   ? run_with_actors(*s, swarm, content)
-                   : run_with_processes(*s, swarm, content, argv[0]);
+  run_result r = s->transport == transport_kind::actors ? run_with_actors(*s, swarm, content)
+                 : s->transport == transport_kind::wire ? run_with_wire(*s, swarm, content)
+                                                        : run_with_processes(*s, swarm, content, argv[0]);
   if (!s->quiet) write_summary(std::cout, *s, swarm, r);
   if (!s->json.empty()) {
     std::ofstream out(s->json);

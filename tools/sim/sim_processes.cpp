@@ -189,44 +189,7 @@ run_result run_with_processes(const scenario& s, const std::vector<planned_peer>
     }
     if (out.failure.empty()) {
       engine e = make_engine(s, swarm, content, by_host, true);
-      auto rec = std::make_shared<recorder>();
-      auto own = sys.spawn(owner, rec);
-      auto torrent = spawn_torrent(sys, net, e.meta, e.cfg, e.store, {own}, {});
-      announce_late_peers(swarm, torrent);
-      auto deadline = wall_clock::now() + std::chrono::seconds(s.max_sim_time_s);
-      for (;;) {
-        {
-          std::lock_guard<std::mutex> g(rec->m);
-          if (rec->done || rec->failed) break;
-        }
-        if (wall_clock::now() > deadline) {
-          out.failure = "not complete after " + std::to_string(s.max_sim_time_s) + " s";
-          break;
-        }
-        std::this_thread::sleep_for(20ms);
-      }
-      out.sim_time_s = std::chrono::duration<double>(wall_clock::now() - wall_start).count();
-      // Blocks still on their way arrive, and connections report once more.
-      std::this_thread::sleep_for(1500ms);
-      std::optional<torrent_status> last;
-      self->request(torrent, 10s, status_request{false, true})
-        .receive(
-          [&](torrent_status& st) {
-            out.engine_view = std::move(st.peers);
-            last = std::move(st);
-          },
-          [](caf::error&) {});
-      out.reports.resize(mocks.size());
-      for (std::size_t i = 0; i < mocks.size(); ++i)
-        self->request(mocks[i], 10s, status_atom_v)
-          .receive([&](mock_report& r) { out.reports[i] = r; }, [](caf::error&) {});
-      self->request(torrent, 30s, stop_atom_v).receive([](torrent_status&) {}, [](caf::error&) {});
-      self->send_exit(own, caf::exit_reason::user_shutdown);
-      std::lock_guard<std::mutex> g(rec->m);
-      out.completed = rec->done;
-      if (rec->failed && out.failure.empty()) out.failure = rec->why;
-      out.series = rec->series;
-      out.final = last ? *last : rec->final;
+      run_in_real_time(sys, net, e, s, swarm, mocks, wall_start, out);
     }
     for (auto& m : mocks) self->send_exit(m, caf::exit_reason::user_shutdown);
   }

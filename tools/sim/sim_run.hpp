@@ -39,6 +39,11 @@ struct run_result {
 run_result run_with_actors(const scenario& s, const std::vector<planned_peer>& swarm,
                            const content_spec& content);
 
+/// Every mock peer behind a real TCP listener on 127.x.y.z of its own; the
+/// engine dials them like any peer. Real time.
+run_result run_with_wire(const scenario& s, const std::vector<planned_peer>& swarm,
+                         const content_spec& content);
+
 /// Mock peers in worker processes (this executable with --worker), reached
 /// through CAF's middleman on 127.0.0.1; real time.
 run_result run_with_processes(const scenario& s, const std::vector<planned_peer>& swarm,
