@@ -125,6 +125,24 @@ def same_seed_same_json(tmp):
     check(la == lb, "the same seed gave different JSON bytes")
 
 
+def scenario_file(tmp):
+    # A JSON file says what the flags say; flags after it win.
+    path = os.path.join(tmp, "scenario.json")
+    with open(path, "w") as f:
+        json.dump({"peers": 40, "pieces": 128, "corrupt": 0.1, "slow_rate": 4096,
+                   "strategy": "sequential", "seed": 6}, f)
+    a, _ = run(tmp, "from-file", "--scenario", path, "--seed", 5)
+    b, _ = run(tmp, "from-flags", "--peers", 40, "--pieces", 128, "--corrupt", 0.1, "--slow-rate",
+               4096, "--strategy", "sequential", "--seed", 5)
+    for d in (a, b):
+        d.pop("wall_s")
+    check(a == b, "a scenario file and the same flags gave different results")
+    with open(path, "w") as f:
+        f.write('{"peers": {"nested": 1}}')
+    p = subprocess.run([SIM, "--scenario", path], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "scenario.json" in p.stderr, f"a bad scenario file: {p.stderr}")
+
+
 def plot(tmp):
     svg = os.path.join(tmp, "run.svg")
     d, _ = run(tmp, "plot", "--peers", 30, "--pieces", 200, "--rate", 131072, "--seed", 3,
@@ -177,7 +195,7 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="actorrent-sim-") as tmp:
         for case in (all_honest, corrupt_peers, slow_peer_endgame, rarest_beats_sequential,
-                     same_seed_same_json, plot, wire_transport, worker_processes, bad_arguments):
+                     same_seed_same_json, scenario_file, plot, wire_transport, worker_processes, bad_arguments):
             log(f"--- {case.__name__}")
             try:
                 case(tmp)

@@ -2,7 +2,11 @@
 
 #include "bitfield.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <random>
 
@@ -26,10 +30,76 @@ bool parse_number(const std::string& text, T& out) {
 
 bool fraction(double x) { return x >= 0 && x <= 1; }
 
+/// A scenario file: one flat JSON object whose keys are the flags without
+/// their dashes ("slow_rate" or "slow-rate") and whose values are numbers,
+/// strings or booleans (true only for "quiet"). Returns the equivalent flags.
+result<std::vector<std::string>> read_scenario_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return bad("cannot read scenario file " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (text.size() > (64 << 10)) return bad(path + ": a scenario file is a few lines, not " +
+                                           std::to_string(text.size()) + " bytes");
+  std::vector<std::string> args;
+  std::size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  auto fail = [&](const std::string& what) {
+    return bad(path + ": " + what + " at byte " + std::to_string(i));
+  };
+  auto string_at = [&](std::string& out) -> bool {
+    if (i >= text.size() || text[i] != '"') return false;
+    auto end = text.find('"', i + 1);
+    if (end == std::string::npos || text.find('\\', i + 1) < end) return false;
+    out = text.substr(i + 1, end - i - 1);
+    i = end + 1;
+    return true;
+  };
+  skip();
+  if (i >= text.size() || text[i++] != '{') return fail("expected '{'");
+  skip();
+  if (i < text.size() && text[i] == '}') return args;
+  for (;;) {
+    skip();
+    std::string key, value;
+    if (!string_at(key)) return fail("expected a key in quotes");
+    std::replace(key.begin(), key.end(), '_', '-');
+    skip();
+    if (i >= text.size() || text[i++] != ':') return fail("expected ':'");
+    skip();
+    if (i < text.size() && text[i] == '"') {
+      if (!string_at(value)) return fail("unterminated string");
+    } else {
+      auto start = i;
+      while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.'
+                                 || text[i] == '-' || text[i] == '+'))
+        ++i;
+      value = text.substr(start, i - start);
+      if (value.empty()) return fail("expected a number, a string or true/false");
+    }
+    if (value == "true" || value == "false") {
+      if (key != "quiet") return fail("only \"quiet\" takes true/false");
+      if (value == "true") args.push_back("--quiet");
+    } else {
+      args.push_back("--" + key);
+      args.push_back(value);
+    }
+    skip();
+    if (i < text.size() && text[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < text.size() && text[i] == '}') break;
+    return fail("expected ',' or '}'");
+  }
+  return args;
+}
+
 } // namespace
 
 std::string usage() {
-  return "usage: actorrent-sim --peers N [--pieces P] [--piece-size BYTES] [--seeds FRACTION]\n"
+  return "usage: actorrent-sim [--scenario FILE.json] --peers N [--pieces P] [--piece-size BYTES]\n"
+         "         [--seeds FRACTION]\n"
          "         [--share FRACTION] [--corrupt FRACTION] [--slow FRACTION] [--silent FRACTION]\n"
          "         [--leave FRACTION] [--late FRACTION] [--rate BYTES/S] [--slow-rate BYTES/S]\n"
          "         [--latency MS] [--strategy rarest|sequential|random]\n"
@@ -44,7 +114,21 @@ std::string usage() {
          "127.0.0.1 (real time).\n";
 }
 
-result<scenario> parse_scenario(const std::vector<std::string>& args) {
+result<scenario> parse_scenario(const std::vector<std::string>& given) {
+  // A scenario file's settings stand where the flag stands: flags after it win.
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    if (given[i] != "--scenario") {
+      args.push_back(given[i]);
+      continue;
+    }
+    if (i + 1 >= given.size()) return bad("--scenario needs a file");
+    auto from_file = read_scenario_file(given[++i]);
+    if (!from_file) return from_file.err();
+    if (std::find(from_file->begin(), from_file->end(), "--scenario") != from_file->end())
+      return bad(given[i] + ": a scenario file cannot name another");
+    args.insert(args.end(), from_file->begin(), from_file->end());
+  }
   scenario s;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
