@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libcaf-dev libasio-dev libssl-dev doctest-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time)
+  # cmake: CAF built from source for the ThreadSanitizer stage.
+  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake)
 fi
 
 missing=()

@@ -1,35 +1,65 @@
 #!/usr/bin/env bash
 # Installs dependencies and test peers, builds, runs every test, and ends with
-# the line "N passed, N failed" counted from meson's test log.
+# the line "N passed, N failed" counted from meson's test logs.
+#
+# Stages (ACTORRENT_TEST_STAGES, default all of them, in this order):
+#   main  the release build: unit, fuzz-corpus, end-to-end, simulation, install
+#   asan  the whole suite again under AddressSanitizer + UBSan (build-asan/)
+#   tsan  threads-meet tests under ThreadSanitizer, CAF built with it (build-tsan/)
+# Arguments are passed to the main stage's `meson test` (e.g. a test name).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+stages=${ACTORRENT_TEST_STAGES:-main asan tsan}
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
 bash tools/setup.sh --test || { echo "0 passed, 1 failed"; exit 1; }
 
-rm -f build/meson-logs/testlog.json
-meson test -C build --print-errorlogs --num-processes 2 "$@"
-meson_status=$?
+status=0
+for stage in $stages; do
+  echo "=== stage $stage ==="
+  start=$SECONDS
+  case $stage in
+    main)
+      rm -f build/meson-logs/testlog.json
+      meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
+      log=build/meson-logs/testlog.json ;;
+    asan)
+      bash tools/sanitizers/run.sh asan || status=1
+      log=build-asan/meson-logs/testlog.json ;;
+    tsan)
+      bash tools/sanitizers/run.sh tsan || status=1
+      log=build-tsan/meson-logs/testlog.json ;;
+    *) echo "unknown stage $stage" >&2; echo "0 passed, 1 failed"; exit 1 ;;
+  esac
+  # A stage that could not even run its tests (a failed build) leaves no log:
+  # it counts as one failure under its own name.
+  if [[ -f $log ]]; then cp "$log" "$results/$stage.json"; else echo "{\"name\": \"stage $stage\", \"result\": \"ERROR\"}" > "$results/$stage.json"; fi
+  echo "=== stage $stage: $((SECONDS - start)) s ==="
+done
 
-python3 - build/meson-logs/testlog.json <<'PY'
-import json, sys
+python3 - "$results" $stages <<'PY'
+import json, os, sys
+folder, stages = sys.argv[1], sys.argv[2:]
 passed = failed = skipped = 0
-try:
-    with open(sys.argv[1]) as f:
+for stage in stages:
+    with open(os.path.join(folder, stage + ".json")) as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
-            result = json.loads(line).get("result", "")
+            entry = json.loads(line)
+            result = entry.get("result", "")
             if result in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             elif result == "SKIP":
                 skipped += 1
             else:
                 failed += 1
-except FileNotFoundError:
-    failed += 1
+                print(f"FAILED [{stage}] {entry.get('name', '?')}: {result}")
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)
 PY
 count_status=$?
-if [[ $count_status -ne 0 || $meson_status -ne 0 ]]; then exit 1; fi
+if [[ $count_status -ne 0 || $status -ne 0 ]]; then exit 1; fi

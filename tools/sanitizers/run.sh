@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds actorrent with a sanitizer in a build directory of its own and runs
+# tests there. Usage: tools/sanitizers/run.sh asan|tsan [meson test args]
+#   asan: AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
+#         included), every suite but `install` (which builds a program against
+#         the installed library without sanitizer flags).
+#   tsan: ThreadSanitizer against a CAF built from source with it (see
+#         build_caf.sh), the tests in which threads meet: actors, sockets,
+#         session, tracker and a chosen set of end-to-end downloads.
+# Any sanitizer report fails the test that produced it.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+kind=${1:?usage: run.sh asan|tsan}
+shift
+
+case $kind in
+  asan)
+    dir=build-asan
+    if [[ ! -f $dir/build.ninja ]]; then
+      meson setup $dir --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+    fi
+    export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$root/tools/sanitizers/ubsan.supp
+    tests=(--no-suite install)
+    ;;
+  tsan)
+    dir=build-tsan
+    caf=$root/build-caf-tsan
+    bash tools/sanitizers/build_caf.sh "$caf/work" "$caf/prefix" "-fsanitize=thread -O1 -g" || exit 1
+    if [[ ! -f $dir/build.ninja ]]; then
+      meson setup $dir --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+        -Dcaf_prefix="$caf/prefix" >/dev/null || exit 1
+    fi
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4
+    # Unit tests in which actors, the Asio thread and the disk thread meet,
+    # and downloads that cover the engine end to end against real peers:
+    # tracker + libtorrent seeders, direct peers, liars, end-game cancels,
+    # seeding to aria2c.
+    tests=(actors router tcp_connection session tracker_actor
+           e2e_download_tracker e2e_download_direct e2e_bad_peers e2e_endgame e2e_seed_aria2)
+    ;;
+  *) echo "usage: run.sh asan|tsan" >&2; exit 2 ;;
+esac
+
+ninja -C $dir >/dev/null || { ninja -C $dir | tail -30; exit 1; }
+rm -f $dir/meson-logs/testlog.json
+meson test -C $dir --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${tests[@]}" "$@"
