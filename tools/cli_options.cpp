@@ -99,8 +99,8 @@ const char* usage() {
          "      --date                write the creation date (off: reproducible output)\n"
          "      --threads N           hashing threads (default: one per core)\n"
          "\n"
-         "Exit status: 0 complete and verified, 1 error, 2 usage, 3 gave up (no data),\n"
-         "130 interrupted (files stay as they are).\n";
+         "Exit status: 0 complete and verified (create: written), 1 error, 2 usage,\n"
+         "3 gave up (no data), 130 interrupted (files stay as they are).\n";
 }
 
 result<options> parse(int argc, char** argv) {
