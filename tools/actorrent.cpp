@@ -128,7 +128,7 @@ int create(const cli::options& opts) {
   // Progress goes to stderr: stdout says what was made, for scripts.
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  auto last_plain = start;
+  auto last_plain = start - 2s;  // the first plain line at once, then every 2 s
   bool line_open = false;
   create_progress last{};
   co.on_progress = [&](const create_progress& p) {

@@ -61,6 +61,11 @@ def agree_with_others(sw, content, log2, url, tag):
     r = create(sw, args, f"create-{tag}")
     check_run_ok(r, "actorrent create")
     ours = printed_hash(r)
+    # Not a terminal: plain progress lines, no carriage returns or escapes.
+    check(any(line.startswith("hashing ") for line in r.stderr.splitlines()),
+          f"no progress line on stderr:\n{r.stderr}")
+    check("\r" not in r.stderr and "\x1b" not in r.stderr,
+          f"terminal control characters in a log:\n{r.stderr!r}")
     check(ours == swarm.info_hash(out),
           f"printed info-hash {ours} is not the file's {swarm.info_hash(out)}")
     shown = swarm.transmission_show_hash(out)
