@@ -15,6 +15,9 @@ namespace fs = std::filesystem;
 
 // Deeper than any real tree; keeps a hostile one from exhausting the stack.
 constexpr std::size_t max_depth = 256;
+// Each file costs at least 24 bytes of metainfo; more than this many could
+// not fit in the 64 MiB a .torrent may have, so the walk stops early.
+constexpr std::size_t max_files = std::size_t{1} << 21;
 
 // Built by appending: `"\"" + std::string` trips a false -Wrestrict in GCC 12.
 std::string shown(const fs::path& p) {
@@ -107,6 +110,10 @@ public:
             static_cast<std::int64_t>(size) >
                 std::numeric_limits<std::int64_t>::max() - out_.total_length)
           return error{errc::io_error, "the content is over 2^63 bytes at " + shown(entry)};
+        if (out_.files.size() >= max_files)
+          return error{errc::invalid_argument,
+                       "more than " + std::to_string(max_files) +
+                           " files, more than a .torrent can list (at " + shown(entry) + ")"};
         out_.total_length += static_cast<std::int64_t>(size);
         out_.files.push_back({rel, entry, static_cast<std::int64_t>(size)});
       } else if (fs::is_directory(st)) {

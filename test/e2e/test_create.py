@@ -11,7 +11,8 @@
    (which finds the seeder through a local opentracker) and with libtorrent
    (given the seeder's address), every file byte-identical.
 3. Bad input: a missing path, a bad piece size, an empty directory, a
-   directory holding a fifo: a clear message, a non-zero status, no file."""
+   directory holding a fifo, an output file inside the content: a clear
+   message, a non-zero status, no file."""
 
 import os
 import sys
@@ -157,6 +158,13 @@ def main():
             f.write(b"x" * 1000)
         os.mkfifo(os.path.join(fifo_dir, "pipe"))
         refused(sw, [fifo_dir], 1, ["pipe", "fifo"], "fifo")
+        # A torrent written into the directory it describes would be part of
+        # the content on the next run.
+        inside = os.path.join(root, "tree.torrent")
+        r = create(sw, [root, "-o", inside], "inside")
+        check(r.returncode == 1 and "is inside" in r.stderr and not os.path.exists(inside),
+              f"an output inside the content was not refused: {describe(r)}\n{r.stderr}")
+        log(f"refused (inside): {r.stderr.strip()}")
 
 
 if __name__ == "__main__":
