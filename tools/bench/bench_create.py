@@ -45,6 +45,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0,
                     help="hashing threads for actorrent and mktorrent (default: each tool's "
                          "own, one per core)")
+    ap.add_argument("--fifo", action="store_true",
+                    help="run each tool under SCHED_FIFO (chrt -f 10; needs root) so that the "
+                         "other work of a busy machine does not decide the wall times")
     ap.add_argument("--only", help=f"subset of {','.join(TOOLS)}")
     ap.add_argument("--json", help="write every run's figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -73,7 +76,10 @@ def main() -> int:
                 out = os.path.join(tmp, f"{t}.torrent")
                 if os.path.exists(out):
                     os.unlink(out)
-                r = swarm.run_measured(argv_for(t, exe, content, out, piece, args.threads), 600,
+                argv = argv_for(t, exe, content, out, piece, args.threads)
+                if args.fifo:
+                    argv = ["chrt", "-f", "10"] + argv
+                r = swarm.run_measured(argv, 600,
                                        os.path.join(tmp, "logs"), f"run{i}-{t}")
                 ok = r.returncode == 0 and not r.timed_out and os.path.exists(out)
                 if ok:
@@ -89,6 +95,7 @@ def main() -> int:
 
         print(f"\n{args.size_mib} MiB file in the page cache, {args.piece_kib} KiB pieces, "
               f"{os.cpu_count()} cores, threads: {args.threads or 'each tool default'}, "
+              f"{'SCHED_FIFO, ' if args.fifo else ''}load average {os.getloadavg()[0]:.1f}, "
               f"{args.runs} runs each (median of successful runs)")
         print(f"{'tool':<20} {'ok':>4} {'wall s':>8} {'MiB/s':>8} {'CPU s':>7} {'max RSS MiB':>12}"
               f"   per run wall s")
