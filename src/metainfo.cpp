@@ -1,5 +1,6 @@
 #include "actorrent/metainfo.hpp"
 
+#include "metainfo_rules.hpp"
 #include "printable.hpp"
 
 #include <cerrno>
@@ -16,9 +17,6 @@
 namespace actorrent {
 
 namespace {
-
-constexpr std::int64_t max_piece_length = std::int64_t{64} << 20;
-constexpr std::uintmax_t max_torrent_file = std::uintmax_t{64} << 20;
 
 using bencode::value;
 
@@ -192,7 +190,7 @@ std::optional<error> parse_info(metainfo& m, const value& info) {
     m.files.push_back(std::move(e));
   }
   if (m.total_length == 0)
-    return invalid("the torrent holds no data (its files add up to 0 bytes): nothing to download");
+    return invalid(std::string(no_data_message));
 
   const std::string& hashes = *pieces->as_string();
   if (hashes.size() % 20 != 0)

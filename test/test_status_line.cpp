@@ -49,3 +49,17 @@ TEST_CASE("the status line shows rounded rates, progress and ETA") {
   st.progress.pieces_have = 30;
   CHECK(format_status(st) == "checking  33.3% (32 of 96 pieces, 30 present)");
 }
+
+TEST_CASE("the hashing line: a bar on a terminal, percent, pieces and rate") {
+  create_progress p;
+  p.pieces_done = 12;
+  p.pieces_total = 30;
+  p.bytes_total = 30 << 20;
+  CHECK(format_hashing(p, 1.0, false) == "hashing  40.0% (12 of 30 pieces, 12.0 MiB/s)");
+  CHECK(format_hashing(p, 1.0, true) ==
+        "hashing [############------------------]  40.0% (12 of 30 pieces, 12.0 MiB/s)");
+  p.pieces_done = 30;
+  p.bytes_total = (29 << 20) + 5;  // a short last piece: never above the total
+  CHECK(format_hashing(p, 0, true) ==
+        "hashing [##############################] 100.0% (30 of 30 pieces, 0 B/s)");
+}

@@ -1,8 +1,10 @@
 // The actorrent command line: `actorrent TORRENT -d DIR ...` downloads,
-// `actorrent show TORRENT` describes a torrent.
+// `actorrent show TORRENT` describes a torrent, `actorrent create PATH`
+// makes one.
 #include "cli_options.hpp"
 #include "status_line.hpp"
 
+#include "actorrent/create_torrent.hpp"
 #include "actorrent/metainfo.hpp"
 #include "actorrent/session.hpp"
 
@@ -12,9 +14,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -40,6 +50,127 @@ int show(const cli::options& opts) {
     return exit_error;
   }
   print_metainfo(std::cout, *meta);
+  return exit_ok;
+}
+
+// The name a torrent of `content` gets, for the default output file: the
+// last component as written, or the directory's own name for "." and "..".
+std::string content_name(const std::filesystem::path& content) {
+  auto named = content.lexically_normal();
+  std::string name = named.filename().string();
+  if (name.empty()) name = named.parent_path().filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    std::error_code ec;
+    name = std::filesystem::weakly_canonical(content, ec).filename().string();
+  }
+  return name;
+}
+
+// Whether `file` would be written inside the directory `dir`, where a later
+// run would take it for content.
+bool inside_dir(const std::filesystem::path& dir, const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return false;
+  auto d = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) return false;
+  auto f = std::filesystem::weakly_canonical(file, ec);
+  if (ec) return false;
+  auto [di, fi] = std::mismatch(d.begin(), d.end(), f.begin(), f.end());
+  return di == d.end();
+}
+
+// Written beside the target and renamed over it, so a failed or interrupted
+// run never leaves half a .torrent.
+std::optional<std::string> write_file(const std::filesystem::path& file, const std::string& bytes) {
+  auto tmp = file;
+  tmp += ".part";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return "cannot write " + tmp.string() + ": " + std::strerror(errno);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return "cannot write " + tmp.string();
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return "cannot write " + file.string() + ": " + ec.message();
+  }
+  return std::nullopt;
+}
+
+int create(const cli::options& opts) {
+  namespace fs = std::filesystem;
+  const fs::path content = opts.torrent;
+  const fs::path output = opts.output.empty() ? fs::path(content_name(content) + ".torrent")
+                                              : fs::path(opts.output);
+  if (inside_dir(content, output)) {
+    std::cerr << "actorrent: the output " << output.string() << " is inside " << content.string()
+              << ", which is being made into a torrent: write it elsewhere (-o)\n";
+    return exit_error;
+  }
+  create_options co;
+  co.content = content;
+  co.trackers = opts.trackers;
+  co.web_seeds = opts.web_seeds;
+  co.piece_size = opts.piece_size;
+  co.is_private = opts.is_private;
+  co.comment = opts.comment;
+  co.source = opts.source;
+  if (opts.date) co.creation_date = static_cast<std::int64_t>(std::time(nullptr));
+  co.threads = opts.threads_given ? static_cast<unsigned>(opts.threads) : 0;
+
+  // Progress goes to stderr: stdout says what was made, for scripts.
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto last_plain = start - 2s;  // the first plain line at once, then every 2 s
+  bool line_open = false;
+  create_progress last{};
+  co.on_progress = [&](const create_progress& p) {
+    last = p;
+    const auto now = std::chrono::steady_clock::now();
+    const double secs = std::chrono::duration<double>(now - start).count();
+    if (tty) {
+      std::cerr << "\r" << cli::format_hashing(p, secs, true) << "\x1b[K" << std::flush;
+      line_open = true;
+    } else if (now - last_plain >= 2s) {
+      std::cerr << cli::format_hashing(p, secs, false) << "\n" << std::flush;
+      last_plain = now;
+    }
+  };
+  auto bytes = create_torrent(co);
+  if (line_open) std::cerr << "\n";
+  if (!bytes) {
+    std::cerr << "actorrent: " << bytes.err().message << "\n";
+    return exit_error;
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto meta = parse_metainfo(*bytes);
+  if (!meta) {
+    // What we make we must read: a failure here is a bug worth seeing.
+    std::cerr << "actorrent: the created torrent does not read back: " << meta.err().message
+              << "\n";
+    return exit_error;
+  }
+  if (auto err = write_file(output, *bytes)) {
+    std::cerr << "actorrent: " << *err << "\n";
+    return exit_error;
+  }
+  std::cout << "created " << output.string() << ": " << meta->name << ", "
+            << meta->files.size() << (meta->files.size() == 1 ? " file, " : " files, ")
+            << cli::format_bytes(static_cast<double>(meta->total_length)) << " in "
+            << meta->piece_count() << " pieces of "
+            << cli::format_bytes(static_cast<double>(meta->piece_length)) << ", hashed in "
+            << cli::format_duration(secs) << " ("
+            << cli::format_bytes(static_cast<double>(meta->total_length) / (secs > 0 ? secs : 1e-9))
+            << "/s)\n"
+            << "info-hash: " << meta->info_hash.hex() << "\n";
   return exit_ok;
 }
 
@@ -238,6 +369,8 @@ int main(int argc, char** argv) {
       return exit_ok;
     case cli::command::show:
       return show(*opts);
+    case cli::command::create:
+      return create(*opts);
     case cli::command::download:
     case cli::command::seed:
       break;

@@ -1,6 +1,8 @@
 #include "cli_options.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <limits>
 #include <cstdlib>
 #include <string_view>
 
@@ -15,12 +17,46 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc{} && ptr == end;
 }
 
+std::vector<std::string> split_commas(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = text.find(',', start);
+    out.emplace_back(text.substr(start, comma - start));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+bool is_power_of_two(std::int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
 } // namespace
+
+std::optional<std::int64_t> parse_size(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  std::int64_t n = 0;
+  if (digits == 0 || !parse_number(text.substr(0, digits), n)) return std::nullopt;
+  std::string unit;
+  for (char c : text.substr(digits)) unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  int shift = 0;
+  if (unit.empty() || unit == "b")
+    shift = 0;
+  else if (unit == "k" || unit == "kib")
+    shift = 10;
+  else if (unit == "m" || unit == "mib")
+    shift = 20;
+  else
+    return std::nullopt;
+  if (n > (std::numeric_limits<std::int64_t>::max() >> shift)) return std::nullopt;
+  return n << shift;
+}
 
 const char* usage() {
   return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
          "       actorrent show TORRENT\n"
+         "       actorrent create PATH [-o FILE.torrent] [-t URL]... [-w URL]... [options]\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
          "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
@@ -45,8 +81,26 @@ const char* usage() {
          "  -h, --help                this text\n"
          "      --version             print the version\n"
          "\n"
-         "Exit status: 0 complete and verified, 1 error, 2 usage, 3 gave up (no data),\n"
-         "130 interrupted (files stay as they are).\n";
+         "`create` makes a .torrent of PATH, a file or a directory (every regular file\n"
+         "below it, in byte order of their paths; links are followed only when they stay\n"
+         "inside PATH; empty directories leave no trace). The same data and options give\n"
+         "the same bytes. It hashes on every core and prints the info-hash.\n"
+         "\n"
+         "  -o, --output FILE         where to write it (default: NAME.torrent here)\n"
+         "  -t, --tracker URL[,URL]   tracker; each -t is one tier, commas put several in\n"
+         "                            one tier; the first URL is the \"announce\"\n"
+         "  -w, --web-seed URL        web seed (BEP 19, repeatable)\n"
+         "      --piece-size N        bytes, or with K or M: a power of two from 16K to 64M\n"
+         "                            (default by size: 32K up to 50 MiB of data, doubling\n"
+         "                            each time the data doubles, at most 16M)\n"
+         "      --private             private torrent (peers from its trackers only)\n"
+         "      --comment TEXT        a comment\n"
+         "      --source TEXT         source tag (part of the info-hash)\n"
+         "      --date                write the creation date (off: reproducible output)\n"
+         "      --threads N           hashing threads (default: one per core)\n"
+         "\n"
+         "Exit status: 0 complete and verified (create: written), 1 error, 2 usage,\n"
+         "3 gave up (no data), 130 interrupted (files stay as they are).\n";
 }
 
 result<options> parse(int argc, char** argv) {
@@ -58,6 +112,14 @@ result<options> parse(int argc, char** argv) {
     return args[++i];
   };
   bool positional_seen = false;
+  // Options that belong to one kind of command, to refuse them with the other.
+  std::string create_only, download_only;
+  auto mark_create = [&](std::string_view a) {
+    if (create_only.empty()) create_only = std::string(a);
+  };
+  auto mark_download = [&](std::string_view a) {
+    if (download_only.empty()) download_only = std::string(a);
+  };
   for (std::size_t i = 0; i < args.size(); ++i) {
     auto a = args[i];
     if (a == "-h" || a == "--help") {
@@ -73,18 +135,22 @@ result<options> parse(int argc, char** argv) {
     } else if (a == "-vv") {
       o.verbosity += 2;
     } else if (a == "--seed") {
+      mark_download(a);
       o.seed = true;
     } else if (a == "--bind") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       o.bind = std::string(*v);
     } else if (a == "--seed-time") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       if (!parse_number(*v, o.seed_time) || o.seed_time < 0)
         return error{errc::invalid_argument, "bad --seed-time: " + std::string(*v)};
       o.seed = true;
     } else if (a == "--seed-ratio") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       char* end = nullptr;
@@ -94,14 +160,17 @@ result<options> parse(int argc, char** argv) {
         return error{errc::invalid_argument, "bad --seed-ratio: " + text};
       o.seed = true;
     } else if (a == "-d" || a == "--dir") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       o.dir = std::string(*v);
     } else if (a == "-a" || a == "--peer") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       o.peers.emplace_back(*v);
     } else if (a == "-p" || a == "--port") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       unsigned port = 0;
@@ -109,11 +178,13 @@ result<options> parse(int argc, char** argv) {
         return error{errc::invalid_argument, "bad port: " + std::string(*v)};
       o.port = static_cast<std::uint16_t>(port);
     } else if (a == "--stall-timeout") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       if (!parse_number(*v, o.stall_timeout) || o.stall_timeout <= 0)
         return error{errc::invalid_argument, "bad --stall-timeout: " + std::string(*v)};
     } else if (a == "--endgame-threshold") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       char* end = nullptr;
@@ -122,6 +193,7 @@ result<options> parse(int argc, char** argv) {
       if (end != text.c_str() + text.size() || o.endgame_threshold < 0 || o.endgame_threshold > 1)
         return error{errc::invalid_argument, "bad --endgame-threshold: " + text};
     } else if (a == "--max-peers") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       if (!parse_number(*v, o.max_peers) || o.max_peers <= 0)
@@ -131,10 +203,61 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.threads) || o.threads <= 0 || o.threads > 64)
         return error{errc::invalid_argument, "bad --threads: " + std::string(*v)};
+      o.threads_given = true;
+    } else if (a == "-o" || a == "--output") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (v->empty()) return error{errc::invalid_argument, std::string(a) + " needs a file name"};
+      o.output = std::string(*v);
+    } else if (a == "-t" || a == "--tracker") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      auto tier = split_commas(*v);
+      for (const auto& url : tier)
+        if (url.empty()) return error{errc::invalid_argument, "empty URL in " + std::string(a) + " " + std::string(*v)};
+      o.trackers.push_back(std::move(tier));
+    } else if (a == "-w" || a == "--web-seed") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (v->empty()) return error{errc::invalid_argument, std::string(a) + " needs a URL"};
+      o.web_seeds.emplace_back(*v);
+    } else if (a == "--piece-size") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      auto n = parse_size(*v);
+      if (!n || !is_power_of_two(*n) || *n < (16 << 10) || *n > (64 << 20))
+        return error{errc::invalid_argument,
+                     "bad --piece-size " + std::string(*v) +
+                         ": must be a power of two from 16K to 64M (16384 to 67108864 bytes), "
+                         "e.g. 256K or 1M"};
+      o.piece_size = *n;
+    } else if (a == "--private") {
+      mark_create(a);
+      o.is_private = true;
+    } else if (a == "--comment") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.comment = std::string(*v);
+    } else if (a == "--source") {
+      mark_create(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.source = std::string(*v);
+    } else if (a == "--date") {
+      mark_create(a);
+      o.date = true;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return error{errc::invalid_argument, "unknown option " + std::string(a)};
     } else if (!positional_seen && a == "show" && o.torrent.empty()) {
       o.cmd = command::show;
+      positional_seen = true;
+    } else if (!positional_seen && a == "create" && o.torrent.empty()) {
+      o.cmd = command::create;
       positional_seen = true;
     } else if (!positional_seen && a == "seed" && o.torrent.empty()) {
       o.cmd = command::seed;
@@ -146,6 +269,15 @@ result<options> parse(int argc, char** argv) {
       return error{errc::invalid_argument, "unexpected argument " + std::string(a)};
     }
   }
+  if (o.cmd == command::create) {
+    if (o.torrent.empty())
+      return error{errc::invalid_argument, "create needs a file or directory to make a torrent of"};
+    if (!download_only.empty())
+      return error{errc::invalid_argument, download_only + " does not apply to create"};
+    return o;
+  }
+  if (!create_only.empty())
+    return error{errc::invalid_argument, create_only + " only applies to create"};
   if (o.torrent.empty()) return error{errc::invalid_argument, "no torrent file given"};
   return o;
 }

@@ -4,12 +4,14 @@
 #include "actorrent/error.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace actorrent::cli {
 
-enum class command { download, seed, show, help, version };
+enum class command { download, seed, show, create, help, version };
 
 struct options {
   command cmd = command::download;
@@ -25,8 +27,22 @@ struct options {
   int stall_timeout = 120;         // seconds
   double endgame_threshold = 1.0;
   int max_peers = 60;
-  int threads = 1;                 // CAF scheduler threads
+  int threads = 1;                 // CAF scheduler threads; for create, hashing threads
+  bool threads_given = false;
+
+  // create: PATH is `torrent`
+  std::string output;                              // -o
+  std::vector<std::vector<std::string>> trackers;  // -t URL[,URL]: one tier each
+  std::vector<std::string> web_seeds;              // -w
+  std::int64_t piece_size = 0;                     // 0: by content size
+  bool is_private = false;
+  std::string comment;
+  std::string source;
+  bool date = false;                               // write the creation date
 };
+
+/// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.
+std::optional<std::int64_t> parse_size(std::string_view text);
 
 /// Parses argv. Errors name the offending argument.
 result<options> parse(int argc, char** argv);

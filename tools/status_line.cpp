@@ -1,5 +1,6 @@
 #include "status_line.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -16,6 +17,29 @@ std::string format_bytes(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
   return buf;
+}
+
+std::string format_hashing(const create_progress& p, double seconds, bool bar) {
+  const double fraction =
+      p.pieces_total == 0 ? 1.0 : static_cast<double>(p.pieces_done) / p.pieces_total;
+  // Bytes hashed, from whole pieces: the last piece may be short, so never
+  // more than the total.
+  const double bytes = std::min(static_cast<double>(p.bytes_total),
+                                fraction * static_cast<double>(p.bytes_total));
+  std::string line = "hashing ";
+  if (bar) {
+    constexpr int width = 30;
+    const auto filled = static_cast<std::size_t>(std::clamp(fraction, 0.0, 1.0) * width);
+    line += '[';
+    line.append(filled, '#');
+    line.append(width - filled, '-');
+    line += "] ";
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%5.1f%% (%u of %u pieces, %s/s)", fraction * 100.0,
+                p.pieces_done, p.pieces_total,
+                format_bytes(seconds > 0 ? bytes / seconds : 0).c_str());
+  return line + buf;
 }
 
 std::string format_duration(double seconds) {

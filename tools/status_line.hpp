@@ -1,6 +1,7 @@
 // Human-readable progress: the live line on a terminal, plain lines in logs.
 #pragma once
 
+#include "actorrent/create_torrent.hpp"
 #include "actorrent/events.hpp"
 #include "actorrent/status.hpp"
 
@@ -13,6 +14,10 @@ std::string format_status(const torrent_status& st);
 
 /// "checking  33.3% (32 of 96 pieces, 30 present)"
 std::string format_checking(const checking_progress& p);
+
+/// "hashing [#########-----------]  42.0% (12 of 30 pieces, 380.5 MiB/s)";
+/// the bar only when `bar` (a terminal). `seconds` since hashing began.
+std::string format_hashing(const create_progress& p, double seconds, bool bar);
 
 /// "1.5 MiB", "12 B"
 std::string format_bytes(double bytes);

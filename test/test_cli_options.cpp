@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include "cli_options.hpp"
+
+#include <string>
+#include <vector>
+
+using namespace actorrent;
+
+namespace {
+
+result<cli::options> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "actorrent");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return cli::parse(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string refusal(std::vector<std::string> args) {
+  auto o = parse(std::move(args));
+  REQUIRE_FALSE(o.has_value());
+  return o.err().message;
+}
+
+} // namespace
+
+TEST_CASE("sizes in bytes or with K and M") {
+  CHECK(cli::parse_size("16384") == 16384);
+  CHECK(cli::parse_size("256K") == 256 * 1024);
+  CHECK(cli::parse_size("256kib") == 256 * 1024);
+  CHECK(cli::parse_size("1M") == 1 << 20);
+  CHECK(cli::parse_size("4MiB") == 4 << 20);
+  CHECK_FALSE(cli::parse_size("").has_value());
+  CHECK_FALSE(cli::parse_size("K").has_value());
+  CHECK_FALSE(cli::parse_size("1G").has_value());
+  CHECK_FALSE(cli::parse_size("-1").has_value());
+  CHECK_FALSE(cli::parse_size("1.5M").has_value());
+  CHECK_FALSE(cli::parse_size("99999999999999999999").has_value());
+}
+
+TEST_CASE("create: its options, tiers from commas, piece sizes checked") {
+  auto o = parse({"create", "dir", "-o", "x.torrent", "-t", "http://a/1,http://b/1", "-t",
+                  "http://c/1", "-w", "http://w/1", "--piece-size", "512K", "--private",
+                  "--comment", "hi", "--source", "SRC", "--date", "--threads", "3"});
+  REQUIRE(o.has_value());
+  CHECK(o->cmd == cli::command::create);
+  CHECK(o->torrent == "dir");
+  CHECK(o->output == "x.torrent");
+  REQUIRE(o->trackers.size() == 2);
+  CHECK(o->trackers[0] == std::vector<std::string>{"http://a/1", "http://b/1"});
+  CHECK(o->trackers[1] == std::vector<std::string>{"http://c/1"});
+  CHECK(o->web_seeds == std::vector<std::string>{"http://w/1"});
+  CHECK(o->piece_size == 512 * 1024);
+  CHECK(o->is_private);
+  CHECK(o->comment == "hi");
+  CHECK(o->source == "SRC");
+  CHECK(o->date);
+  CHECK(o->threads == 3);
+  CHECK(o->threads_given);
+
+  auto plain = parse({"create", "file.bin"});
+  REQUIRE(plain.has_value());
+  CHECK(plain->piece_size == 0);
+  CHECK(plain->output.empty());
+  CHECK_FALSE(plain->date);
+
+  for (const char* bad : {"1000", "8K", "128M", "48K", "0", "lots"})
+    CHECK(refusal({"create", "d", "--piece-size", bad}).find("power of two from 16K to 64M") !=
+          std::string::npos);
+  CHECK(parse({"create", "d", "--piece-size", "16K"})->piece_size == 16384);
+  CHECK(parse({"create", "d", "--piece-size", "64M"})->piece_size == 64 << 20);
+  CHECK(refusal({"create", "d", "-t", "http://a/1,"}).find("empty URL") != std::string::npos);
+  CHECK(refusal({"create"}).find("needs a file or directory") != std::string::npos);
+}
+
+TEST_CASE("create's options and the download's options do not mix") {
+  CHECK(refusal({"x.torrent", "-o", "y"}) == "-o only applies to create");
+  CHECK(refusal({"show", "x.torrent", "--private"}) == "--private only applies to create");
+  CHECK(refusal({"create", "d", "--seed"}) == "--seed does not apply to create");
+  CHECK(refusal({"create", "d", "-d", "out"}) == "-d does not apply to create");
+  auto dl = parse({"x.torrent", "-d", "out", "-p", "0", "--seed"});
+  REQUIRE(dl.has_value());
+  CHECK(dl->cmd == cli::command::download);
+  CHECK(dl->dir == "out");
+  CHECK(dl->seed);
+}
