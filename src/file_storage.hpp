@@ -40,6 +40,12 @@ public:
   const file_layout& layout() const override { return layout_; }
   std::vector<file_status> stat_files() const override;
 
+  /// Deletes the torrent's files and the directories they leave empty, and
+  /// closes the storage. Nothing is followed through a symlink: a file that
+  /// could only be reached through one stays, and the first such refusal
+  /// (errc::unsafe_path) or failure is returned after the rest is done.
+  error remove_files();
+
   /// Where file `file` lives on disk.
   std::filesystem::path file_path(std::uint32_t file) const;
   /// Descriptors currently open (root directory excluded).
@@ -55,7 +61,10 @@ private:
   };
 
   error acquire(std::uint32_t file, bool for_write, int& fd);
+  error open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root, int& dirfd) const;
+  error open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd) const;
   error open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable, int& fd);
+  error symlink_error(std::uint32_t file, std::size_t component) const;
   error release(std::uint32_t file);
   void close_all() noexcept;
   error os_error(int err, std::uint32_t file, const char* what) const;

@@ -8,7 +8,12 @@ cannot go on, and loses nothing it had verified:
 - no usable peer (one refuses, one accepts and never answers): exit 3 once
   the stall timeout passed, well before the test's own bound;
 - a torrent file that is garbage, or missing: exit 1 with the file named;
-- a download directory that cannot be created: exit 1.
+- a download directory that cannot be created: exit 1;
+- a download directory where a directory the torrent uses is a symlink to a
+  directory outside (DIR/sub -> OUTSIDE, or deeper, DIR/sub/nested): exit 1
+  with the symlink named, and nothing appears in OUTSIDE; where the resume
+  directory DIR/.actorrent is such a symlink, the download completes and
+  still nothing appears in OUTSIDE.
 """
 
 import os
@@ -102,11 +107,46 @@ def bad_input(sw, exe):
     check(rc == 1 and "a-file" in se, "an unusable download directory is not reported")
 
 
+def symlink_escape(sw, exe):
+    torrent, save, root, ih = sw.make_multi(root="sub", announce="http://127.0.0.1:1/announce")
+    seeder = sw.start_lt_seeder(torrent, save)
+    outside = sw.mkdir("outside")
+
+    def download(out):
+        return run([exe, torrent, "-d", out, "-a", f"127.0.0.1:{seeder}", "--bind", "127.0.0.1",
+                    "-p", "0"], 90)
+
+    def nothing_outside(what):
+        found = [os.path.join(d, f) for d, _, fs in os.walk(outside) for f in fs + _]
+        check(not found, f"{what}: written outside the download directory: {found[:5]}")
+
+    for link in ["sub", os.path.join("sub", "nested")]:
+        out = sw.mkdir("out-link-" + link.replace(os.sep, "-"))
+        os.makedirs(os.path.dirname(os.path.join(out, link)), exist_ok=True)
+        os.symlink(outside, os.path.join(out, link))
+        rc, so, se, _ = download(out)
+        log(f"DIR/{link} -> {outside}: rc={rc}; stderr: {se.strip()[-300:]}")
+        check(rc == 1, f"DIR/{link} a symlink: expected exit 1, got {rc}")
+        check(os.path.join(out, link) in se and "symlink" in se,
+              f"DIR/{link} a symlink: the error does not name the symlink")
+        nothing_outside(f"DIR/{link} a symlink")
+
+    out = sw.mkdir("out-link-resume")
+    os.symlink(outside, os.path.join(out, ".actorrent"))
+    rc, so, se, _ = download(out)
+    log(f"DIR/.actorrent -> {outside}: rc={rc}; stderr: {se.strip()[-300:]}")
+    check(rc == 0, f"DIR/.actorrent a symlink: the download should complete, got exit {rc}")
+    problems = swarm.verify_files(os.path.join(out, "sub"), root)
+    check(not problems, "DIR/.actorrent a symlink: " + "; ".join(problems))
+    nothing_outside("DIR/.actorrent a symlink")
+
+
 def main():
     swarm.need_libtorrent()
     exe = swarm.find_actorrent()
     with swarm.Swarm("failures") as sw:
         bad_input(sw, exe)
+        symlink_escape(sw, exe)
         stalled(sw, exe)
         disk_full(sw, exe)
 
