@@ -145,13 +145,14 @@ error file_storage::open() {
 // time below `root`, never following a symlink (O_NOFOLLOW on each). Missing
 // directories are made with create_dirs; without it a missing one gives
 // dirfd == -1 and no error. The caller closes a dirfd other than `root`.
-error file_storage::open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd) const {
-  return open_dirs(file, layout_.files()[file].path.size() - 1, create_dirs, root, dirfd);
+error file_storage::open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd,
+                                bool* created) const {
+  return open_dirs(file, layout_.files()[file].path.size() - 1, create_dirs, root, dirfd, created);
 }
 
 // Like open_parent, for the directory made of the first `depth` components.
 error file_storage::open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root,
-                              int& dirfd) const {
+                              int& dirfd, bool* created) const {
   dirfd = root;
   const auto& path = layout_.files()[file].path;
   for (std::size_t k = 0; k < depth && k + 1 < path.size(); ++k) {
@@ -160,10 +161,14 @@ error file_storage::open_dirs(std::uint32_t file, std::size_t depth, bool create
       if (dirfd != root) ::close(dirfd);
       dirfd = -1;
     };
-    if (create_dirs && ::mkdirat(dirfd, comp.c_str(), 0777) != 0 && errno != EEXIST) {
-      const int err = errno;
-      close_dir();
-      return os_error(err, file, "cannot create directory for");
+    if (create_dirs) {
+      if (::mkdirat(dirfd, comp.c_str(), 0777) == 0) {
+        if (created != nullptr) *created = true;
+      } else if (errno != EEXIST) {
+        const int err = errno;
+        close_dir();
+        return os_error(err, file, "cannot create directory for");
+      }
     }
     const int next = ::openat(dirfd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
@@ -196,16 +201,24 @@ error file_storage::open_path(std::uint32_t file, bool create_dirs, bool create_
                               int& fd) {
   fd = -1;
   int dirfd = -1;
-  if (auto e = open_parent(file, create_dirs, root_fd_, dirfd)) return e;
+  bool created = false;
+  if (auto e = open_parent(file, create_dirs, root_fd_, dirfd, &created)) return e;
   if (dirfd < 0) return {};
   auto close_dir = [&] {
     if (dirfd != root_fd_) ::close(dirfd);
   };
   const auto& path = layout_.files()[file].path;
   const auto& name = path.back();
-  int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
-  if (create_file) flags |= O_CREAT;
-  int f = ::openat(dirfd, name.c_str(), flags, 0666);
+  const int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
+  int f = ::openat(dirfd, name.c_str(), flags);
+  if (f < 0 && errno == ENOENT && create_file) {
+    // O_EXCL tells whether this call made the file, whose directory entry
+    // must then be synced too (flush) before a resume file may rely on it.
+    f = ::openat(dirfd, name.c_str(), flags | O_CREAT | O_EXCL, 0666);
+    if (f >= 0) created = true;
+    else if (errno == EEXIST) f = ::openat(dirfd, name.c_str(), flags);
+  }
+  if (created) new_entries_.push_back(file);
   if (f < 0) {
     const int err = errno;
     const bool link = err == ELOOP && is_symlink_at(dirfd, name);
@@ -353,6 +366,42 @@ error file_storage::flush() {
     }
     h.dirty = false;
   }
+  if (auto e = sync_new_entries(); e && !result) result = std::move(e);
+  return result;
+}
+
+// The data of a new file is durable only once its name is: every directory
+// from the root down to it is synced (a few per new file, once).
+error file_storage::sync_new_entries() {
+  if (new_entries_.empty() || root_fd_ < 0) return {};
+  std::vector<std::string> done;
+  error result;
+  std::vector<std::uint32_t> failed;
+  for (const auto file : new_entries_) {
+    const auto& path = layout_.files()[file].path;
+    std::string key;
+    for (std::size_t depth = 0; depth < path.size(); ++depth) {
+      if (depth > 0) key += path[depth - 1] + '/';
+      if (std::find(done.begin(), done.end(), key) != done.end()) continue;
+      int dirfd = -1;
+      error e = open_dirs(file, depth, false, root_fd_, dirfd);
+      int rc = -1;
+      if (!e && dirfd >= 0) {
+        do rc = ::fsync(dirfd);
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) e = os_error(errno, file, "cannot sync the directory of");
+      }
+      if (dirfd >= 0 && dirfd != root_fd_) ::close(dirfd);
+      if (rc != 0) {
+        if (!e) e = os_error(ENOENT, file, "cannot sync the directory of");
+        if (!result) result = std::move(e);
+        failed.push_back(file);
+        break;
+      }
+      done.push_back(key);
+    }
+  }
+  new_entries_ = std::move(failed);  // tried again at the next flush
   return result;
 }
 

@@ -61,8 +61,11 @@ private:
   };
 
   error acquire(std::uint32_t file, bool for_write, int& fd);
-  error open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root, int& dirfd) const;
-  error open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd) const;
+  error open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root, int& dirfd,
+                  bool* created = nullptr) const;
+  error open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd,
+                    bool* created = nullptr) const;
+  error sync_new_entries();
   error open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable, int& fd);
   error symlink_error(std::uint32_t file, std::size_t component) const;
   error release(std::uint32_t file);
@@ -78,6 +81,7 @@ private:
   std::vector<handle> handles_;
   std::list<std::uint32_t> lru_;  // front: most recently used
   error deferred_;          // a sync/close failure found while evicting
+  std::vector<std::uint32_t> new_entries_;  // files created (or their directories) since the last flush
 };
 
 } // namespace actorrent

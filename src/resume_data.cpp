@@ -86,8 +86,15 @@ error open_resume_dir(const std::filesystem::path& dir, bool create, fd_guard& o
     return os_error(errno, base, "cannot open directory");
   }
   const auto name = dir.filename();
-  if (create && ::mkdirat(parent.fd, name.c_str(), 0755) != 0 && errno != EEXIST)
-    return os_error(errno, dir, "cannot create directory");
+  if (create) {
+    if (::mkdirat(parent.fd, name.c_str(), 0755) == 0) {
+      // The new directory's own name must survive a crash, or the resume
+      // file in it is lost with it.
+      if (::fsync(parent.fd) != 0) return os_error(errno, base, "cannot sync directory");
+    } else if (errno != EEXIST) {
+      return os_error(errno, dir, "cannot create directory");
+    }
+  }
   const int fd = ::openat(parent.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
