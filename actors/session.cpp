@@ -30,32 +30,15 @@ struct torrent_registry {
   std::map<sha1_hash, torrent_handle> torrents;
 };
 
-/// Deletes what a torrent wrote: its files (never anything outside `root`:
-/// the layout's paths are validated), the directories they made when
-/// empty, and its resume file.
+/// Deletes what a torrent wrote: its files, the directories they made when
+/// empty, and its resume file. Nothing outside `root` is touched: the
+/// layout's paths are validated and no symlink below `root` is followed.
 error delete_torrent_files(const file_layout& layout, const std::filesystem::path& root,
                            const std::filesystem::path& resume_file) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> dirs;
-  for (const auto& f : layout.files()) {
-    if (f.pad) continue;
-    auto path = root;
-    for (const auto& c : f.path) path /= c;
-    std::filesystem::remove(path, ec);
-    if (ec) return error{errc::io_error, "cannot delete " + path.string() + ": " + ec.message()};
-    for (auto d = path.parent_path(); d != root && d.string().size() > root.string().size();
-         d = d.parent_path())
-      dirs.push_back(d);
-  }
-  // Deepest first; a directory that still holds something stays.
-  std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) {
-    return a.string().size() > b.string().size();
-  });
-  for (const auto& d : dirs)
-    if (std::filesystem::is_directory(d, ec) && std::filesystem::is_empty(d, ec))
-      std::filesystem::remove(d, ec);
-  if (!resume_file.empty()) std::filesystem::remove(resume_file, ec);
-  return {};
+  error result = file_storage(layout, root).remove_files();
+  if (!resume_file.empty())
+    if (auto e = remove_resume_file(resume_file); e && !result) result = std::move(e);
+  return result;
 }
 
 } // namespace

@@ -22,7 +22,40 @@ std::string display_path(const std::vector<std::string>& path) {
   return out;
 }
 
+bool is_device_name(std::string_view component) {
+  // Only the bare names ("aux", "CON", "com1", trailing dots and spaces
+  // ignored). Windows also opens the device for "aux.c" or "Con.mp3", but
+  // those are ordinary files elsewhere and real torrents hold them (source
+  // trees, songs): refusing them would refuse good torrents on every system.
+  std::string_view stem = component;
+  while (!stem.empty() && (stem.back() == ' ' || stem.back() == '.')) stem.remove_suffix(1);
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto equals = [&](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (lower(a[i]) != b[i]) return false;
+    return true;
+  };
+  for (std::string_view d : {"con", "prn", "aux", "nul"})
+    if (equals(stem, d)) return true;
+  if (stem.size() == 4 && (equals(stem.substr(0, 3), "com") || equals(stem.substr(0, 3), "lpt")))
+    return stem[3] >= '0' && stem[3] <= '9';
+  return false;
+}
+
 } // namespace
+
+const char* unsafe_component(std::string_view component) {
+  if (component.empty()) return "an empty component";
+  if (component == ".") return "a \".\" component";
+  if (component == "..") return "a \"..\" component";
+  if (component.front() == '/') return "an absolute component";
+  if (component.find('/') != std::string_view::npos) return "a component containing '/'";
+  if (component.find('\\') != std::string_view::npos) return "a component containing '\\'";
+  if (component.find('\0') != std::string_view::npos) return "a component containing NUL";
+  if (is_device_name(component)) return "a component that names a device on some systems";
+  return nullptr;
+}
 
 file_layout::file_layout(std::vector<layout_file> files, std::int64_t piece_length)
   : files_(std::move(files)), piece_length_(piece_length > 0 ? piece_length : 0) {
@@ -114,13 +147,8 @@ error validate_paths(const std::vector<layout_file>& files) {
                    display_path(f.path) + "\"): " + why};
     };
     if (f.path.empty()) return refuse("empty path");
-    for (const auto& c : f.path) {
-      if (c.empty()) return refuse("empty path component");
-      if (c == "." || c == "..") return refuse("path component \"" + c + "\"");
-      if (c.find('/') != std::string::npos) return refuse("path component contains '/'");
-      if (c.find('\\') != std::string::npos) return refuse("path component contains '\\'");
-      if (c.find('\0') != std::string::npos) return refuse("path component contains NUL");
-    }
+    for (const auto& c : f.path)
+      if (const char* why = unsafe_component(c)) return refuse(why);
   }
 
   // Two files on one path, or a file whose path is another's directory,

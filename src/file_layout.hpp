@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,9 +73,16 @@ private:
   std::uint32_t num_pieces_ = 0;
 };
 
+/// Why `component` may not be one element of a path below the download
+/// directory, or nullptr when it may. Refused: empty, "." and "..", any '/',
+/// '\\' or NUL (so never absolute, never a way out on any system), and the
+/// names some systems give to devices (CON, PRN, AUX, NUL, COM0-9, LPT0-9 in
+/// any case, with or without an extension), which would open the device
+/// instead of a file there. The metainfo reader and the storages share it.
+const char* unsafe_component(std::string_view component);
+
 /// Checks that every path stays inside the download directory: at least one
-/// component, each component non-empty, not "." or "..", without '/', '\\'
-/// or NUL (so never absolute). Also refuses two non-padding files on the same
+/// component, each one accepted by unsafe_component(). Also refuses two non-padding files on the same
 /// path, or one whose path is the directory of another, since they would
 /// overwrite each other. Returns errc::unsafe_path naming the offending file,
 /// or a default (success) error.

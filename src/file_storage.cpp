@@ -141,49 +141,89 @@ error file_storage::open() {
   return {};
 }
 
-// Resolves the file one component at a time below root_fd_, never following
-// a symlink. Missing directories are created with create_dirs, a missing file
-// (never truncated) with create_file; otherwise a missing path yields
-// fd == -1 and no error.
-error file_storage::open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable,
-                              int& fd) {
-  fd = -1;
+// Opens the directory that holds `path`'s last component, one component at a
+// time below `root`, never following a symlink (O_NOFOLLOW on each). Missing
+// directories are made with create_dirs; without it a missing one gives
+// dirfd == -1 and no error. The caller closes a dirfd other than `root`.
+error file_storage::open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd,
+                                bool* created) const {
+  return open_dirs(file, layout_.files()[file].path.size() - 1, create_dirs, root, dirfd, created);
+}
+
+// Like open_parent, for the directory made of the first `depth` components.
+error file_storage::open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root,
+                              int& dirfd, bool* created) const {
+  dirfd = root;
   const auto& path = layout_.files()[file].path;
-  int dirfd = root_fd_;
-  auto close_dir = [&] {
-    if (dirfd != root_fd_) ::close(dirfd);
-  };
-  for (std::size_t k = 0; k + 1 < path.size(); ++k) {
+  for (std::size_t k = 0; k < depth && k + 1 < path.size(); ++k) {
     const auto& comp = path[k];
-    if (create_dirs && ::mkdirat(dirfd, comp.c_str(), 0777) != 0 && errno != EEXIST) {
-      const int err = errno;
-      close_dir();
-      return os_error(err, file, "cannot create directory for");
+    auto close_dir = [&] {
+      if (dirfd != root) ::close(dirfd);
+      dirfd = -1;
+    };
+    if (create_dirs) {
+      if (::mkdirat(dirfd, comp.c_str(), 0777) == 0) {
+        if (created != nullptr) *created = true;
+      } else if (errno != EEXIST) {
+        const int err = errno;
+        close_dir();
+        return os_error(err, file, "cannot create directory for");
+      }
     }
     const int next = ::openat(dirfd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
       const int err = errno;
       const bool link = (err == ELOOP || err == ENOTDIR) && is_symlink_at(dirfd, comp);
       close_dir();
-      if (link)
-        return error{errc::unsafe_path, "refusing symlink \"" + comp + "\" on the way to " +
-                     file_path(file).string()};
+      if (link) return symlink_error(file, k);
       if (err == ENOENT && !create_dirs) return {};
       return os_error(err, file, "cannot open directory for");
     }
     close_dir();
     dirfd = next;
   }
+  return {};
+}
 
+error file_storage::symlink_error(std::uint32_t file, std::size_t component) const {
+  auto link = dir_;
+  const auto& path = layout_.files()[file].path;
+  for (std::size_t k = 0; k <= component && k < path.size(); ++k) link /= path[k];
+  std::string msg = "refusing to follow the symlink " + link.string();
+  if (component + 1 < path.size()) msg += " on the way to " + file_path(file).string();
+  return error{errc::unsafe_path, msg + ": it may lead outside the download directory " + dir_.string()};
+}
+
+// Opens the file below root_fd_ without following any symlink. A missing
+// file (never truncated) is created with create_file; otherwise a missing
+// path yields fd == -1 and no error.
+error file_storage::open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable,
+                              int& fd) {
+  fd = -1;
+  int dirfd = -1;
+  bool created = false;
+  if (auto e = open_parent(file, create_dirs, root_fd_, dirfd, &created)) return e;
+  if (dirfd < 0) return {};
+  auto close_dir = [&] {
+    if (dirfd != root_fd_) ::close(dirfd);
+  };
+  const auto& path = layout_.files()[file].path;
   const auto& name = path.back();
-  int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
-  if (create_file) flags |= O_CREAT;
-  int f = ::openat(dirfd, name.c_str(), flags, 0666);
+  const int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (writable ? O_RDWR : O_RDONLY);
+  int f = ::openat(dirfd, name.c_str(), flags);
+  if (f < 0 && errno == ENOENT && create_file) {
+    // O_EXCL tells whether this call made the file, whose directory entry
+    // must then be synced too (flush) before a resume file may rely on it.
+    f = ::openat(dirfd, name.c_str(), flags | O_CREAT | O_EXCL, 0666);
+    if (f >= 0) created = true;
+    else if (errno == EEXIST) f = ::openat(dirfd, name.c_str(), flags);
+  }
+  if (created) new_entries_.push_back(file);
   if (f < 0) {
     const int err = errno;
     const bool link = err == ELOOP && is_symlink_at(dirfd, name);
     close_dir();
-    if (link) return error{errc::unsafe_path, "refusing symlink " + file_path(file).string()};
+    if (link) return symlink_error(file, path.size() - 1);
     if (err == ENOENT && !create_file) return {};
     return os_error(err, file, "cannot open");
   }
@@ -326,22 +366,117 @@ error file_storage::flush() {
     }
     h.dirty = false;
   }
+  if (auto e = sync_new_entries(); e && !result) result = std::move(e);
   return result;
+}
+
+// The data of a new file is durable only once its name is: every directory
+// from the root down to it is synced (a few per new file, once).
+error file_storage::sync_new_entries() {
+  if (new_entries_.empty() || root_fd_ < 0) return {};
+  std::vector<std::string> done;
+  error result;
+  std::vector<std::uint32_t> failed;
+  for (const auto file : new_entries_) {
+    const auto& path = layout_.files()[file].path;
+    std::string key;
+    for (std::size_t depth = 0; depth < path.size(); ++depth) {
+      if (depth > 0) key += path[depth - 1] + '/';
+      if (std::find(done.begin(), done.end(), key) != done.end()) continue;
+      int dirfd = -1;
+      error e = open_dirs(file, depth, false, root_fd_, dirfd);
+      int rc = -1;
+      if (!e && dirfd >= 0) {
+        do rc = ::fsync(dirfd);
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) e = os_error(errno, file, "cannot sync the directory of");
+      }
+      if (dirfd >= 0 && dirfd != root_fd_) ::close(dirfd);
+      if (rc != 0) {
+        if (!e) e = os_error(ENOENT, file, "cannot sync the directory of");
+        if (!result) result = std::move(e);
+        failed.push_back(file);
+        break;
+      }
+      done.push_back(key);
+    }
+  }
+  new_entries_ = std::move(failed);  // tried again at the next flush
+  return result;
+}
+
+error file_storage::remove_files() {
+  close_all();
+  opened_ = false;
+  const int root = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    const int err = errno;
+    if (err == ENOENT) return {};
+    return error{code_for(err), "cannot open download directory " + dir_.string() + ": " + os_message(err)};
+  }
+  error result;
+  const auto& files = layout_.files();
+  // (file, depth): the directory of the first `depth` components of that
+  // file's path, deepest first below, so a parent is tried after its children.
+  std::vector<std::pair<std::uint32_t, std::size_t>> dirs;
+  std::vector<std::string> dir_names;
+  for (std::uint32_t i = 0; i < files.size(); ++i) {
+    if (files[i].pad || path_error_) continue;
+    std::string joined;
+    for (std::size_t d = 1; d < files[i].path.size(); ++d) {
+      joined += files[i].path[d - 1];
+      joined += '/';
+      if (std::find(dir_names.begin(), dir_names.end(), joined) == dir_names.end()) {
+        dir_names.push_back(joined);
+        dirs.emplace_back(i, d);
+      }
+    }
+    int dirfd = -1;
+    if (auto e = open_parent(i, false, root, dirfd)) {
+      if (!result) result = std::move(e);
+      continue;
+    }
+    if (dirfd < 0) continue;
+    // unlinkat removes a symlink itself, never what it points to.
+    if (::unlinkat(dirfd, files[i].path.back().c_str(), 0) != 0 && errno != ENOENT && !result)
+      result = os_error(errno, i, "cannot delete");
+    if (dirfd != root) ::close(dirfd);
+  }
+  std::stable_sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [file, depth] : dirs) {
+    int dirfd = -1;
+    if (open_dirs(file, depth - 1, false, root, dirfd) || dirfd < 0) continue;
+    // A directory that still holds something (ENOTEMPTY) stays.
+    ::unlinkat(dirfd, files[file].path[depth - 1].c_str(), AT_REMOVEDIR);
+    if (dirfd != root) ::close(dirfd);
+  }
+  ::close(root);
+  return path_error_ ? path_error_ : result;
 }
 
 std::vector<storage::file_status> file_storage::stat_files() const {
   const auto& files = layout_.files();
   std::vector<file_status> out(files.size());
+  // Before open() there is no root descriptor yet; one of our own then.
+  int root = root_fd_;
+  if (root < 0) root = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   for (std::uint32_t i = 0; i < files.size(); ++i) {
     if (files[i].pad) {
       out[i] = file_status{files[i].length, 0};
       continue;
     }
+    if (root < 0) continue;
+    // What lies behind a symlink is not the torrent's file: it counts as missing.
+    int dirfd = -1;
+    if (open_parent(i, false, root, dirfd) || dirfd < 0) continue;
     struct stat st {};
-    if (::lstat(file_path(i).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const bool found = ::fstatat(dirfd, files[i].path.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (dirfd != root) ::close(dirfd);
+    if (!found || !S_ISREG(st.st_mode)) continue;
     out[i].size = static_cast<std::int64_t>(st.st_size);
     out[i].mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   }
+  if (root >= 0 && root != root_fd_) ::close(root);
   return out;
 }
 

@@ -40,6 +40,12 @@ public:
   const file_layout& layout() const override { return layout_; }
   std::vector<file_status> stat_files() const override;
 
+  /// Deletes the torrent's files and the directories they leave empty, and
+  /// closes the storage. Nothing is followed through a symlink: a file that
+  /// could only be reached through one stays, and the first such refusal
+  /// (errc::unsafe_path) or failure is returned after the rest is done.
+  error remove_files();
+
   /// Where file `file` lives on disk.
   std::filesystem::path file_path(std::uint32_t file) const;
   /// Descriptors currently open (root directory excluded).
@@ -55,7 +61,13 @@ private:
   };
 
   error acquire(std::uint32_t file, bool for_write, int& fd);
+  error open_dirs(std::uint32_t file, std::size_t depth, bool create_dirs, int root, int& dirfd,
+                  bool* created = nullptr) const;
+  error open_parent(std::uint32_t file, bool create_dirs, int root, int& dirfd,
+                    bool* created = nullptr) const;
+  error sync_new_entries();
   error open_path(std::uint32_t file, bool create_dirs, bool create_file, bool writable, int& fd);
+  error symlink_error(std::uint32_t file, std::size_t component) const;
   error release(std::uint32_t file);
   void close_all() noexcept;
   error os_error(int err, std::uint32_t file, const char* what) const;
@@ -69,6 +81,7 @@ private:
   std::vector<handle> handles_;
   std::list<std::uint32_t> lru_;  // front: most recently used
   error deferred_;          // a sync/close failure found while evicting
+  std::vector<std::uint32_t> new_entries_;  // files created (or their directories) since the last flush
 };
 
 } // namespace actorrent

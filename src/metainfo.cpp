@@ -1,5 +1,6 @@
 #include "actorrent/metainfo.hpp"
 
+#include "file_layout.hpp"
 #include "metainfo_rules.hpp"
 #include "printable.hpp"
 
@@ -29,20 +30,6 @@ std::string join(const std::vector<std::string>& parts) {
     out += parts[i];
   }
   return out;
-}
-
-// Why `component` may not be used as one element of a path on disk, or
-// nullptr when it is safe. Rejecting separators inside a component is what
-// keeps a torrent from naming a file outside its own directory.
-const char* unsafe_reason(std::string_view component) {
-  if (component.empty()) return "an empty component";
-  if (component == ".") return "a \".\" component";
-  if (component == "..") return "a \"..\" component";
-  if (component.front() == '/') return "an absolute component";
-  if (component.find('/') != std::string_view::npos) return "a component containing '/'";
-  if (component.find('\\') != std::string_view::npos) return "a component containing '\\'";
-  if (component.find('\0') != std::string_view::npos) return "a component containing NUL";
-  return nullptr;
 }
 
 result<std::int64_t> file_length(const value* v, const std::string& what) {
@@ -133,7 +120,7 @@ std::optional<error> parse_files(metainfo& m, const bencode::list& files) {
     }
     std::string shown = where + " \"" + printable(join(e.path)) + "\"";
     for (const std::string& c : e.path)
-      if (const char* why = unsafe_reason(c))
+      if (const char* why = unsafe_component(c))
         return error{errc::unsafe_path, "unsafe path in " + shown + ": " + why};
     auto len = file_length(f.find("length"), shown);
     if (!len) return len.err();
@@ -153,7 +140,7 @@ std::optional<error> parse_info(metainfo& m, const value& info) {
   const value* name = info.find("name");
   if (name == nullptr || !name->is_string()) return invalid("\"info\" has no \"name\" string");
   m.name = *name->as_string();
-  if (const char* why = unsafe_reason(m.name))
+  if (const char* why = unsafe_component(m.name))
     return error{errc::unsafe_path, "unsafe torrent name \"" + printable(m.name) + "\": " + why};
 
   const value* pieces = info.find("pieces");

@@ -67,16 +67,52 @@ error write_all(int fd, std::string_view data, const std::filesystem::path& path
   return {};
 }
 
-error sync_directory(const std::filesystem::path& dir) {
-  const auto& d = dir.empty() ? std::filesystem::path(".") : dir;
-  fd_guard fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.fd < 0) return os_error(errno, d, "cannot open directory");
-  if (::fsync(fd.fd) != 0) return os_error(errno, d, "cannot sync directory");
+// Opens the directory holding a resume file (DIR/.actorrent) without
+// following it if it is a symlink, so neither the resume file nor its
+// temporary can be written outside DIR; DIR itself, the download directory,
+// may be one. With `create` the directories are made first. A missing
+// directory gives fd -1 and no error.
+error open_resume_dir(const std::filesystem::path& dir, bool create, fd_guard& out) {
+  auto base = dir.parent_path();
+  if (base.empty()) base = ".";
+  if (create) {
+    std::error_code ec;
+    std::filesystem::create_directories(base, ec);
+    if (ec) return os_error(ec.value(), base, "cannot create directory");
+  }
+  fd_guard parent(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (parent.fd < 0) {
+    if (errno == ENOENT && !create) return {};
+    return os_error(errno, base, "cannot open directory");
+  }
+  const auto name = dir.filename();
+  if (create) {
+    if (::mkdirat(parent.fd, name.c_str(), 0755) == 0) {
+      // The new directory's own name must survive a crash, or the resume
+      // file in it is lost with it.
+      if (::fsync(parent.fd) != 0) return os_error(errno, base, "cannot sync directory");
+    } else if (errno != EEXIST) {
+      return os_error(errno, dir, "cannot create directory");
+    }
+  }
+  const int fd = ::openat(parent.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat st {};
+    if ((err == ELOOP || err == ENOTDIR) && ::fstatat(parent.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode))
+      return error{errc::unsafe_path, "refusing to follow the symlink " + dir.string() +
+                                          ": it may lead outside " + base.string()};
+    if (err == ENOENT && !create) return {};
+    return os_error(err, dir, "cannot open directory");
+  }
+  out.fd = fd;
   return {};
 }
 
-error write_and_sync(const std::filesystem::path& tmp, std::string_view data) {
-  fd_guard fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+error write_and_sync(int dirfd, const std::filesystem::path& tmp, std::string_view data) {
+  fd_guard fd(::openat(dirfd, tmp.filename().c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (fd.fd < 0) return os_error(errno, tmp, "cannot create");
   if (auto e = write_all(fd.fd, data, tmp)) return e;
   if (::fsync(fd.fd) != 0) return os_error(errno, tmp, "cannot sync");
@@ -216,33 +252,48 @@ std::filesystem::path resume_path(const std::filesystem::path& download_dir,
 
 error write_resume_file(const std::filesystem::path& path, const resume_data& r) {
   const auto dir = path.parent_path();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return os_error(ec.value(), dir, "cannot create directory");
-  }
+  fd_guard dirfd(-1);
+  if (auto e = open_resume_dir(dir, true, dirfd)) return e;
   auto tmp = path;
   tmp += ".tmp";
-  if (auto e = write_and_sync(tmp, encode_resume(r))) {
+  const auto tmp_name = tmp.filename();
+  const auto name = path.filename();
+  if (auto e = write_and_sync(dirfd.fd, tmp, encode_resume(r))) {
     // Only a regular file is ours to remove; anything else at that name
     // (the open failed on it) is left alone.
     struct stat st {};
-    if (::lstat(tmp.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(tmp.c_str());
+    if (::fstatat(dirfd.fd, tmp_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      ::unlinkat(dirfd.fd, tmp_name.c_str(), 0);
     return e;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  // rename replaces a symlink at `path` itself, never what it points to.
+  if (::renameat(dirfd.fd, tmp_name.c_str(), dirfd.fd, name.c_str()) != 0) {
     error e = os_error(errno, path, "cannot rename over");
-    ::unlink(tmp.c_str());
+    ::unlinkat(dirfd.fd, tmp_name.c_str(), 0);
     return e;
   }
   // Without this the rename itself may not survive a crash.
-  return sync_directory(dir);
+  if (::fsync(dirfd.fd) != 0) return os_error(errno, dir, "cannot sync directory");
+  return {};
+}
+
+error remove_resume_file(const std::filesystem::path& path) {
+  fd_guard dirfd(-1);
+  if (auto e = open_resume_dir(path.parent_path(), false, dirfd)) return e;
+  if (dirfd.fd < 0) return {};
+  if (::unlinkat(dirfd.fd, path.filename().c_str(), 0) != 0 && errno != ENOENT)
+    return os_error(errno, path, "cannot delete");
+  return {};
 }
 
 result<resume_data> read_resume_file(const std::filesystem::path& path) {
-  fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  fd_guard dirfd(-1);
+  if (auto e = open_resume_dir(path.parent_path(), false, dirfd)) return e;
+  if (dirfd.fd < 0) return error{errc::io_error, "no resume file at " + path.string()};
+  fd_guard fd(::openat(dirfd.fd, path.filename().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.fd < 0) {
     if (errno == ENOENT) return error{errc::io_error, "no resume file at " + path.string()};
+    if (errno == ELOOP) return error{errc::unsafe_path, "refusing to follow the symlink " + path.string()};
     return os_error(errno, path, "cannot open");
   }
   struct stat st {};

@@ -58,11 +58,18 @@ std::filesystem::path resume_path(const std::filesystem::path& download_dir,
 /// Replaces `path` atomically: writes path.tmp, syncs it, renames it over
 /// `path` and syncs the directory, creating the directory first if needed.
 /// On failure `path` keeps its previous content (or stays absent).
+/// The directory holding `path` (DIR/.actorrent) is never followed if it is
+/// a symlink (errc::unsafe_path), and neither is the file or its temporary,
+/// so nothing is written outside DIR; DIR itself may be a symlink.
 error write_resume_file(const std::filesystem::path& path, const resume_data& r);
 
-/// Reads and decodes `path`. A missing file is errc::io_error ("no resume
-/// file at ..."); one over max_resume_size or malformed is errc::resume_invalid.
+/// Reads and decodes `path`, following no symlink below DIR (as above). A
+/// missing file is errc::io_error ("no resume file at ..."); one over
+/// max_resume_size or malformed is errc::resume_invalid.
 result<resume_data> read_resume_file(const std::filesystem::path& path);
+
+/// Deletes `path` (absent is fine), following no symlink below DIR.
+error remove_resume_file(const std::filesystem::path& path);
 
 /// What to do with the pieces at start-up.
 struct recheck_plan {

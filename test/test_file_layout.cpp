@@ -195,6 +195,8 @@ TEST_CASE("validate_paths rejects each unsafe kind and names the file") {
   check_bad({"/etc", "passwd"});
   check_bad({"t", "a\\..\\b"});
   check_bad({"t", std::string("a\0b", 3)});
+  check_bad({"t", "CON"});
+  check_bad({"lpt3.txt"});
 
   std::vector<layout_file> dup{layout_file{{"t", "x"}, 1, false}, layout_file{{"t", "x"}, 2, false}};
   CHECK(validate_paths(dup).code == errc::unsafe_path);

@@ -663,6 +663,9 @@ TEST_CASE("every kind of unsafe path is refused and named") {
       {"..", "\"ok/..\""},        {".", "\"ok/.\""},     {"", "\"ok/\""},
       {"/abs", "\"ok//abs\""},    {"a/b", "\"ok/a/b\""}, {"a\\b", "\"ok/a\\b\""},
       {std::string("a\0b", 3), "\"ok/a\\x00b\""},
+      // Names that open a device instead of a file on some systems.
+      {"CON", "\"ok/CON\""},    {"nul.", "\"ok/nul.\""}, {"Aux", "\"ok/Aux\""},
+      {"prn ", "\"ok/prn \""}, {"lpt1", "\"ok/lpt1\""}, {"COM9 . ", "\"ok/COM9 . \""},
   };
   for (const auto& c : cases) {
     CAPTURE(c.shown);
@@ -680,6 +683,19 @@ TEST_CASE("every kind of unsafe path is refused and named") {
   check_rejected(torrent(multi_info(no_path, 10)), errc::unsafe_path, "file 0 has an empty path");
   be::list dotdot_first{file({"..", "etc", "passwd"}, 10)};
   check_rejected(torrent(multi_info(dotdot_first, 10)), errc::unsafe_path, "\"../etc/passwd\"");
+}
+
+TEST_CASE("names that merely resemble devices are kept") {
+  // With an extension they are ordinary files outside Windows (aux.c is in
+  // real source trees).
+  for (const char* name : {"console", "con1", "com10", "lpt", "a.con", "nul_", "auxiliary.txt", "...",
+                           ".con", "aux.c", "Con.mp3", "nul.tar.gz"}) {
+    CAPTURE(name);
+    be::list files{file({"d", name}, 10)};
+    auto r = parse_metainfo(torrent(multi_info(files, 10)));
+    REQUIRE(r.has_value());
+    CHECK(r->files[0].path_string() == std::string("d/") + name);
+  }
 }
 
 TEST_CASE("load_metainfo names the file it cannot read") {

@@ -333,6 +333,54 @@ TEST_CASE("a failed write leaves the previous file intact") {
   }
 }
 
+TEST_CASE("no symlink below the download directory leads the resume file outside it") {
+  temp_dir tmp;
+  const auto dl = tmp.path / "dl";
+  const auto outside = tmp.path / "outside";
+  fs::create_directories(dl);
+  fs::create_directories(outside);
+  const resume_data r = sample();
+  const auto path = resume_path(dl, r.info_hash);
+  auto refused = [](const result<resume_data>& x) {
+    return !x.has_value() && x.err().code == errc::unsafe_path;
+  };
+
+  SUBCASE("DIR/.actorrent is a symlink") {
+    fs::create_directory_symlink(outside, dl / ".actorrent");
+    const error e = write_resume_file(path, r);
+    CHECK(e.code == errc::unsafe_path);
+    CHECK(e.message.find((dl / ".actorrent").string()) != std::string::npos);
+    CHECK(refused(read_resume_file(path)));
+    CHECK(remove_resume_file(path).code == errc::unsafe_path);
+  }
+  SUBCASE("a dangling DIR/.actorrent symlink") {
+    fs::create_directory_symlink(outside / "not-yet", dl / ".actorrent");
+    CHECK(write_resume_file(path, r).code == errc::unsafe_path);
+    CHECK_FALSE(fs::exists(outside / "not-yet"));
+  }
+  SUBCASE("the resume file and its temporary are symlinks") {
+    fs::create_directories(path.parent_path());
+    write_text(outside / "victim", 4, 'k');
+    fs::create_symlink(outside / "victim", path);
+    CHECK(refused(read_resume_file(path)));
+    fs::create_symlink(outside / "victim-tmp", fs::path(path.string() + ".tmp"));
+    CHECK(write_resume_file(path, r));  // the temporary is refused
+    CHECK_FALSE(fs::exists(outside / "victim-tmp"));
+    fs::remove(fs::path(path.string() + ".tmp"));
+    // The file itself is replaced, the link's target untouched.
+    REQUIRE_FALSE(write_resume_file(path, r));
+    CHECK_FALSE(fs::is_symlink(path));
+    CHECK(read_resume_file(path).has_value());
+    REQUIRE_FALSE(remove_resume_file(path));
+    CHECK_FALSE(fs::exists(path));
+  }
+  // Whatever happened, nothing was written outside the download directory.
+  for (const auto& e : fs::directory_iterator(outside)) {
+    CHECK(e.path().filename() == "victim");
+    CHECK(fs::file_size(e.path()) == 4);
+  }
+}
+
 TEST_CASE("reading a resume file that is missing, corrupt or too large") {
   temp_dir tmp;
   const auto path = resume_path(tmp.path, hash_of("x"));

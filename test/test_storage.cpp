@@ -273,7 +273,56 @@ TEST_CASE("file_storage: symlinks inside the download directory are not followed
     file_storage st(sample_layout(), dl);
     const auto e = st.open();
     CHECK(e.code == errc::unsafe_path);
-    CHECK(e.message.find((dl / "t").string()) != std::string::npos);
+    CHECK(e.message.find("symlink " + (dl / "t").string() + " on the way to") != std::string::npos);
+    CHECK(st.write(0, 0, std::vector<std::uint8_t>(4, 1)));
+  }
+  SUBCASE("a symlink deeper down, to a directory outside") {
+    fs::create_directories(dl / "t");
+    fs::create_directory_symlink(outside, dl / "t" / "sub");
+    file_storage st(sample_layout(), dl);
+    const auto e = st.open();
+    CHECK(e.code == errc::unsafe_path);
+    CHECK(e.message.find((dl / "t" / "sub").string()) != std::string::npos);
+  }
+  SUBCASE("a dangling symlink where a file belongs") {
+    fs::create_directories(dl / "t");
+    fs::create_symlink(outside / "created-through-link", dl / "t" / "a");
+    file_storage st(sample_layout(), dl);
+    const auto e = st.open();
+    CHECK(e.code == errc::unsafe_path);
+    CHECK(e.message.find((dl / "t" / "a").string()) != std::string::npos);
+  }
+  SUBCASE("a dangling symlink where a directory belongs") {
+    fs::create_directories(dl / "t");
+    fs::create_directory_symlink(outside / "made-through-link", dl / "t" / "sub");
+    file_storage st(sample_layout(), dl);
+    CHECK(st.open().code == errc::unsafe_path);
+  }
+  SUBCASE("stat_files does not look through a symlink") {
+    file_storage st(sample_layout(), dl);
+    REQUIRE_FALSE(st.open());
+    fs::remove_all(dl / "t" / "sub");
+    fs::create_directories(outside / "real");
+    { std::ofstream c(outside / "real" / "c"); c << std::string(21, 'x'); }
+    fs::create_directory_symlink(outside / "real", dl / "t" / "sub");
+    CHECK(st.stat_files()[3].size == -1);  // as if missing
+    std::vector<std::uint8_t> buf(16);
+    CHECK(st.read(1, 0, buf).code == errc::unsafe_path);
+    fs::remove_all(outside / "real");
+  }
+  SUBCASE("deleting the files never goes through a symlink") {
+    file_storage st(sample_layout(), dl);
+    REQUIRE_FALSE(st.open());
+    REQUIRE_FALSE(st.write(0, 0, std::vector<std::uint8_t>(16, 1)));
+    { std::ofstream victim(outside / "victim"); victim << "keep"; }
+    fs::remove_all(dl / "t" / "sub");
+    fs::create_directory_symlink(outside, dl / "t" / "sub");  // t/sub/c would be outside/c
+    { std::ofstream c(outside / "c"); c << "keep"; }
+    const auto e = st.remove_files();
+    CHECK(e.code == errc::unsafe_path);
+    CHECK_FALSE(fs::exists(dl / "t" / "a"));
+    CHECK(slurp(outside / "c") == std::vector<std::uint8_t>{'k', 'e', 'e', 'p'});
+    fs::remove(outside / "c");
   }
   SUBCASE("a file symlink") {
     fs::create_directories(dl / "t");

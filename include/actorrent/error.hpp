@@ -16,7 +16,7 @@ enum class errc : std::uint8_t {
   bencode_syntax,    ///< malformed bencoding
   bencode_limit,     ///< bencoding over a size or depth bound
   metainfo_invalid,  ///< a .torrent that breaks BEP 3
-  unsafe_path,       ///< a file path that would escape the download directory
+  unsafe_path,       ///< a file path that would escape the download directory (or a symlink in it)
   wire_protocol,     ///< a peer broke the wire protocol
   wire_limit,        ///< a peer message over a length bound
   tracker_http,      ///< the tracker's HTTP exchange failed

@@ -62,7 +62,9 @@ struct metainfo {
 /// renamed ("dir/a.txt" -> "dir/a.1.txt"); each such leniency is listed in
 /// `warnings`. Errors: bencode_syntax, bencode_limit, metainfo_invalid
 /// (also for a torrent of 0 bytes: nothing to download), unsafe_path (the
-/// message names the offending path).
+/// message names the offending path: a name or path component that is
+/// empty, "." or "..", holds '/', '\\' or NUL, or names a device on some
+/// systems, such as CON or LPT1; "aux.c" is an ordinary file).
 result<metainfo> parse_metainfo(std::string_view torrent_bytes);
 
 /// Reads `file` (at most 64 MiB) and parses it; errors name the file.

@@ -729,6 +729,40 @@ def pieces_on_disk(torrent: str, save_dir: str) -> list:
                 f.close()
 
 
+def resume_claims(out_dir: str, hex_hash: str, num_pieces: int) -> list | None:
+    """The pieces actorrent's resume file in out_dir claims, or None without one."""
+    path = os.path.join(out_dir, ".actorrent", hex_hash + ".resume")
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        bits = bdecode(f.read())[b"pieces"]
+    return [i for i in range(num_pieces) if bits[i // 8] & (0x80 >> (i % 8))]
+
+
+def check_resume_truthful(torrent: str, out_dir: str, what: str) -> None:
+    """Whatever the resume file claims must be on disk, byte for byte."""
+    ti = read_torrent(torrent)
+    claimed = resume_claims(out_dir, ti.info_hash.hex(), ti.num_pieces)
+    if claimed is None:
+        log(f"{what}: no resume file")
+        return
+    ok = pieces_on_disk(torrent, out_dir)
+    wrong = [i for i in claimed if not ok[i]]
+    check(not wrong, f"{what}: the resume file claims pieces that are not on disk: {wrong[:10]}")
+    log(f"{what}: the resume file claims {len(claimed)} pieces, all intact on disk")
+
+
+def check_fetched_missing(st: dict, missing: int, margin: int, what: str) -> None:
+    """A run that continued a download fetched what was missing (`missing`
+    bytes, judged from the disk) and at most `margin` bytes more."""
+    check(st["downloaded"] >= missing,
+          f"{what}: downloaded={st['downloaded']} is less than the {missing} bytes missing")
+    check(st["downloaded"] <= missing + margin,
+          f"{what}: downloaded {st['downloaded']} bytes, but only {missing} were missing "
+          f"(limit with a margin of {margin}: {missing + margin}): verified pieces were "
+          f"fetched again")
+
+
 def tracker_peers(url: str, hex_hash: str) -> list:
     """The peers the tracker hands out for this info-hash right now, [(host, port)]."""
     ih = bytes.fromhex(hex_hash)
