@@ -9,6 +9,9 @@
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
+#include "printable.hpp"
+
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -34,8 +37,10 @@ public:
       parser_(max_response),
       done_(std::move(done)) {}
 
-  void start(std::chrono::milliseconds timeout) {
-    asio::post(strand_, [self = shared_from_this(), timeout] { self->run(timeout); });
+  /// `timeout` is what is left of `budget`, the bound on the whole chain of
+  /// redirects (named in the message).
+  void start(std::chrono::milliseconds timeout, std::chrono::milliseconds budget) {
+    asio::post(strand_, [self = shared_from_this(), timeout, budget] { self->run(timeout, budget); });
   }
 
 private:
@@ -43,13 +48,13 @@ private:
     return peer_endpoint{url_.host, url_.port}.to_string();
   }
 
-  void run(std::chrono::milliseconds timeout) {
+  void run(std::chrono::milliseconds timeout, std::chrono::milliseconds budget) {
     deadline_.expires_after(timeout);
     deadline_.async_wait(asio::bind_executor(
-      strand_, [self = shared_from_this(), timeout](const asio::error_code& ec) {
+      strand_, [self = shared_from_this(), budget](const asio::error_code& ec) {
         if (ec) return;  // cancelled: the exchange ended first
         self->finish(error{errc::timeout, "HTTP exchange with " + self->where() + " timed out after " +
-                                            std::to_string(timeout.count()) + " ms"});
+                                            std::to_string(budget.count()) + " ms"});
       }));
 
     asio::error_code ec;
@@ -157,6 +162,53 @@ private:
 
 } // namespace
 
+namespace {
+
+bool is_redirect(int status) noexcept {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// One exchange of a chain of redirects, all of which share `deadline`.
+void get_following(asio::io_context& io, url u, std::string user_agent,
+                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds budget,
+                   std::size_t max_response, int redirects,
+                   std::function<void(result<http_response>)> done) {
+  using std::chrono::milliseconds;
+  auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+  left = std::max(left, milliseconds{1});
+  auto request = build_http_get(u, user_agent);
+  auto on_done = [&io, u, user_agent = std::move(user_agent), deadline, budget, max_response, redirects,
+                  done = std::move(done)](result<http_response> r) mutable {
+    const std::string* location = r && is_redirect(r->status) ? r->header("Location") : nullptr;
+    // A redirect without a target stays a response; its status speaks.
+    if (location == nullptr) {
+      done(std::move(r));
+      return;
+    }
+    if (redirects >= max_http_redirects) {
+      done(error{errc::tracker_http, "redirect loop: more than " + std::to_string(max_http_redirects) +
+                                       " redirects, the last to " + printable(*location)});
+      return;
+    }
+    auto next = resolve_location(u, *location);
+    if (!next) {
+      done(error{errc::tracker_http, "bad redirect to " + printable(*location) + ": " + next.err().message});
+      return;
+    }
+    if (u.scheme == "https" && next->scheme != "https") {
+      done(error{errc::tracker_http, "refused redirect from https to plain " + printable(to_string(*next))});
+      return;
+    }
+    get_following(io, std::move(*next), std::move(user_agent), deadline, budget, max_response,
+                  redirects + 1, std::move(done));
+  };
+  auto ex = std::make_shared<http_exchange>(io, std::move(u), std::move(request), max_response,
+                                            std::move(on_done));
+  ex->start(left, budget);
+}
+
+} // namespace
+
 void http_get(asio::io_context& io, const url& u, std::string_view user_agent,
               std::chrono::milliseconds timeout, std::size_t max_response,
               std::function<void(result<http_response>)> done) {
@@ -168,9 +220,8 @@ void http_get(asio::io_context& io, const url& u, std::string_view user_agent,
     });
     return;
   }
-  auto ex = std::make_shared<http_exchange>(io, u, build_http_get(u, user_agent), max_response,
-                                            std::move(done));
-  ex->start(timeout);
+  get_following(io, u, std::string(user_agent), std::chrono::steady_clock::now() + timeout, timeout,
+                max_response, 0, std::move(done));
 }
 
 } // namespace actorrent

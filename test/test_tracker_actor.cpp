@@ -456,6 +456,58 @@ TEST_CASE("http_get fetches a response and reports failures") {
   }
 }
 
+TEST_CASE("http_get follows redirects, at most max_http_redirects, within one deadline") {
+  net_service net;
+  fake_tracker target([](const std::string&) { return http_ok("arrived"); });
+  auto to_target = target.url() + "?moved=1";
+  fake_tracker moved([&](const std::string&) {
+    return "HTTP/1.1 302 Found\r\nLocation: " + to_target + "\r\nContent-Length: 0\r\n\r\n";
+  });
+  auto a = get(net.io(), moved.url(), 2s);
+  REQUIRE(a->r->has_value());
+  CHECK((*a->r)->body == "arrived");
+  REQUIRE(target.requests().size() == 1);
+  CHECK(target.requests()[0].target == "/announce?moved=1");
+
+  // A path on the same server, then a loop back to the start.
+  fake_tracker loop([](const std::string& t) -> std::string {
+    auto next = t == "/announce" ? "/elsewhere" : "/announce";
+    return std::string("HTTP/1.1 307 Temporary Redirect\r\nLocation: ") + next + "\r\n\r\n";
+  });
+  auto b = get(net.io(), loop.url(), 2s);
+  REQUIRE_FALSE(b->r->has_value());
+  CHECK(b->r->err().code == errc::tracker_http);
+  CHECK(b->r->err().message.find("redirect loop: more than 5 redirects") != std::string::npos);
+  CHECK(loop.requests().size() == static_cast<std::size_t>(max_http_redirects) + 1);
+
+  // The deadline covers the whole chain.
+  fake_tracker hang([](const std::string&) { return std::nullopt; });
+  auto to_hang = hang.url();
+  fake_tracker to_hanging([&](const std::string&) {
+    return "HTTP/1.1 301 Moved\r\nLocation: " + to_hang + "\r\n\r\n";
+  });
+  auto start = steady::now();
+  auto c = get(net.io(), to_hanging.url(), 400ms);
+  REQUIRE_FALSE(c->r->has_value());
+  CHECK(c->r->err().code == errc::timeout);
+  CHECK(c->r->err().message.find("timed out after 400 ms") != std::string::npos);
+  CHECK(steady::now() - start < 2s);
+
+  // A redirect without Location is the response itself; a bad one is an error.
+  fake_tracker nowhere([](const std::string&) {
+    return std::string("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n");
+  });
+  auto d = get(net.io(), nowhere.url(), 2s);
+  REQUIRE(d->r->has_value());
+  CHECK((*d->r)->status == 302);
+  fake_tracker to_udp([](const std::string&) {
+    return std::string("HTTP/1.1 302 Found\r\nLocation: udp://127.0.0.1:1/a\r\n\r\n");
+  });
+  auto e = get(net.io(), to_udp.url(), 2s);
+  REQUIRE_FALSE(e->r->has_value());
+  CHECK(e->r->err().message.find("bad redirect") != std::string::npos);
+}
+
 TEST_CASE("two tracker actors meet through a real opentracker") {
   const char* binary = "/usr/bin/opentracker";
   if (::access(binary, X_OK) != 0 || ::geteuid() != 0) {
@@ -587,7 +639,7 @@ TEST_CASE("BEP 12: a dead tracker falls back to the next one of its tier") {
 
   auto peers = log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 5s);
   REQUIRE(peers);
-  CHECK(log->wait_for(note_containing(dead, "unreachable"), 1s));
+  CHECK(log->wait_for(note_containing(dead, "HTTP exchange failed: tracker_http: connect to"), 1s));
   CHECK(log->wait_for(note_containing("udp://127.0.0.1:6969/announce", "udp tracker not supported yet"), 1s));
   // The working tracker was told we started.
   REQUIRE(good.requests().size() >= 1);
@@ -651,7 +703,7 @@ TEST_CASE("tracker failures reach the torrent as notes") {
     torrent);
   REQUIRE(log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 5s));
   CHECK(log->wait_for(note_containing(refusing.url(), "failure: torrent not registered here"), 1s));
-  CHECK(log->wait_for(note_containing(not_http.url(), "unreachable"), 1s));
+  CHECK(log->wait_for(note_containing(not_http.url(), "HTTP exchange failed"), 1s));
   CHECK(log->wait_for(note_containing(not_bencode.url(), "bad reply"), 1s));
   CHECK(log->wait_for(note_containing(missing.url(), "HTTP status 404"), 1s));
   CHECK(log->wait_for(note_containing(warns.url(), "warning: slow down"), 1s));
