@@ -192,7 +192,14 @@ int download(const cli::options& opts) {
       // through the log.
       [](const torrent_added&) {}, [](const piece_verified&) {}, [](const hash_failed&) {},
       [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
-      [](const tracker_reply&) {}, [](const tracker_error&) {}, [](const torrent_removed&) {},
+      // A tracker problem does not stop the download (other trackers, -a
+      // peers), but the user should know why a tracker gives nothing.
+      [&](const tracker_error& e) {
+        end_line();
+        std::cerr << "actorrent: tracker" << (e.tracker.empty() ? "" : " " + e.tracker) << ": "
+                  << e.message << "\n";
+      },
+      [](const tracker_reply&) {}, [](const torrent_removed&) {},
       [](const session_stopped&) {},
       [&](caf::down_msg&) {
         // The torrent is gone without saying done or failed.
