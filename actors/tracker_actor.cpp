@@ -97,7 +97,8 @@ void send_request(tracker_self self, std::uint64_t id) {
                               std::move(r->body));
              else
                caf::anon_send(handle, http_atom_v, id, std::int32_t{0}, r.err().to_string());
-           });
+           },
+           http_tls_options{st.cfg.ca_file});
 }
 
 // Starts the announce the schedule just handed out: asks the owner for its
@@ -209,7 +210,7 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
   act(self);
 }
 
-// The trackers this actor can talk to (http:// only, for now); the others
+// The trackers this actor can talk to (http:// and https://); the others
 // are reported to the owner and left out.
 std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
                                                    const std::vector<std::vector<std::string>>& tiers) {
@@ -220,7 +221,7 @@ std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
       auto u = parse_url(text);
       if (!u)
         note(self, text, "invalid " + u.err().message);
-      else if (u->scheme != "http")
+      else if (u->scheme != "http" && u->scheme != "https")
         note(self, text, u->scheme + " tracker not supported yet");
       else
         usable.push_back(text);

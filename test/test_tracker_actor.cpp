@@ -397,16 +397,20 @@ struct sync_get {
 };
 
 std::shared_ptr<sync_get> get(asio::io_context& io, const std::string& text,
-                              std::chrono::milliseconds timeout, std::size_t max = 4096) {
+                              std::chrono::milliseconds timeout, std::size_t max = 4096,
+                              const http_tls_options& tls = {}) {
   auto out = std::make_shared<sync_get>();
   auto u = parse_url(text);
   REQUIRE(u.has_value());
-  http_get(io, *u, "actorrent-test", timeout, max, [out](result<http_response> r) {
-    std::lock_guard<std::mutex> g(out->m);
-    ++out->calls;
-    out->r.emplace(std::move(r));
-    out->cv.notify_all();
-  });
+  http_get(
+    io, *u, "actorrent-test", timeout, max,
+    [out](result<http_response> r) {
+      std::lock_guard<std::mutex> g(out->m);
+      ++out->calls;
+      out->r.emplace(std::move(r));
+      out->cv.notify_all();
+    },
+    tls);
   std::unique_lock<std::mutex> g(out->m);
   REQUIRE(out->cv.wait_for(g, timeout + 5s, [&] { return out->r.has_value(); }));
   return out;
@@ -506,6 +510,37 @@ TEST_CASE("http_get follows redirects, at most max_http_redirects, within one de
   auto e = get(net.io(), to_udp.url(), 2s);
   REQUIRE_FALSE(e->r->has_value());
   CHECK(e->r->err().message.find("bad redirect") != std::string::npos);
+}
+
+TEST_CASE("https: no fallback to plain HTTP, and an unreadable CA file is named") {
+  net_service net;
+  fake_tracker plain([](const std::string&) { return http_ok("d8:intervali60e5:peers0:e"); });
+  auto tls_url = "https" + plain.url().substr(4);
+  // The server answers in plain HTTP once its read of the hello times out (2 s).
+  auto a = get(net.io(), tls_url, 6s);
+  REQUIRE_FALSE(a->r->has_value());
+  CHECK(a->r->err().code == errc::tracker_http);
+  CHECK(a->r->err().message.find("TLS handshake with 127.0.0.1:") != std::string::npos);
+  // What reached the plain server was a TLS hello, never our GET.
+  for (const auto& r : plain.requests()) CHECK(r.target.find("/announce") == std::string::npos);
+
+  auto b = get(net.io(), tls_url, 2s, 4096, http_tls_options{"/nonexistent/ca.pem"});
+  REQUIRE_FALSE(b->r->has_value());
+  CHECK(b->r->err().message.find("tracker CA file /nonexistent/ca.pem") != std::string::npos);
+}
+
+TEST_CASE("an https tracker is announced to, not skipped") {
+  fake_tracker plain([](const std::string&) { return http_ok(announce_body({sample_peer}, 1800)); });
+  auto tls_url = "https" + plain.url().substr(4);
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto cfg = base_config({{tls_url}});
+  cfg.request_timeout = 6s;
+  auto t = fx.tracker(cfg, torrent);
+  // The plain server cannot speak TLS: the announce fails at the handshake.
+  CHECK(log->wait_for(note_containing(tls_url, "TLS handshake"), 10s));
+  for (const auto& e : log->all()) CHECK(e.kind != torrent_event::peers);
+  fx.stop(t);
 }
 
 TEST_CASE("two tracker actors meet through a real opentracker") {

@@ -100,6 +100,7 @@ int download(const cli::options& opts) {
     params.stall_timeout = std::chrono::seconds(opts.stall_timeout);
     params.endgame_threshold = opts.endgame_threshold;
     params.max_connections = static_cast<std::size_t>(opts.max_peers);
+    params.tracker_ca_file = opts.tracker_ca;
 
     caf::scoped_actor self{sys};
     auto torrent = ses.add_torrent(*meta, params, caf::actor_cast<caf::actor>(self));

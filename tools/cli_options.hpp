@@ -26,6 +26,7 @@ struct options {
   double endgame_threshold = 1.0;
   int max_peers = 60;
   int threads = 1;                 // CAF scheduler threads
+  std::string tracker_ca;          // --tracker-ca FILE: CA certificates for https trackers
 };
 
 /// Parses argv. Errors name the offending argument.
