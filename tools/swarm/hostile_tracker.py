@@ -21,7 +21,7 @@ a second word there overrides --count):
   silent         reads the request and never answers
 
 Every request is logged to --log as one JSON object per line ({"t", "mode",
-"peer_id", "event", "path"}; a refused TLS handshake as {"t", "tls_error"}). Standard library only. Every connection ends by itself
+"peer_id", "event", "path", "sni"}; a refused TLS handshake as {"t", "tls_error"}). Standard library only. Every connection ends by itself
 within --max-seconds, and the whole process after --deadline seconds.
 """
 
@@ -138,7 +138,7 @@ class Handler(socketserver.BaseRequestHandler):
         peer_id = qs.get("peer_id", [""])[0]
         mode, self.count = self.server.mode()
         self.log({"mode": mode, "peer_id": peer_id[:8], "event": qs.get("event", [""])[0],
-                  "path": target[:200]})
+                  "path": target[:200], "sni": getattr(self.request, "sni_name", None)})
         getattr(self, "mode_" + mode.replace("-", "_"))(target)
 
     # ---- behaviours
@@ -237,7 +237,13 @@ class Server(socketserver.ThreadingTCPServer):
         if args.cert:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(args.cert, args.key)
+            self.tls.sni_callback = self.on_sni
         super().__init__(("127.0.0.1", args.port), Handler)
+
+    @staticmethod
+    def on_sni(sock, name, context):
+        sock.sni_name = name  # logged with the request
+        return None
 
     def mode(self) -> tuple:
         """(mode, peer count) for the request at hand."""
