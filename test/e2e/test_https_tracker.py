@@ -17,6 +17,8 @@ ssl) hands out the address of a python3-libtorrent seeder.
    mismatch; the download completes through -a alone.
 5. Without --tracker-ca the test CA is not trusted (the system store does
    not know it): refused.
+6. A trusted tracker that redirects to plain http://: the redirect is
+   refused and nothing is sent without TLS.
 """
 
 import json
@@ -162,6 +164,21 @@ def main():
         check(any(good_url in ln and "certificate verify failed" in ln
                   for ln in r.stderr.splitlines()),
               f"without --tracker-ca the test CA was trusted:\n{r.stderr}")
+
+        # 6. No downgrade through a redirect.
+        down_url, down_log = sw.start_hostile_tracker(mode="redirect-plain", cert=good_cert[0],
+                                                      key=good_cert[1])
+        down = sw.path("downgrade.torrent")
+        swarm.make_torrent(content, down, 256 * 1024, announce=down_url)
+        r, out = download("downgrade", down, ["--tracker-ca", ca1, "-a", f"127.0.0.1:{seeder}"])
+        swarm.check_run_ok(r, "the download through -a past a tracker redirecting to http")
+        check(any(down_url in ln and "refused redirect from https to plain http://" in ln
+                  for ln in r.stderr.splitlines()), f"stderr does not name the refused redirect:\n"
+              f"{r.stderr}")
+        records = tracker_log(down_log)
+        check(len(announces_from_actorrent(down_log)) == 1 and
+              not any("tls_error" in rec for rec in records),
+              f"after the redirect something reached the tracker: {records}")
 
 
 if __name__ == "__main__":

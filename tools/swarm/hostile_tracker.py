@@ -16,6 +16,7 @@ a second word there overrides --count):
                  ones at index 500, the others in 127.1.0.0/16 and up, port 2
   peers-dict     the same as a list of dictionaries
   redirect-loop  302 back to the very URL asked for, forever
+  redirect-plain 302 to the same URL as http:// (a downgrade from https)
   headers        a status line, then header lines without end
   trickle        status 200, Content-Length 1000000, then a byte every 0.5 s
   silent         reads the request and never answers
@@ -198,6 +199,11 @@ class Handler(socketserver.BaseRequestHandler):
         self.send(("HTTP/1.1 302 Found\r\nLocation: " + where +
                    "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").encode())
 
+    def mode_redirect_plain(self, target):
+        where = f"http://127.0.0.1:{self.server.server_address[1]}{target}"
+        self.send(("HTTP/1.1 302 Found\r\nLocation: " + where +
+                   "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").encode())
+
     def mode_headers(self, target):
         if not self.send(b"HTTP/1.1 200 OK\r\n"):
             return
@@ -266,7 +272,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 MODES = ["good", "garbage", "html200", "html500", "big", "big-close", "peers-compact",
-         "peers-dict", "redirect-loop", "headers", "trickle", "silent"]
+         "peers-dict", "redirect-loop", "redirect-plain", "headers", "trickle", "silent"]
 
 
 def main() -> int:
