@@ -60,21 +60,6 @@ def requests_from_actorrent(log_path, since):
     return out
 
 
-def run_polling_rss(sw, argv, timeout, tag):
-    """Runs argv to its exit (bounded); returns (RunResult, peak VmHWM in MiB)."""
-    h = swarm.Background(argv, sw.log_dir, tag)
-    sw.handles.append(h)  # stopped by the swarm should anything below fail
-    peak = 0.0
-    deadline = time.monotonic() + timeout
-    while h.running() and time.monotonic() < deadline:
-        try:
-            peak = max(peak, swarm.proc_vm_hwm_mib(h.pid))
-        except OSError:
-            pass  # exited between the check and the read
-        h.wait(0.02)
-    return h.finish(max(0.0, deadline - time.monotonic())), peak
-
-
 def main():
     swarm.need_tool("opentracker")
     swarm.need_libtorrent()
@@ -103,7 +88,7 @@ def main():
             out = sw.mkdir("out-" + mode.replace(" ", "-"))
             since = time.time()
             argv = [exe, torrent, "-d", out, "--bind", "127.0.0.1", "-p", "0"]
-            r, peak = run_polling_rss(sw, argv, 90, "actorrent-" + mode.replace(" ", "-"))
+            r, peak = sw.run_peak_rss(argv, 90, "actorrent-" + mode.replace(" ", "-"))
             figures.append((mode, peak, r.wall))
             log(f"{mode}: exit {r.returncode} in {r.wall:.1f} s, peak RSS {peak:.1f} MiB")
             swarm.check_run_ok(r, f"the download past a '{mode}' tracker")
@@ -131,7 +116,7 @@ def main():
         since = time.time()
         argv = [exe, only, "-d", out, "--bind", "127.0.0.1", "-p", "0", "-a",
                 f"127.0.0.1:{seeder}", "--seed", "--seed-time", "22", "-v"]
-        r, peak = run_polling_rss(sw, argv, 90, "actorrent-only")
+        r, peak = sw.run_peak_rss(argv, 90, "actorrent-only")
         log(f"hostile tracker only, -a seeder: exit {r.returncode} in {r.wall:.1f} s, "
             f"peak RSS {peak:.1f} MiB")
         swarm.check_run_ok(r, "the download with -a past the only, failing tracker")

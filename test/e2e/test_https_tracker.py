@@ -69,12 +69,6 @@ def announces_from_actorrent(path):
     return [r for r in tracker_log(path) if r.get("peer_id", "").startswith("-AR")]
 
 
-def run(sw, argv, timeout, tag):
-    h = swarm.Background(argv, sw.log_dir, tag)
-    sw.handles.append(h)
-    return h.finish(timeout)
-
-
 def main():
     swarm.need_tool("openssl")
     swarm.need_libtorrent()
@@ -96,8 +90,11 @@ def main():
         def download(tag, torrent_file, extra, timeout=60):
             out = sw.mkdir("out-" + tag)
             argv = [exe, torrent_file, "-d", out, "--bind", "127.0.0.1", "-p", "0"] + extra
-            r = run(sw, argv, timeout, "actorrent-" + tag)
-            log(f"{tag}: exit {r.returncode} in {r.wall:.1f} s; stderr: {swarm.tail(r.stderr, 4)}")
+            r, peak = sw.run_peak_rss(argv, timeout, "actorrent-" + tag)
+            log(f"{tag}: exit {r.returncode} in {r.wall:.1f} s, peak RSS {peak:.1f} MiB; "
+                f"stderr: {swarm.tail(r.stderr, 4)}")
+            # TLS loads the system's CA store at each announce: it must stay small.
+            check(peak < 64, f"{tag}: peak RSS {peak:.1f} MiB, over 64 MiB")
             return r, out
 
         def file_ok(out, what):
