@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -254,6 +255,14 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
     auto ep = parse_endpoint(text);
     if (!ep) return ep.err();
     cfg.peers.push_back(*ep);
+  }
+  if (!params.tracker_ca_file.empty()) {
+    // Refused now rather than at every https announce.
+    std::ifstream ca(params.tracker_ca_file);
+    if (!ca)
+      return error{errc::invalid_argument,
+                   "tracker CA file " + params.tracker_ca_file.string() + ": cannot be read"};
+    cfg.tracker_ca_file = params.tracker_ca_file.string();
   }
   cfg.peer_id = peer_id;
   cfg.listen_port = port;

@@ -61,6 +61,8 @@ struct torrent_config {
   picker_config picker;
   /// Where the resume file lives (empty: no resume data).
   std::filesystem::path resume_file;
+  /// https:// trackers: CA certificates trusted besides the system's (PEM).
+  std::string tracker_ca_file;
   choker_config choking;
   peer_config peer;
   /// Empty: TCP.

@@ -4,6 +4,7 @@
 #include "announce_schedule.hpp"
 #include "http_client.hpp"
 #include "log.hpp"
+#include "printable.hpp"
 #include "tracker_url.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -87,12 +88,17 @@ void send_request(tracker_self self, std::uint64_t id) {
   auto handle = caf::actor_cast<tracker_actor>(self);
   http_get(*st.io, *u, st.cfg.user_agent, order->timeout, max_reply_bytes,
            [handle, id](result<http_response> r) {
+             // Only a 2xx body is an announce reply; of any other status
+             // what a person needs is the reason and a glimpse of the page.
+             if (r && (r->status < 200 || r->status > 299))
+               r->body = r->reason + ", body " + body_excerpt(r->body);
              if (r)
                caf::anon_send(handle, http_atom_v, id, static_cast<std::int32_t>(r->status),
                               std::move(r->body));
              else
                caf::anon_send(handle, http_atom_v, id, std::int32_t{0}, r.err().to_string());
-           });
+           },
+           http_tls_options{st.cfg.ca_file});
 }
 
 // Starts the announce the schedule just handed out: asks the owner for its
@@ -144,10 +150,15 @@ std::string on_reply(tracker_self self, const std::string& tracker, const std::s
   auto& st = self->state;
   auto reply = parse_announce_reply(body);
   if (!reply) return "bad reply: " + reply.err().message;
-  if (!reply->failure_reason.empty()) return "failure: " + reply->failure_reason;
+  // The tracker's own words reach terminals: escaped.
+  if (!reply->failure_reason.empty()) return "failure: " + printable(reply->failure_reason);
   if (!reply->warning_message.empty())
-    note(self, tracker, "warning: " + reply->warning_message);
+    note(self, tracker, "warning: " + printable(reply->warning_message));
   if (!reply->tracker_id.empty()) st.tracker_id = reply->tracker_id;
+  if (reply->peers_ignored > 0)
+    note(self, tracker, "sent " + std::to_string(reply->peers.size() + reply->peers_ignored) +
+                          " peers; kept the first " + std::to_string(reply->peers.size()) +
+                          " (at most " + std::to_string(max_reply_peers) + " per reply)");
   ACTORRENT_LOG(info, "tracker " << tracker << ": " << reply->peers.size() << " peers, interval "
                                  << reply->interval << " s");
   if (st.owner)
@@ -184,9 +195,9 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
 
   std::string failure;
   if (status == 0)
-    failure = "unreachable: " + body;
+    failure = "HTTP exchange failed: " + body;
   else if (status < 200 || status > 299)
-    failure = "HTTP status " + std::to_string(status);
+    failure = "HTTP status " + std::to_string(status) + " " + body;
   else
     failure = on_reply(self, order.tracker, body);
 
@@ -199,7 +210,7 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
   act(self);
 }
 
-// The trackers this actor can talk to (http:// only, for now); the others
+// The trackers this actor can talk to (http:// and https://); the others
 // are reported to the owner and left out.
 std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
                                                    const std::vector<std::vector<std::string>>& tiers) {
@@ -210,7 +221,7 @@ std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
       auto u = parse_url(text);
       if (!u)
         note(self, text, "invalid " + u.err().message);
-      else if (u->scheme != "http")
+      else if (u->scheme != "http" && u->scheme != "https")
         note(self, text, u->scheme + " tracker not supported yet");
       else
         usable.push_back(text);

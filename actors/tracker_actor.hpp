@@ -1,4 +1,4 @@
-// The tracker actor: announces one torrent to its HTTP trackers (BEP 3) in
+// The tracker actor: announces one torrent to its HTTP(S) trackers (BEP 3) in
 // the order of BEP 12 tiers, and hands the peers it learns to the torrent.
 // What to announce, where and when is announce_schedule's decision; the
 // actor performs the HTTP exchanges, asks its owner for the counters and
@@ -41,6 +41,9 @@ struct tracker_config {
   std::chrono::milliseconds stats_timeout{2'000};
   /// BEP 12 shuffles each tier once; off gives a fixed order (for tests).
   bool shuffle_tiers = true;
+  /// https:// trackers: a PEM file of CA certificates trusted besides the
+  /// system's store.
+  std::string ca_file;
 };
 
 /// Spawns a tracker actor that announces "started" once its owner says

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actorrent/bencode.hpp"
+#include "printable.hpp"
 
 namespace actorrent {
 
@@ -31,12 +32,21 @@ std::string format_address(int family, const unsigned char* addr) {
 
 // Keeps peers in arrival order while dropping repeats; trackers that send
 // both "peers" and a dictionary list often name the same peer twice.
+// Past max_reply_peers entries are only counted, so a reply's cost in memory
+// and work stays that of max_reply_peers whatever the tracker sends.
 struct peer_sink {
   std::vector<peer_endpoint>& out;
+  std::size_t& ignored;
   std::set<peer_endpoint> seen;
+
+  bool full() const noexcept { return out.size() >= max_reply_peers; }
 
   void add(peer_endpoint p) {
     if (p.port == 0 || p.host.empty()) return;
+    if (full()) {
+      ++ignored;
+      return;
+    }
     if (seen.insert(p).second) out.push_back(std::move(p));
   }
 };
@@ -48,6 +58,10 @@ std::optional<error> add_compact(const std::string& bytes, std::size_t entry, in
                      " is not a multiple of " + std::to_string(entry));
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   for (std::size_t off = 0; off < bytes.size(); off += entry) {
+    if (sink.full()) {
+      sink.ignored += (bytes.size() - off) / entry;
+      break;
+    }
     std::uint16_t port = read_port(p + off + entry - 2);
     if (port == 0) continue;
     sink.add(peer_endpoint{format_address(family, p + off), port});
@@ -72,6 +86,10 @@ std::optional<std::string> normalise_host(const std::string& ip) {
 
 void add_dictionary_peers(const bencode::list& entries, peer_sink& sink) {
   for (const auto& e : entries) {
+    if (sink.full()) {
+      sink.ignored += static_cast<std::size_t>(&entries.back() - &e) + 1;
+      break;
+    }
     const auto* ip = e.find("ip");
     const auto* port = e.find("port");
     if (ip == nullptr || port == nullptr || !ip->as_string() || !port->as_int()) continue;
@@ -89,6 +107,15 @@ std::int64_t clamp_interval(std::int64_t v) noexcept {
 
 } // namespace
 
+std::string body_excerpt(std::string_view body) {
+  constexpr std::size_t shown = 60;
+  if (body.empty()) return "nothing (empty body)";
+  std::string out(1, '"');
+  out.append(printable(body.substr(0, shown))).append(1, '"');
+  if (body.size() > shown) out.append("... (").append(std::to_string(body.size())).append(" bytes)");
+  return out;
+}
+
 result<announce_reply> parse_announce_reply(std::string_view bencoded_body) {
   bencode::limits lim;
   // Trackers in the wild send unsorted keys; a reply's bytes are not hashed,
@@ -96,7 +123,7 @@ result<announce_reply> parse_announce_reply(std::string_view bencoded_body) {
   lim.strict = false;
   lim.max_depth = 16;
   auto decoded = bencode::decode(bencoded_body, lim);
-  if (!decoded) return malformed(decoded.err().message);
+  if (!decoded) return malformed(decoded.err().message + "; the reply starts with " + body_excerpt(bencoded_body));
   const bencode::value& root = *decoded;
   if (!root.is_dict()) return malformed("top level is not a dictionary");
 
@@ -144,7 +171,7 @@ result<announce_reply> parse_announce_reply(std::string_view bencoded_body) {
   if (auto e = count_field("complete", reply.complete)) return *e;
   if (auto e = count_field("incomplete", reply.incomplete)) return *e;
 
-  peer_sink sink{reply.peers, {}};
+  peer_sink sink{reply.peers, reply.peers_ignored, {}};
   if (const auto* peers = root.find("peers")) {
     if (const auto* s = peers->as_string()) {
       if (auto e = add_compact(*s, compact_v4_entry, AF_INET, "peers", sink)) return *e;

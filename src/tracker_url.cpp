@@ -149,6 +149,27 @@ result<url> parse_url(std::string_view text) {
   return u;
 }
 
+result<url> resolve_location(const url& base, std::string_view location) {
+  if (location.find("://") != std::string_view::npos) {
+    auto u = parse_url(location);
+    if (!u) return u.err();
+    if (u->scheme != "http" && u->scheme != "https")
+      return error{errc::invalid_argument, "redirect to a " + u->scheme + ":// URL"};
+    return u;
+  }
+  if (location.empty() || location.front() != '/' || location.substr(0, 2) == "//")
+    return error{errc::invalid_argument, "redirect Location is neither a URL nor an absolute path"};
+  // Checked like a whole URL (length, control bytes, non-ASCII).
+  auto u = parse_url(base.scheme + "://" + bracketed(base.host) + ":" + std::to_string(base.port) +
+                     std::string(location));
+  if (!u) return u.err();
+  return u;
+}
+
+std::string to_string(const url& u) {
+  return u.scheme + "://" + bracketed(u.host) + ":" + std::to_string(u.port) + u.target;
+}
+
 std::string build_http_get(const url& u, std::string_view user_agent) {
   std::uint16_t default_port = u.scheme == "https" ? 443 : 80;
   std::string host = bracketed(u.host);

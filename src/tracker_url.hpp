@@ -49,6 +49,14 @@ struct url {
 /// missing hosts, bad ports and control characters. udp:// has no default port.
 result<url> parse_url(std::string_view text);
 
+/// Where a redirect's Location leads from `base`: an absolute http:// or
+/// https:// URL, or an absolute path ("/x?y") on the same server. Other
+/// forms (relative paths, other schemes) are refused.
+result<url> resolve_location(const url& base, std::string_view location);
+
+/// The text form of `u`, for messages.
+std::string to_string(const url& u);
+
 /// The bytes of a GET request for `u` (HTTP/1.1, Connection: close, identity encoding).
 std::string build_http_get(const url& u, std::string_view user_agent);
 

@@ -134,6 +134,19 @@ TEST_CASE("a torrent whose info-hash is already in the session is refused") {
   CHECK(answered);
 }
 
+TEST_CASE("a tracker CA file that cannot be read is refused when the torrent is added") {
+  testing::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_types(cfg)};
+  session ses{sys, loopback()};
+  auto params = in(dir.path / "out");
+  params.tracker_ca_file = dir.path / "missing-ca.pem";
+  auto t = ses.add_torrent(tiny_torrent(), params);
+  REQUIRE_FALSE(t.has_value());
+  CHECK(t.err().code == errc::invalid_argument);
+  CHECK(t.err().message == "tracker CA file " + params.tracker_ca_file.string() + ": cannot be read");
+}
+
 TEST_CASE("a torrent that exited is forgotten: the session lets its handle go and takes it again") {
   testing::temp_dir dir;
   caf::actor_system_config cfg;

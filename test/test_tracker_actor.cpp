@@ -397,16 +397,20 @@ struct sync_get {
 };
 
 std::shared_ptr<sync_get> get(asio::io_context& io, const std::string& text,
-                              std::chrono::milliseconds timeout, std::size_t max = 4096) {
+                              std::chrono::milliseconds timeout, std::size_t max = 4096,
+                              const http_tls_options& tls = {}) {
   auto out = std::make_shared<sync_get>();
   auto u = parse_url(text);
   REQUIRE(u.has_value());
-  http_get(io, *u, "actorrent-test", timeout, max, [out](result<http_response> r) {
-    std::lock_guard<std::mutex> g(out->m);
-    ++out->calls;
-    out->r.emplace(std::move(r));
-    out->cv.notify_all();
-  });
+  http_get(
+    io, *u, "actorrent-test", timeout, max,
+    [out](result<http_response> r) {
+      std::lock_guard<std::mutex> g(out->m);
+      ++out->calls;
+      out->r.emplace(std::move(r));
+      out->cv.notify_all();
+    },
+    tls);
   std::unique_lock<std::mutex> g(out->m);
   REQUIRE(out->cv.wait_for(g, timeout + 5s, [&] { return out->r.has_value(); }));
   return out;
@@ -454,6 +458,89 @@ TEST_CASE("http_get fetches a response and reports failures") {
     std::lock_guard<std::mutex> g(o->m);
     CHECK(o->calls == 1);
   }
+}
+
+TEST_CASE("http_get follows redirects, at most max_http_redirects, within one deadline") {
+  net_service net;
+  fake_tracker target([](const std::string&) { return http_ok("arrived"); });
+  auto to_target = target.url() + "?moved=1";
+  fake_tracker moved([&](const std::string&) {
+    return "HTTP/1.1 302 Found\r\nLocation: " + to_target + "\r\nContent-Length: 0\r\n\r\n";
+  });
+  auto a = get(net.io(), moved.url(), 2s);
+  REQUIRE(a->r->has_value());
+  CHECK((*a->r)->body == "arrived");
+  REQUIRE(target.requests().size() == 1);
+  CHECK(target.requests()[0].target == "/announce?moved=1");
+
+  // A path on the same server, then a loop back to the start.
+  fake_tracker loop([](const std::string& t) -> std::string {
+    auto next = t == "/announce" ? "/elsewhere" : "/announce";
+    return std::string("HTTP/1.1 307 Temporary Redirect\r\nLocation: ") + next + "\r\n\r\n";
+  });
+  auto b = get(net.io(), loop.url(), 2s);
+  REQUIRE_FALSE(b->r->has_value());
+  CHECK(b->r->err().code == errc::tracker_http);
+  CHECK(b->r->err().message.find("redirect loop: more than 5 redirects") != std::string::npos);
+  CHECK(loop.requests().size() == static_cast<std::size_t>(max_http_redirects) + 1);
+
+  // The deadline covers the whole chain.
+  fake_tracker hang([](const std::string&) { return std::nullopt; });
+  auto to_hang = hang.url();
+  fake_tracker to_hanging([&](const std::string&) {
+    return "HTTP/1.1 301 Moved\r\nLocation: " + to_hang + "\r\n\r\n";
+  });
+  auto start = steady::now();
+  auto c = get(net.io(), to_hanging.url(), 400ms);
+  REQUIRE_FALSE(c->r->has_value());
+  CHECK(c->r->err().code == errc::timeout);
+  CHECK(c->r->err().message.find("timed out after 400 ms") != std::string::npos);
+  CHECK(steady::now() - start < 2s);
+
+  // A redirect without Location is the response itself; a bad one is an error.
+  fake_tracker nowhere([](const std::string&) {
+    return std::string("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n");
+  });
+  auto d = get(net.io(), nowhere.url(), 2s);
+  REQUIRE(d->r->has_value());
+  CHECK((*d->r)->status == 302);
+  fake_tracker to_udp([](const std::string&) {
+    return std::string("HTTP/1.1 302 Found\r\nLocation: udp://127.0.0.1:1/a\r\n\r\n");
+  });
+  auto e = get(net.io(), to_udp.url(), 2s);
+  REQUIRE_FALSE(e->r->has_value());
+  CHECK(e->r->err().message.find("bad redirect") != std::string::npos);
+}
+
+TEST_CASE("https: no fallback to plain HTTP, and an unreadable CA file is named") {
+  net_service net;
+  fake_tracker plain([](const std::string&) { return http_ok("d8:intervali60e5:peers0:e"); });
+  auto tls_url = "https" + plain.url().substr(4);
+  // The server answers in plain HTTP once its read of the hello times out (2 s).
+  auto a = get(net.io(), tls_url, 6s);
+  REQUIRE_FALSE(a->r->has_value());
+  CHECK(a->r->err().code == errc::tracker_http);
+  CHECK(a->r->err().message.find("TLS handshake with 127.0.0.1:") != std::string::npos);
+  // What reached the plain server was a TLS hello, never our GET.
+  for (const auto& r : plain.requests()) CHECK(r.target.find("/announce") == std::string::npos);
+
+  auto b = get(net.io(), tls_url, 2s, 4096, http_tls_options{"/nonexistent/ca.pem"});
+  REQUIRE_FALSE(b->r->has_value());
+  CHECK(b->r->err().message.find("tracker CA file /nonexistent/ca.pem") != std::string::npos);
+}
+
+TEST_CASE("an https tracker is announced to, not skipped") {
+  fake_tracker plain([](const std::string&) { return http_ok(announce_body({sample_peer}, 1800)); });
+  auto tls_url = "https" + plain.url().substr(4);
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto cfg = base_config({{tls_url}});
+  cfg.request_timeout = 6s;
+  auto t = fx.tracker(cfg, torrent);
+  // The plain server cannot speak TLS: the announce fails at the handshake.
+  CHECK(log->wait_for(note_containing(tls_url, "TLS handshake"), 10s));
+  for (const auto& e : log->all()) CHECK(e.kind != torrent_event::peers);
+  fx.stop(t);
 }
 
 TEST_CASE("two tracker actors meet through a real opentracker") {
@@ -587,7 +674,7 @@ TEST_CASE("BEP 12: a dead tracker falls back to the next one of its tier") {
 
   auto peers = log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 5s);
   REQUIRE(peers);
-  CHECK(log->wait_for(note_containing(dead, "unreachable"), 1s));
+  CHECK(log->wait_for(note_containing(dead, "HTTP exchange failed: tracker_http: connect to"), 1s));
   CHECK(log->wait_for(note_containing("udp://127.0.0.1:6969/announce", "udp tracker not supported yet"), 1s));
   // The working tracker was told we started.
   REQUIRE(good.requests().size() >= 1);
@@ -651,7 +738,7 @@ TEST_CASE("tracker failures reach the torrent as notes") {
     torrent);
   REQUIRE(log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 5s));
   CHECK(log->wait_for(note_containing(refusing.url(), "failure: torrent not registered here"), 1s));
-  CHECK(log->wait_for(note_containing(not_http.url(), "unreachable"), 1s));
+  CHECK(log->wait_for(note_containing(not_http.url(), "HTTP exchange failed"), 1s));
   CHECK(log->wait_for(note_containing(not_bencode.url(), "bad reply"), 1s));
   CHECK(log->wait_for(note_containing(missing.url(), "HTTP status 404"), 1s));
   CHECK(log->wait_for(note_containing(warns.url(), "warning: slow down"), 1s));

@@ -503,6 +503,62 @@ TEST_CASE("announce reply: dictionary peers") {
   CHECK(r->peers == expected);
 }
 
+TEST_CASE("announce reply: at most max_reply_peers peers are kept, the rest counted") {
+  const std::size_t sent = max_reply_peers + 1500;
+  std::string compact;
+  std::string dict = "d8:intervali60e5:peersl";
+  for (std::size_t i = 0; i < sent; ++i) {
+    auto c = static_cast<std::uint8_t>(i >> 8), d = static_cast<std::uint8_t>(i & 0xff);
+    compact += compact_v4(10, 1, c, d, 6881);
+    dict += "d2:ip" + bstr("10.1." + std::to_string(c) + "." + std::to_string(d)) + "4:porti6881ee";
+  }
+  dict += "ee";
+  for (const auto& body : {"d8:intervali60e5:peers" + bstr(compact) + "e", dict}) {
+    auto r = parse_announce_reply(body);
+    REQUIRE(r);
+    REQUIRE(r->peers.size() == max_reply_peers);
+    CHECK(r->peers_ignored == sent - max_reply_peers);
+    // The first ones, in order.
+    CHECK(r->peers.front() == peer_endpoint{"10.1.0.0", 6881});
+    CHECK(r->peers.back() == peer_endpoint{"10.1.3.231", 6881});
+  }
+  // At the bound nothing is ignored.
+  auto exact = parse_announce_reply("d8:intervali60e5:peers" +
+                                    bstr(compact.substr(0, 6 * max_reply_peers)) + "e");
+  REQUIRE(exact);
+  CHECK(exact->peers.size() == max_reply_peers);
+  CHECK(exact->peers_ignored == 0);
+}
+
+TEST_CASE("announce reply: a body that is not bencode is quoted in the error") {
+  auto html = parse_announce_reply("<!DOCTYPE html>\n<html><body>" + std::string(200, 'x'));
+  REQUIRE_FALSE(html);
+  CHECK(html.err().message.find("the reply starts with \"<!DOCTYPE html>\\x0a<html>") != std::string::npos);
+  CHECK(html.err().message.find("(228 bytes)") != std::string::npos);
+  CHECK(body_excerpt("") == "nothing (empty body)");
+  CHECK(body_excerpt("ab\x1b[2J") == "\"ab\\x1b[2J\"");  // no terminal control gets through
+}
+
+TEST_CASE("resolve_location") {
+  auto base = parse_url("http://tracker.example:8080/announce?x=1");
+  REQUIRE(base);
+  auto abs = resolve_location(*base, "https://other.example/a?b=2");
+  REQUIRE(abs);
+  CHECK(to_string(*abs) == "https://other.example:443/a?b=2");
+  auto path = resolve_location(*base, "/moved?info_hash=%AB");
+  REQUIRE(path);
+  CHECK(to_string(*path) == "http://tracker.example:8080/moved?info_hash=%AB");
+  auto v6 = parse_url("http://[::1]:6969/announce");
+  REQUIRE(v6);
+  auto p6 = resolve_location(*v6, "/x");
+  REQUIRE(p6);
+  CHECK(p6->host == "::1");
+  CHECK(p6->port == 6969);
+  for (const char* bad : {"", "relative/path", "//host/x", "udp://t.example:1/a", "ftp://x/y",
+                          "/a b", "http://user@host/"})
+    CHECK_FALSE(resolve_location(*base, bad));
+}
+
 TEST_CASE("announce reply: peers6 merged with peers") {
   std::string v6a(16, '\0');
   v6a[15] = 1;  // ::1

@@ -231,6 +231,7 @@ int download(const cli::options& opts) {
     params.stall_timeout = std::chrono::seconds(opts.stall_timeout);
     params.endgame_threshold = opts.endgame_threshold;
     params.max_connections = static_cast<std::size_t>(opts.max_peers);
+    params.tracker_ca_file = opts.tracker_ca;
 
     caf::scoped_actor self{sys};
     auto torrent = ses.add_torrent(*meta, params, caf::actor_cast<caf::actor>(self));
@@ -323,7 +324,14 @@ int download(const cli::options& opts) {
       // through the log.
       [](const torrent_added&) {}, [](const piece_verified&) {}, [](const hash_failed&) {},
       [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
-      [](const tracker_reply&) {}, [](const tracker_error&) {}, [](const torrent_removed&) {},
+      // A tracker problem does not stop the download (other trackers, -a
+      // peers), but the user should know why a tracker gives nothing.
+      [&](const tracker_error& e) {
+        end_line();
+        std::cerr << "actorrent: tracker" << (e.tracker.empty() ? "" : " " + e.tracker) << ": "
+                  << e.message << "\n";
+      },
+      [](const tracker_reply&) {}, [](const torrent_removed&) {},
       [](const session_stopped&) {},
       [&](caf::down_msg&) {
         // The torrent is gone without saying done or failed.

@@ -59,7 +59,7 @@ const char* usage() {
          "       actorrent create PATH [-o FILE.torrent] [-t URL]... [-w URL]... [options]\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
-         "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
+         "HTTP(S) trackers name and from the peers given with -a, then exits. What DIR\n"
          "already holds is checked first, so an interrupted download continues.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
          "\n"
@@ -75,6 +75,8 @@ const char* usage() {
          "      --endgame-threshold F start end-game once this fraction of pieces is verified\n"
          "                            (default 1.0: when every missing block is requested)\n"
          "      --max-peers N         connection limit (default 60)\n"
+         "      --tracker-ca FILE     trust the CA certificates in FILE (PEM) for https\n"
+         "                            trackers, besides the system's\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
@@ -192,6 +194,10 @@ result<options> parse(int argc, char** argv) {
       o.endgame_threshold = std::strtod(text.c_str(), &end);
       if (end != text.c_str() + text.size() || o.endgame_threshold < 0 || o.endgame_threshold > 1)
         return error{errc::invalid_argument, "bad --endgame-threshold: " + text};
+    } else if (a == "--tracker-ca") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.tracker_ca = std::string(*v);
     } else if (a == "--max-peers") {
       mark_download(a);
       auto v = need_value(i, a);

@@ -39,6 +39,7 @@ struct options {
   std::string comment;
   std::string source;
   bool date = false;                               // write the creation date
+  std::string tracker_ca;          // --tracker-ca FILE: CA certificates for https trackers
 };
 
 /// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.

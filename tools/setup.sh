@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libcaf-dev libasio-dev libssl-dev doctest-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # cmake: CAF built from source for the ThreadSanitizer stage; strace: the
-  # test that checks the order of syncs before a resume save.
-  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake strace)
+  # test that checks the order of syncs before a resume save; openssl: test
+  # certificates for the https tracker.
+  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake strace openssl)
 fi
 
 missing=()

@@ -73,6 +73,12 @@ struct add_torrent_params {
   /// every missing block is requested).
   double endgame_threshold = 1.0;
   std::size_t max_connections = 60;
+  /// https:// trackers must show a certificate that chains to a CA of the
+  /// system's store (OpenSSL's default paths) and names the tracker's host;
+  /// a PEM file here adds its CA certificates to those trusted (a private
+  /// tracker's own CA). A certificate that fails the check is a
+  /// tracker_error naming the reason; nothing is sent without TLS.
+  std::filesystem::path tracker_ca_file;
 };
 
 /// A torrent of a session, as its host holds it: cheap to copy, valid after

@@ -8,6 +8,7 @@
 
 #include "announce_reply.hpp"
 #include "http_response.hpp"
+#include "tracker_url.hpp"
 
 using namespace actorrent;
 
@@ -52,8 +53,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (whole) {
     auto reply = parse_announce_reply(whole->body);
     if (reply) {
+      if (reply->peers.size() > max_reply_peers) std::abort();
       for (const auto& p : reply->peers)
         if (p.port == 0 || p.host.empty()) std::abort();
+    }
+    // A redirect's target is the server's word too.
+    if (const auto* location = whole->header("Location")) {
+      static const url base = *parse_url("http://tracker.example:6969/announce");
+      auto next = resolve_location(base, *location);
+      if (next && (next->host.empty() || next->port == 0 || next->target.empty() ||
+                   (next->scheme != "http" && next->scheme != "https")))
+        std::abort();
     }
   }
   return 0;

@@ -7,7 +7,7 @@ Steps, each bounded in time; any failure fails the test:
   1. meson install -C BUILD --no-rebuild --destdir TMP/dest
   2. every header of include/actorrent/ and libactorrent.a are installed
   3. pkg-config (PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR into TMP/dest)
-     reports the version and -I/-L paths inside TMP/dest
+     reports the version, -I/-L paths inside TMP/dest, and -lssl -lcrypto
   4. every installed header compiles on its own include path (no header of
      src/ or actors/ is needed)
   5. test/install/consumer.cpp compiles with `pkg-config --cflags`; every
@@ -151,6 +151,11 @@ def main():
         libs = shlex.split(run(pkg_config + ["--libs", "actorrent"], timeout=30, env=env))
         print(f"cflags: {shlex.join(cflags)}\nlibs --static: {shlex.join(libs_static)}\n"
               f"libs: {shlex.join(libs)}")
+
+        # The library calls libssl (https trackers) and libcrypto (SHA-1)
+        # itself: a consumer linking it statically needs both.
+        for lib in ("-lssl", "-lcrypto"):
+            check(lib in libs and lib in libs_static, f"pkg-config --libs lacks {lib}")
 
         # 3. The include and library paths are the installed copy.
         incdirs = [f[2:] for f in cflags if f.startswith("-I")]

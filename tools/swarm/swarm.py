@@ -911,6 +911,34 @@ class Swarm:
         log(f"opentracker on {url} (pid {p.pid}), {len(hashes)} whitelisted")
         return url
 
+    def start_hostile_tracker(self, mode: str = "good", port: int | None = None,
+                              mode_file: str | None = None, peers: Sequence = (),
+                              cert: str | None = None, key: str | None = None,
+                              extra: Sequence[str] = ()) -> tuple:
+        """Start hostile_tracker.py (an HTTP tracker that misbehaves as `mode`
+        says, or as `mode_file` says at each request; HTTPS with cert/key);
+        return (announce URL, path of its JSON-lines request log)."""
+        port = port or free_port()
+        tag = f"hostile_tracker-{port}"
+        log_path = os.path.join(self.root, f"{tag}.jsonl")
+        open(log_path, "w").close()
+        argv = [sys.executable, os.path.join(HERE, "hostile_tracker.py"), "--port", str(port),
+                "--mode", mode, "--log", log_path]
+        if mode_file:
+            argv += ["--mode-file", mode_file]
+        for p in peers:
+            argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
+        if cert:
+            argv += ["--cert", cert, "--key", key]
+        argv += list(extra)
+        p = self.spawn(tag, argv)
+        # No probe connection: it would be a request in the log.
+        self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
+        scheme = "https" if cert else "http"
+        url = f"{scheme}://127.0.0.1:{port}/announce"
+        log(f"hostile tracker on {url} (pid {p.pid}), mode {mode_file or mode}")
+        return url, log_path
+
     # ---- libtorrent seeder
 
     def start_lt_seeder(self, torrent: str, content_dir: str, port: int | None = None,
@@ -1020,6 +1048,22 @@ class Swarm:
         wait_until(ready, timeout, f"actorrent seed on port {h.port}", interval=0.1)
         log(f"actorrent seeder on 127.0.0.1:{h.port} (pid {h.pid})")
         return h.port
+
+    def run_peak_rss(self, argv: Sequence[str], timeout: float, tag: str) -> tuple:
+        """Runs argv to its exit (bounded by timeout); returns (RunResult, peak
+        resident MiB from VmHWM polled every 20 ms: exact after exec, unlike
+        the rusage of a child forked from this interpreter)."""
+        h = Background(argv, self.log_dir, tag)
+        self.handles.append(h)  # stopped by the swarm should anything below fail
+        peak = 0.0
+        deadline = time.monotonic() + timeout
+        while h.running() and time.monotonic() < deadline:
+            try:
+                peak = max(peak, proc_vm_hwm_mib(h.pid))
+            except OSError:
+                pass  # exited between the check and the read
+            h.wait(0.02)
+        return h.finish(max(0.0, deadline - time.monotonic())), peak
 
     def actorrent_at(self, port: int) -> Background:
         for h in self.handles:
