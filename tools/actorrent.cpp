@@ -82,6 +82,8 @@ int download(const cli::options& opts) {
     sopts.bind_address = opts.bind;
     sopts.listen_port = opts.port;
     sopts.status_updates = true;
+    sopts.udp_tracker_timeout = std::chrono::milliseconds(opts.udp_tracker_timeout);
+    sopts.udp_tracker_retransmits = static_cast<unsigned>(opts.udp_tracker_retries);
     session ses{sys, sopts};
     if (ses.listen_error()) {
       if (opts.cmd == cli::command::seed) {

@@ -20,12 +20,14 @@ bool parse_number(std::string_view text, T& out) {
 const char* usage() {
   return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
-         "       actorrent show TORRENT\n"
+         "       actorrent show [--scrape] TORRENT\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
-         "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
+         "trackers name and from the peers given with -a, then exits. What DIR\n"
          "already holds is checked first, so an interrupted download continues.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
+         "`show` describes TORRENT; with --scrape it also asks each of its trackers how\n"
+         "many seeders and leechers it has and how often it was downloaded (BEP 48).\n"
          "\n"
          "  -d, --dir DIR             download directory\n"
          "  -a, --peer HOST:PORT      connect to this peer as well (repeatable); with -a the\n"
@@ -41,6 +43,10 @@ const char* usage() {
          "      --max-peers N         connection limit (default 60)\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
+         "      --udp-tracker-timeout MS  first wait for a udp:// tracker's reply (default\n"
+         "                            15000); each retry waits twice as long\n"
+         "      --udp-tracker-retries N   retries before a udp:// tracker counts as down\n"
+         "                            (default 3, at most 8)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -74,6 +80,18 @@ result<options> parse(int argc, char** argv) {
       o.verbosity += 2;
     } else if (a == "--seed") {
       o.seed = true;
+    } else if (a == "--scrape") {
+      o.scrape = true;
+    } else if (a == "--udp-tracker-timeout") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.udp_tracker_timeout) || o.udp_tracker_timeout <= 0)
+        return error{errc::invalid_argument, "bad --udp-tracker-timeout: " + std::string(*v)};
+    } else if (a == "--udp-tracker-retries") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.udp_tracker_retries) || o.udp_tracker_retries < 0 || o.udp_tracker_retries > 8)
+        return error{errc::invalid_argument, "bad --udp-tracker-retries: " + std::string(*v)};
     } else if (a == "--bind") {
       auto v = need_value(i, a);
       if (!v) return v.err();

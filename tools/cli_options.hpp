@@ -26,6 +26,9 @@ struct options {
   double endgame_threshold = 1.0;
   int max_peers = 60;
   int threads = 1;                 // CAF scheduler threads
+  int udp_tracker_timeout = 15000; // ms: the first wait for a UDP tracker's reply
+  int udp_tracker_retries = 3;     // retransmissions to a UDP tracker, each waiting twice as long
+  bool scrape = false;             // show --scrape: ask each tracker for its counts
 };
 
 /// Parses argv. Errors name the offending argument.
