@@ -420,3 +420,200 @@ TEST_CASE("a scrape asks for each hash and gets the counts") {
   auto& sc = std::get<scrape_reply>(**s.done);
   CHECK(sc.entries == std::vector<scrape_entry>{{1, 2, 3}, {4, 5, 6}});
 }
+
+// ---------------------------------------------------------------------------
+// udp_tracker_client over real loopback sockets.
+
+#include "net_service.hpp"
+#include "udp_tracker_client.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+// A BEP 15 tracker on a loopback address, in a thread of its own. Before
+// each real reply, a second socket sends a copy naming another peer: a
+// client that took replies from anyone would report that peer.
+class loopback_tracker {
+public:
+  explicit loopback_tracker(bool v6) : v6_(v6) {
+    fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    spoof_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd_ >= 0);
+    REQUIRE(spoof_ >= 0);
+    sockaddr_storage a{};
+    socklen_t len = 0;
+    if (v6) {
+      auto* s6 = reinterpret_cast<sockaddr_in6*>(&a);
+      s6->sin6_family = AF_INET6;
+      s6->sin6_addr = in6addr_loopback;
+      len = sizeof *s6;
+    } else {
+      auto* s4 = reinterpret_cast<sockaddr_in*>(&a);
+      s4->sin_family = AF_INET;
+      s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof *s4;
+    }
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
+          ::bind(spoof_, reinterpret_cast<sockaddr*>(&a), len) == 0;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&a)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+    if (ok_) thread_ = std::thread([this] { serve(); });
+  }
+  ~loopback_tracker() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+    ::close(spoof_);
+  }
+  bool ok() const { return ok_; }
+  std::string url() const {
+    return std::string("udp://") + (v6_ ? "[::1]" : "127.0.0.1") + ":" + std::to_string(port_) + "/announce";
+  }
+  std::vector<std::uint32_t> actions() {
+    std::lock_guard<std::mutex> g(m_);
+    return actions_;
+  }
+
+private:
+  void serve() {
+    std::array<std::uint8_t, 2048> buf{};
+    // Bounded: the test's exchanges take milliseconds; the destructor ends it sooner.
+    auto end = std::chrono::steady_clock::now() + 30s;
+    while (!stop_ && std::chrono::steady_clock::now() < end) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      sockaddr_storage from{};
+      socklen_t flen = sizeof from;
+      auto n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+      if (n < 16) continue;
+      bytes in(buf.begin(), buf.begin() + n);
+      auto act = static_cast<std::uint32_t>(get(in, 8, 4));
+      auto tid = static_cast<std::uint32_t>(get(in, 12, 4));
+      {
+        std::lock_guard<std::mutex> g(m_);
+        actions_.push_back(act);
+      }
+      bytes reply, fake;
+      if (act == 0) {
+        reply = connect_reply_bytes(tid, 0x77);
+      } else if (act == 1 && get(in, 0, 8) == 0x77) {
+        reply = announce_reply_bytes(tid, 60, 1, 2, peer_entry(2));
+        fake = announce_reply_bytes(tid, 60, 1, 2, peer_entry(9));
+      } else if (act == 2 && get(in, 0, 8) == 0x77) {
+        reply = header(2, tid);
+        for (std::uint32_t v : {3u, 4u, 5u}) put(reply, v, 4);
+      }
+      if (!fake.empty())
+        ::sendto(spoof_, fake.data(), fake.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
+      if (!reply.empty())
+        ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
+    }
+  }
+  // One peer on port 6881 at 127.0.0.<last> or ::<last>.
+  bytes peer_entry(std::uint8_t last) const {
+    bytes b;
+    if (v6_) {
+      b.assign(16, 0);
+      b[15] = last;
+    } else {
+      b = {127, 0, 0, last};
+    }
+    b.push_back(0x1a);
+    b.push_back(0xe1);
+    return b;
+  }
+
+  bool v6_;
+  int fd_ = -1, spoof_ = -1;
+  bool ok_ = false;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex m_;
+  std::vector<std::uint32_t> actions_;
+};
+
+// One exchange through the client, waited for (bounded).
+result<udp_tracker_answer> run_sync(udp_tracker_client& c, const std::string& text, udp_tracker_query q) {
+  struct box {
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<result<udp_tracker_answer>> r;
+  };
+  auto b = std::make_shared<box>();
+  auto u = parse_url(text);
+  REQUIRE(u);
+  c.run(*u, std::move(q), 3s, [b](result<udp_tracker_answer> r) {
+    std::lock_guard<std::mutex> g(b->m);
+    b->r.emplace(std::move(r));
+    b->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> g(b->m);
+  REQUIRE(b->cv.wait_for(g, 10s, [&] { return b->r.has_value(); }));
+  return std::move(*b->r);
+}
+
+} // namespace
+
+TEST_CASE("the client announces over IPv4 and IPv6, reuses the connection id, ignores other senders") {
+  for (bool v6 : {false, true}) {
+    CAPTURE(v6);
+    loopback_tracker tracker(v6);
+    if (!tracker.ok()) {
+      WARN_MESSAGE(!v6, "skipped: no loopback address of this family");
+      continue;
+    }
+    net_service net;
+    udp_tracker_client client(net.io());
+    auto r = run_sync(client, tracker.url(), some_announce());
+    REQUIRE_MESSAGE(r, (r ? "" : r.err().to_string()));
+    auto& a = std::get<udp_tracker::announce_reply>(*r);
+    CHECK(a.peers == std::vector<peer_endpoint>{{v6 ? "::2" : "127.0.0.2", 6881}});
+
+    // Within the minute: no second connect.
+    auto again = run_sync(client, tracker.url(), some_announce());
+    REQUIRE(again);
+    auto s = run_sync(client, tracker.url(), std::vector<sha1_hash>(1));
+    REQUIRE(s);
+    CHECK(std::get<scrape_reply>(*s).entries == std::vector<scrape_entry>{{3, 4, 5}});
+    CHECK(tracker.actions() == std::vector<std::uint32_t>{0, 1, 1, 2});
+  }
+}
+
+TEST_CASE("the client gives up on a silent tracker within its limit") {
+  net_service net;
+  // A bound socket that never answers.
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  udp_tracker_timing t;
+  t.retransmit_base = 100ms;
+  t.max_retransmits = 2;
+  udp_tracker_client client(net.io(), t);
+  auto start = std::chrono::steady_clock::now();
+  auto r = run_sync(client, "udp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)), some_announce());
+  auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::timeout);
+  CHECK(r.err().message.find("after 3 tries") != std::string::npos);
+  // 100 + 200 + 400 ms of waiting, not the 3 s limit.
+  CHECK(took >= 650ms);
+  CHECK(took < 3s);
+}
