@@ -138,7 +138,11 @@ using tracker_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   // An HTTP exchange finished (request id, status code, body or error text;
   // status 0 means the exchange itself failed).
-  caf::reacts_to<http_atom, std::uint64_t, std::int32_t, std::string>>;
+  caf::reacts_to<http_atom, std::uint64_t, std::int32_t, std::string>,
+  // A UDP tracker exchange (BEP 15) finished: request id, what went wrong
+  // (empty when the tracker accepted), the interval in seconds it asks
+  // for, and the peers it gave.
+  caf::reacts_to<udp_atom, std::uint64_t, std::string, std::int32_t, std::vector<peer_endpoint>>>;
 
 /// What a tracker actor needs from its torrent, and nothing more.
 using tracker_owner_actor = caf::typed_actor<

@@ -105,6 +105,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_ATOM(actorrent, actorrent, closed_atom, "closed")
   CAF_ADD_ATOM(actorrent, actorrent, tick_atom, "tick")
   CAF_ADD_ATOM(actorrent, actorrent, http_atom, "http")
+  CAF_ADD_ATOM(actorrent, actorrent, udp_atom, "udp")
   // Peer <-> PieceManager.
   CAF_ADD_ATOM(actorrent, actorrent, join_atom, "join")
   CAF_ADD_ATOM(actorrent, actorrent, leave_atom, "leave")

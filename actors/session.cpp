@@ -275,6 +275,8 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   cfg.max_connections = params.max_connections;
   cfg.download_dir = params.download_dir;
   cfg.status_updates = opts.status_updates;
+  cfg.udp_tracker.retransmit_base = std::max(opts.udp_tracker_timeout, std::chrono::milliseconds{1});
+  cfg.udp_tracker.max_retransmits = std::min(opts.udp_tracker_retransmits, 8u);
   cfg.choking.upload_slots = opts.upload_slots;
   cfg.peer.min_pipeline = opts.min_pipeline;
   cfg.peer.max_pipeline = std::max(opts.max_pipeline, opts.min_pipeline);

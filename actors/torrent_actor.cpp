@@ -639,6 +639,7 @@ void spawn_helpers(torrent_self self, std::shared_ptr<storage> store) {
   tc.peer_id = st.cfg.peer_id;
   tc.port = st.cfg.listen_port;
   tc.ca_file = st.cfg.tracker_ca_file;
+  tc.udp = st.cfg.udp_tracker;
   st.tracker = spawn_tracker(*st.sys, st.net->io(), std::move(tc), self);
   adopt(self, st.tracker);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "interfaces.hpp"
+#include "udp_tracker_exchange.hpp"
 #include "peer_actor.hpp"
 #include "storage.hpp"
 
@@ -74,6 +75,8 @@ struct torrent_config {
   std::function<error()> delete_files;
   /// Send a status_update event to the listeners once a second.
   bool status_updates = false;
+  /// Retransmissions of udp:// tracker exchanges (BEP 15).
+  udp_tracker_timing udp_tracker;
   /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
   /// on the scheduler, for a deterministic simulation on memory storage.
   bool disk_thread = true;

@@ -6,6 +6,7 @@
 #include "log.hpp"
 #include "printable.hpp"
 #include "tracker_url.hpp"
+#include "udp_tracker_client.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -51,6 +52,9 @@ struct tracker_state {
   time_point armed = announce_schedule::never;
 
   std::vector<caf::typed_response_promise<bool>> stop_promises;
+
+  // The udp:// exchanges, made at the first one; keeps connection ids.
+  std::optional<udp_tracker_client> udp;
 };
 
 using tracker_self = tracker_actor::stateful_pointer<tracker_state>;
@@ -61,8 +65,56 @@ void note(tracker_self self, const std::string& tracker, const std::string& text
   if (self->state.owner) self->send(self->state.owner, tracker_atom_v, tracker, text);
 }
 
+bool is_udp(const std::string& tracker) {
+  auto u = parse_url(tracker);
+  return u && u->scheme == "udp";
+}
+
+// BEP 15 wants the key as a number: the same for every announce of this
+// torrent, so the tracker can tell us apart from another peer on our address.
+std::uint32_t udp_key(const tracker_config& cfg) {
+  std::uint32_t h = 2166136261u;
+  auto mix = [&h](std::uint8_t b) { h = (h ^ b) * 16777619u; };
+  for (char c : cfg.key) mix(static_cast<std::uint8_t>(c));
+  for (auto b : cfg.peer_id) mix(b);
+  return h;
+}
+
+// The announce `req` to a udp:// tracker (BEP 15), exchange `id`; the
+// result arrives as a udp_atom message. Only a "stopped" is bounded by the
+// order's timeout: other announces end by the retransmission schedule.
+void send_udp(tracker_self self, std::uint64_t id, const announce_request& req,
+              std::chrono::milliseconds timeout) {
+  auto& st = self->state;
+  if (!st.udp) st.udp.emplace(*st.io, st.cfg.udp);
+  udp_tracker::announce_fields f;
+  f.info_hash = req.info_hash;
+  f.peer_id = req.peer_id;
+  f.downloaded = req.downloaded;
+  f.left = req.left;
+  f.uploaded = req.uploaded;
+  f.event = req.event;
+  f.key = udp_key(st.cfg);
+  f.num_want = req.numwant;
+  f.port = req.port;
+  std::optional<milliseconds> limit;
+  if (req.event == announce_event::stopped) limit = timeout;
+  auto handle = caf::actor_cast<tracker_actor>(self);
+  st.udp->run(*parse_url(req.announce_url), f, limit, [handle, id](result<udp_tracker_answer> r) {
+    if (!r) {
+      auto text = r.err().code == errc::tracker_failure ? "failure: " + r.err().message
+                                                         : "unreachable: " + r.err().message;
+      caf::anon_send(handle, udp_atom_v, id, text, std::int32_t{0}, std::vector<peer_endpoint>{});
+      return;
+    }
+    auto& a = std::get<udp_tracker::announce_reply>(*r);
+    caf::anon_send(handle, udp_atom_v, id, std::string{}, a.interval, std::move(a.peers));
+  });
+}
+
 // Sends exchange `id`, the announce in flight, with the counters as they
-// are now; the result arrives as an http_atom message.
+// are now; the result arrives as an http_atom message (udp_atom for a
+// udp:// tracker).
 void send_request(tracker_self self, std::uint64_t id) {
   auto& st = self->state;
   const auto& order = st.schedule->in_flight();
@@ -80,6 +132,10 @@ void send_request(tracker_self self, std::uint64_t id) {
   req.numwant = order->event == announce_event::stopped ? 0 : st.cfg.numwant;
   req.key = st.cfg.key;
   req.tracker_id = st.tracker_id;
+  if (is_udp(order->tracker)) {
+    send_udp(self, id, req, order->timeout);
+    return;
+  }
   auto u = parse_url(build_announce_url(req));
   if (!u) {
     self->send(self, http_atom_v, id, std::int32_t{0}, u.err().to_string());
@@ -144,30 +200,35 @@ void act(tracker_self self) {
   }
 }
 
+// `tracker` accepted the announce in flight: its news go to the owner.
+void accept_reply(tracker_self self, const std::string& tracker, announce_reply& reply) {
+  auto& st = self->state;
+  // The tracker's own words reach terminals: escaped.
+  if (!reply.warning_message.empty())
+    note(self, tracker, "warning: " + printable(reply.warning_message));
+  if (!reply.tracker_id.empty()) st.tracker_id = reply.tracker_id;
+  if (reply.peers_ignored > 0)
+    note(self, tracker, "sent " + std::to_string(reply.peers.size() + reply.peers_ignored) +
+                          " peers; kept the first " + std::to_string(reply.peers.size()) +
+                          " (at most " + std::to_string(max_reply_peers) + " per reply)");
+  ACTORRENT_LOG(info, "tracker " << tracker << ": " << reply.peers.size() << " peers, interval "
+                                 << reply.interval << " s");
+  if (st.owner)
+    self->send(st.owner, tracker_atom_v, tracker, static_cast<std::int32_t>(reply.interval),
+               static_cast<std::uint32_t>(reply.peers.size()));
+  if (!reply.peers.empty() && st.owner)
+    self->send(st.owner, peers_atom_v, std::move(reply.peers));
+  st.schedule->on_accepted(self->clock().now(), seconds{reply.interval},
+                           seconds{reply.min_interval.value_or(0)});
+}
+
 // A reply with status 2xx to `tracker`: returns the failure text, or empty
 // when the tracker accepted the announce (its news then went to the owner).
 std::string on_reply(tracker_self self, const std::string& tracker, const std::string& body) {
-  auto& st = self->state;
   auto reply = parse_announce_reply(body);
   if (!reply) return "bad reply: " + reply.err().message;
-  // The tracker's own words reach terminals: escaped.
   if (!reply->failure_reason.empty()) return "failure: " + printable(reply->failure_reason);
-  if (!reply->warning_message.empty())
-    note(self, tracker, "warning: " + printable(reply->warning_message));
-  if (!reply->tracker_id.empty()) st.tracker_id = reply->tracker_id;
-  if (reply->peers_ignored > 0)
-    note(self, tracker, "sent " + std::to_string(reply->peers.size() + reply->peers_ignored) +
-                          " peers; kept the first " + std::to_string(reply->peers.size()) +
-                          " (at most " + std::to_string(max_reply_peers) + " per reply)");
-  ACTORRENT_LOG(info, "tracker " << tracker << ": " << reply->peers.size() << " peers, interval "
-                                 << reply->interval << " s");
-  if (st.owner)
-    self->send(st.owner, tracker_atom_v, tracker, static_cast<std::int32_t>(reply->interval),
-               static_cast<std::uint32_t>(reply->peers.size()));
-  if (!reply->peers.empty() && st.owner)
-    self->send(st.owner, peers_atom_v, std::move(reply->peers));
-  st.schedule->on_accepted(self->clock().now(), seconds{reply->interval},
-                           seconds{reply->min_interval.value_or(0)});
+  accept_reply(self, tracker, *reply);
   return {};
 }
 
@@ -210,8 +271,37 @@ void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std
   act(self);
 }
 
-// The trackers this actor can talk to (http:// and https://); the others
-// are reported to the owner and left out.
+// A udp:// exchange ended: `failure` is empty when the tracker accepted
+// the announce, else what went wrong, for people.
+void on_udp(tracker_self self, std::uint64_t id, const std::string& failure, std::int32_t interval,
+            std::vector<peer_endpoint>& peers) {
+  auto& st = self->state;
+  if (!st.schedule->in_flight() || id != st.request_id) return;  // an abandoned exchange
+  auto order = *st.schedule->in_flight();
+  auto now = self->clock().now();
+  if (order.event == announce_event::stopped) {
+    if (failure.empty()) {
+      st.schedule->on_accepted(now, seconds{0});
+    } else {
+      note(self, order.tracker, "stopped announce failed: " + failure);
+      st.schedule->on_failed(now);
+    }
+  } else if (failure.empty()) {
+    announce_reply reply;
+    reply.interval = std::clamp<std::int64_t>(interval, min_announce_interval, max_announce_interval);
+    reply.peers = std::move(peers);
+    accept_reply(self, order.tracker, reply);
+  } else {
+    note(self, order.tracker, failure);
+    auto pause = st.schedule->on_failed(now);
+    if (pause.count() > 0)
+      ACTORRENT_LOG(info, "every tracker failed; next announce in " << pause.count() << " s");
+  }
+  act(self);
+}
+
+// The trackers this actor can talk to (http://, https:// and udp://); the others are
+// reported to the owner and left out.
 std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
                                                    const std::vector<std::vector<std::string>>& tiers) {
   std::vector<std::vector<std::string>> out;
@@ -221,7 +311,7 @@ std::vector<std::vector<std::string>> usable_tiers(tracker_self self,
       auto u = parse_url(text);
       if (!u)
         note(self, text, "invalid " + u.err().message);
-      else if (u->scheme != "http" && u->scheme != "https")
+      else if (u->scheme != "http" && u->scheme != "https" && u->scheme != "udp")
         note(self, text, u->scheme + " tracker not supported yet");
       else
         usable.push_back(text);
@@ -244,7 +334,7 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
   sc.shuffle_tiers = cfg.shuffle_tiers;
   st.schedule.emplace(usable_tiers(self, cfg.tiers), self->clock().now(), sc);
   st.cfg = std::move(cfg);
-  if (st.schedule->tiers().empty()) note(self, "", "no usable HTTP tracker");
+  if (st.schedule->tiers().empty()) note(self, "", "no usable tracker");
   act(self);
 
   return {
@@ -268,6 +358,8 @@ tracker_actor::behavior_type tracker_behavior(tracker_self self, asio::io_contex
     [self](http_atom, std::uint64_t id, std::int32_t status, const std::string& body) {
       on_http(self, id, status, body);
     },
+    [self](udp_atom, std::uint64_t id, const std::string& failure, std::int32_t interval,
+           std::vector<peer_endpoint>& peers) { on_udp(self, id, failure, interval, peers); },
   };
 }
 

@@ -1,11 +1,12 @@
-// The tracker actor: announces one torrent to its HTTP(S) trackers (BEP 3) in
-// the order of BEP 12 tiers, and hands the peers it learns to the torrent.
-// What to announce, where and when is announce_schedule's decision; the
-// actor performs the HTTP exchanges, asks its owner for the counters and
-// keeps the timers.
+// The tracker actor: announces one torrent to its HTTP(S) (BEP 3) and UDP
+// (BEP 15) trackers in the order of BEP 12 tiers, and hands the peers it
+// learns to the torrent. What to announce, where and when is
+// announce_schedule's decision; the actor performs the exchanges, asks its
+// owner for the counters and keeps the timers.
 #pragma once
 
 #include "interfaces.hpp"
+#include "udp_tracker_exchange.hpp"
 
 #include "actorrent/sha1_hash.hpp"
 
@@ -39,6 +40,9 @@ struct tracker_config {
   std::chrono::milliseconds ready_timeout{10'000};
   /// How long an announce waits for the owner's counters (stats_atom).
   std::chrono::milliseconds stats_timeout{2'000};
+  /// udp:// trackers (BEP 15): retransmission schedule and connection-id
+  /// lifetime. A "stopped" is bounded by stop_timeout as well.
+  udp_tracker_timing udp;
   /// BEP 12 shuffles each tier once; off gives a fixed order (for tests).
   bool shuffle_tiers = true;
   /// https:// trackers: a PEM file of CA certificates trusted besides the

@@ -543,7 +543,10 @@ TEST_CASE("an https tracker is announced to, not skipped") {
   fx.stop(t);
 }
 
-TEST_CASE("two tracker actors meet through a real opentracker") {
+TEST_CASE("two tracker actors meet through a real opentracker, over HTTP and over UDP") {
+  std::string scheme;
+  SUBCASE("http") { scheme = "http"; }
+  SUBCASE("udp") { scheme = "udp"; }
   const char* binary = "/usr/bin/opentracker";
   if (::access(binary, X_OK) != 0 || ::geteuid() != 0) {
     // opentracker chroots into its directory, which needs root.
@@ -606,14 +609,15 @@ TEST_CASE("two tracker actors meet through a real opentracker") {
     }
   } reap{pid, dir};
 
-  auto url = "http://127.0.0.1:" + std::to_string(port) + "/announce";
+  auto http_url = "http://127.0.0.1:" + std::to_string(port) + "/announce";
+  auto url = scheme + "://127.0.0.1:" + std::to_string(port) + "/announce";
   fixture fx;
 
   // The whitelist may be loaded a moment after the port opens. A "stopped"
   // announce tells when it is active without adding a peer to the swarm.
   {
     announce_request probe;
-    probe.announce_url = url;
+    probe.announce_url = http_url;
     probe.info_hash = cfg_a.info_hash;
     probe.peer_id = make_peer_id('p');
     probe.port = 1;
@@ -670,12 +674,12 @@ TEST_CASE("BEP 12: a dead tracker falls back to the next one of its tier") {
   auto dead = "http://127.0.0.1:" + std::to_string(free_port()) + "/announce";
   fixture fx;
   auto [torrent, log] = fx.torrent();
-  auto t = fx.tracker(base_config({{dead, good.url(), "udp://127.0.0.1:6969/announce"}}), torrent);
+  auto t = fx.tracker(base_config({{dead, good.url(), "wss://127.0.0.1:6969/announce"}}), torrent);
 
   auto peers = log->wait_for([](const torrent_event& e) { return has_endpoint(e, sample_peer); }, 5s);
   REQUIRE(peers);
   CHECK(log->wait_for(note_containing(dead, "HTTP exchange failed: tracker_http: connect to"), 1s));
-  CHECK(log->wait_for(note_containing("udp://127.0.0.1:6969/announce", "udp tracker not supported yet"), 1s));
+  CHECK(log->wait_for(note_containing("wss://127.0.0.1:6969/announce", "unsupported scheme 'wss'"), 1s));
   // The working tracker was told we started.
   REQUIRE(good.requests().size() >= 1);
   CHECK(query_value(good.requests()[0].target, "event") == "started");

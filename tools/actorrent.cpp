@@ -6,6 +6,7 @@
 
 #include "actorrent/create_torrent.hpp"
 #include "actorrent/metainfo.hpp"
+#include "actorrent/scrape.hpp"
 #include "actorrent/session.hpp"
 
 #include <caf/actor_system.hpp>
@@ -43,6 +44,31 @@ std::atomic<bool> interrupted{false};
 
 extern "C" void on_signal(int) { interrupted.store(true); }
 
+// Asks every tracker of the torrent at once, each bounded by a few
+// seconds, and prints what each said in the torrent's tracker order.
+// Fails when no tracker answered.
+int scrape(const cli::options& opts, const metainfo& meta) {
+  if (meta.trackers().empty()) {
+    std::cout << "scrape: the torrent names no tracker\n";
+    return exit_error;
+  }
+  scrape_options so;
+  so.udp_retransmit = std::chrono::milliseconds(opts.udp_tracker_timeout);
+  so.udp_retries = static_cast<unsigned>(opts.udp_tracker_retries);
+  bool any = false;
+  for (const auto& s : scrape_trackers(meta, so)) {
+    std::cout << "scrape " << s.tracker << ": ";
+    if (s.error) {
+      std::cout << "error: " << s.error.message << "\n";
+    } else {
+      any = true;
+      std::cout << "complete=" << s.complete << " incomplete=" << s.incomplete
+                << " downloaded=" << s.downloaded << "\n";
+    }
+  }
+  return any ? exit_ok : exit_error;
+}
+
 int show(const cli::options& opts) {
   auto meta = load_metainfo(opts.torrent);
   if (!meta) {
@@ -50,6 +76,10 @@ int show(const cli::options& opts) {
     return exit_error;
   }
   print_metainfo(std::cout, *meta);
+  if (opts.scrape) {
+    std::cout << std::flush;
+    return scrape(opts, *meta);
+  }
   return exit_ok;
 }
 
@@ -213,6 +243,8 @@ int download(const cli::options& opts) {
     sopts.bind_address = opts.bind;
     sopts.listen_port = opts.port;
     sopts.status_updates = true;
+    sopts.udp_tracker_timeout = std::chrono::milliseconds(opts.udp_tracker_timeout);
+    sopts.udp_tracker_retransmits = static_cast<unsigned>(opts.udp_tracker_retries);
     session ses{sys, sopts};
     if (ses.listen_error()) {
       if (opts.cmd == cli::command::seed) {

@@ -55,13 +55,15 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
 const char* usage() {
   return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
-         "       actorrent show TORRENT\n"
+         "       actorrent show [--scrape] TORRENT\n"
          "       actorrent create PATH [-o FILE.torrent] [-t URL]... [-w URL]... [options]\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
-         "HTTP(S) trackers name and from the peers given with -a, then exits. What DIR\n"
+         "trackers (http, https, udp) name and from the peers given with -a, then exits. What DIR\n"
          "already holds is checked first, so an interrupted download continues.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
+         "`show` describes TORRENT; with --scrape it also asks each of its trackers how\n"
+         "many seeders and leechers it has and how often it was downloaded.\n"
          "\n"
          "  -d, --dir DIR             download directory\n"
          "  -a, --peer HOST:PORT      connect to this peer as well (repeatable); with -a the\n"
@@ -79,6 +81,12 @@ const char* usage() {
          "                            trackers, besides the system's\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
+         "      --udp-tracker-timeout MS\n"
+         "                            first wait for a udp:// tracker's reply (default\n"
+         "                            15000); each retry waits twice as long\n"
+         "      --udp-tracker-retries N\n"
+         "                            retries before a udp:// tracker counts as down\n"
+         "                            (default 3, at most 8)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -139,6 +147,20 @@ result<options> parse(int argc, char** argv) {
     } else if (a == "--seed") {
       mark_download(a);
       o.seed = true;
+    } else if (a == "--scrape") {
+      o.scrape = true;
+    } else if (a == "--udp-tracker-timeout") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.udp_tracker_timeout) || o.udp_tracker_timeout <= 0)
+        return error{errc::invalid_argument, "bad --udp-tracker-timeout: " + std::string(*v)};
+    } else if (a == "--udp-tracker-retries") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.udp_tracker_retries) || o.udp_tracker_retries < 0 || o.udp_tracker_retries > 8)
+        return error{errc::invalid_argument, "bad --udp-tracker-retries: " + std::string(*v)};
     } else if (a == "--bind") {
       mark_download(a);
       auto v = need_value(i, a);
@@ -195,6 +217,7 @@ result<options> parse(int argc, char** argv) {
       if (end != text.c_str() + text.size() || o.endgame_threshold < 0 || o.endgame_threshold > 1)
         return error{errc::invalid_argument, "bad --endgame-threshold: " + text};
     } else if (a == "--tracker-ca") {
+      mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       o.tracker_ca = std::string(*v);

@@ -40,6 +40,9 @@ struct options {
   std::string source;
   bool date = false;                               // write the creation date
   std::string tracker_ca;          // --tracker-ca FILE: CA certificates for https trackers
+  int udp_tracker_timeout = 15000; // ms: the first wait for a UDP tracker's reply
+  int udp_tracker_retries = 3;     // retransmissions to a UDP tracker, each waiting twice as long
+  bool scrape = false;             // show --scrape: ask each tracker for its counts
 };
 
 /// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.

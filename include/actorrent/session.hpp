@@ -54,6 +54,11 @@ struct session_options {
   std::uint32_t initial_pipeline = 32;
   /// Send every subscriber a status_update event once a second per torrent.
   bool status_updates = false;
+  /// udp:// trackers (BEP 15): how long the first request waits for a
+  /// reply; each of at most udp_tracker_retransmits retransmissions waits
+  /// twice as long as the one before.
+  std::chrono::milliseconds udp_tracker_timeout{15'000};
+  unsigned udp_tracker_retransmits = 3;
 };
 
 struct add_torrent_params {

@@ -761,6 +761,15 @@ def check_fetched_missing(st: dict, missing: int, margin: int, what: str) -> Non
           f"{what}: downloaded {st['downloaded']} bytes, but only {missing} were missing "
           f"(limit with a margin of {margin}: {missing + margin}): verified pieces were "
           f"fetched again")
+def with_announce(torrent: str, url: str, out: str) -> str:
+    """A copy of `torrent` at `out` whose only tracker is `url` (same info-hash)."""
+    with open(torrent, "rb") as f:
+        meta = bdecode(f.read())
+    meta.pop(b"announce-list", None)
+    meta[b"announce"] = url.encode()
+    with open(out, "wb") as f:
+        f.write(bencode(meta))
+    return out
 
 
 def tracker_peers(url: str, hex_hash: str) -> list:
@@ -937,6 +946,23 @@ class Swarm:
         scheme = "https" if cert else "http"
         url = f"{scheme}://127.0.0.1:{port}/announce"
         log(f"hostile tracker on {url} (pid {p.pid}), mode {mode_file or mode}")
+    def start_udp_tracker(self, peers: Sequence[int] = (), extra: Sequence[str] = (),
+                          port: int | None = None) -> tuple:
+        """Start udp_tracker.py (a BEP 15 tracker that can drop, delay, duplicate
+        and garble) handing out 127.0.0.1:PORT for each of `peers`; return
+        (udp:// announce URL, path of its JSON-lines log of what it received)."""
+        port = port or free_port()
+        log_path = os.path.join(self.root, f"udp-tracker-{port}.jsonl")
+        argv = [sys.executable, os.path.join(HERE, "udp_tracker.py"), "--port", str(port),
+                "--log", log_path]
+        for p in peers:
+            argv += ["--peer", f"127.0.0.1:{p}"]
+        argv += list(extra)
+        tag = f"udp-tracker-{port}"
+        p = self.spawn(tag, argv)
+        self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
+        url = f"udp://127.0.0.1:{port}/announce"
+        log(f"fake UDP tracker on {url} (pid {p.pid}) {' '.join(extra)}")
         return url, log_path
 
     # ---- libtorrent seeder
