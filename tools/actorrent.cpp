@@ -1,8 +1,9 @@
 // The actorrent command line: `actorrent TORRENT -d DIR ...` downloads,
-// `actorrent show TORRENT` describes a torrent.
+// `actorrent show TORRENT|MAGNET` describes a torrent or a magnet link.
 #include "cli_options.hpp"
 #include "status_line.hpp"
 
+#include "actorrent/magnet_link.hpp"
 #include "actorrent/metainfo.hpp"
 #include "actorrent/session.hpp"
 
@@ -34,6 +35,15 @@ std::atomic<bool> interrupted{false};
 extern "C" void on_signal(int) { interrupted.store(true); }
 
 int show(const cli::options& opts) {
+  if (looks_like_magnet(opts.torrent)) {
+    auto link = parse_magnet(opts.torrent);
+    if (!link) {
+      std::cerr << "actorrent: " << link.err().message << "\n";
+      return exit_error;
+    }
+    print_magnet(std::cout, *link);
+    return exit_ok;
+  }
   auto meta = load_metainfo(opts.torrent);
   if (!meta) {
     std::cerr << "actorrent: " << meta.err().message << "\n";

@@ -20,7 +20,7 @@ bool parse_number(std::string_view text, T& out) {
 const char* usage() {
   return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
-         "       actorrent show TORRENT\n"
+         "       actorrent show TORRENT|MAGNET\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
          "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
