@@ -216,6 +216,16 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
   st.torrent = torrent;
   st.incoming = incoming;
   st.proto.emplace(cfg, st.incoming, self->clock().now());
+  // The extension handshake tells the peer its address as we see it.
+  std::error_code ec;
+  auto ip = asio::ip::make_address(remote.host, ec);
+  if (!ec && ip.is_v4()) {
+    auto b = ip.to_v4().to_bytes();
+    st.proto->set_remote_ip(std::string(b.begin(), b.end()));
+  } else if (!ec) {
+    auto b = ip.to_v6().to_bytes();
+    st.proto->set_remote_ip(std::string(b.begin(), b.end()));
+  }
   wire::decoder_limits lim;
   lim.max_block = cfg.max_block;
   lim.num_pieces = cfg.num_pieces;
