@@ -150,4 +150,30 @@ void metadata_download::reset() {
   source_.reset();
 }
 
+std::string torrent_file_from_metadata(std::string_view info,
+                                       const std::vector<std::string>& trackers) {
+  std::string out = "d";
+  auto str = [&out](std::string_view v) {
+    out += std::to_string(v.size());
+    out += ':';
+    out += v;
+  };
+  // Keys in sorted order: announce, announce-list, info.
+  if (!trackers.empty()) {
+    out += "8:announce";
+    str(trackers.front());
+    out += "13:announce-listl";
+    for (const auto& t : trackers) {
+      out += 'l';
+      str(t);
+      out += 'e';
+    }
+    out += 'e';
+  }
+  out += "4:info";
+  out += info;
+  out += "e";
+  return out;
+}
+
 } // namespace actorrent

@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace actorrent {
@@ -92,5 +93,11 @@ private:
   bool single_source_ = false;
   std::optional<peer_key> source_;
 };
+
+/// A .torrent made of fetched metadata: the info dictionary exactly as
+/// received (so its SHA-1 stays the info-hash), with the trackers as
+/// announce (the first) and announce-list (one tier each).
+std::string torrent_file_from_metadata(std::string_view info,
+                                       const std::vector<std::string>& trackers);
 
 } // namespace actorrent

@@ -134,3 +134,12 @@ TEST_CASE("a peer that leaves gives its pieces back; with no peer of that size a
   REQUIRE(out.metadata);
   CHECK(*out.metadata == md);
 }
+
+TEST_CASE("the saved .torrent keeps the info dictionary's bytes and names the trackers") {
+  std::string info = "d6:lengthi5e4:name1:a12:piece lengthi16384e6:pieces20:"
+                     + std::string(20, 'h') + "e";
+  auto t = torrent_file_from_metadata(info, {"http://a/announce", "udp://b:1"});
+  CHECK(t == "d8:announce17:http://a/announce13:announce-listll17:http://a/announceel9:udp://b:1ee4:info"
+               + info + "e");
+  CHECK(torrent_file_from_metadata(info, {}) == "d4:info" + info + "e");
+}

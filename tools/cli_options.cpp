@@ -18,13 +18,16 @@ bool parse_number(std::string_view text, T& out) {
 } // namespace
 
 const char* usage() {
-  return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
+  return "usage: actorrent TORRENT|MAGNET [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
          "       actorrent show TORRENT|MAGNET\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
          "HTTP trackers name and from the peers given with -a, then exits. What DIR\n"
          "already holds is checked first, so an interrupted download continues.\n"
+         "A magnet link ('magnet:?xt=urn:btih:...') is fetched from its peers (x.pe),\n"
+         "its trackers (tr) and -a peers first, and saved as DIR/.actorrent/HASH.torrent,\n"
+         "which later runs with the same link use.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
          "\n"
          "  -d, --dir DIR             download directory\n"
@@ -41,6 +44,8 @@ const char* usage() {
          "      --max-peers N         connection limit (default 60)\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
+         "      --max-metadata-size N refuse a magnet link's metadata over N bytes\n"
+         "                            (default 4194304)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -126,6 +131,11 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_peers) || o.max_peers <= 0)
         return error{errc::invalid_argument, "bad --max-peers: " + std::string(*v)};
+    } else if (a == "--max-metadata-size") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.max_metadata_size) || o.max_metadata_size <= 0)
+        return error{errc::invalid_argument, "bad --max-metadata-size: " + std::string(*v)};
     } else if (a == "--threads") {
       auto v = need_value(i, a);
       if (!v) return v.err();

@@ -26,6 +26,7 @@ struct options {
   double endgame_threshold = 1.0;
   int max_peers = 60;
   int threads = 1;                 // CAF scheduler threads
+  std::int64_t max_metadata_size = 4 << 20;  // bytes, for magnet links
 };
 
 /// Parses argv. Errors name the offending argument.
