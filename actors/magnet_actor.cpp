@@ -366,7 +366,7 @@ magnet_actor::behavior_type magnet(magnet_self self, caf::actor_system* sys, net
       // Nothing is on disk but the saved metainfo, which does not exist yet.
       st.stopping = true;
       close_fetching(self);
-      emit(self, torrent_removed{st.cfg.link.info_hash, r.delete_files});
+      emit(self, torrent_removed{st.cfg.link.info_hash, false});
       self->quit();
       return true;
     },
