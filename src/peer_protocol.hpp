@@ -88,8 +88,6 @@ struct peer_config {
   /// Metadata requests one peer may make; more is a flood and ends the
   /// connection (4 MiB of metadata is 256 pieces: each may be asked twice).
   std::size_t max_metadata_requests = 512;
-  /// Our requests for metadata pieces kept in flight.
-  std::size_t max_metadata_in_flight = 4;
 };
 
 class peer_protocol {
