@@ -362,7 +362,20 @@ magnet_actor::behavior_type magnet(magnet_self self, caf::actor_system* sys, net
     },
     [self](const remove_request& r) -> caf::result<bool> {
       auto& st = self->state;
-      if (st.torrent) return self->delegate(st.torrent, r);
+      if (st.torrent) {
+        if (!r.delete_files) return self->delegate(st.torrent, r);
+        // The saved metainfo goes with the files, as the resume data does.
+        auto rp = self->make_response_promise<bool>();
+        self->request(st.torrent, 90s, r)
+          .then(
+            [self, rp](bool ok) mutable {
+              std::error_code ec;
+              if (ok) std::filesystem::remove(self->state.cfg.torrent_file, ec);
+              rp.deliver(ok);
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      }
       // Nothing is on disk but the saved metainfo, which does not exist yet.
       st.stopping = true;
       close_fetching(self);

@@ -371,6 +371,7 @@ TEST_CASE("embedding a magnet link: metadata phase in status and events, then th
   leecher.subscribe(caf::actor_cast<caf::actor>(events));
   auto hex = tor.meta.info_hash.hex();
   auto lp = in(dir.path / "get");
+  lp.seed = true;
   CHECK_FALSE(leecher.add_magnet("magnet:?dn=x", lp).has_value());
 
   // Only an address where nobody listens: the metadata phase lasts.
@@ -418,4 +419,14 @@ TEST_CASE("embedding a magnet link: metadata phase in status and events, then th
   auto reread = load_metainfo(saved);
   REQUIRE(reread.has_value());
   CHECK(reread->info_hash == tor.meta.info_hash);
+  // Seeding on: requests reach the torrent through the magnet's handle, and
+  // removing with its files takes the saved metainfo too.
+  CHECK(status_of(sys, *t).state == torrent_state::seeding);
+  caf::scoped_actor ctl{sys};
+  bool removed = false;
+  ctl->request(t->control(), 60s, remove_request{true})
+    .receive([&](bool ok) { removed = ok; }, [](caf::error&) {});
+  CHECK(removed);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "get" / "set" / "a.bin"));
+  CHECK_FALSE(std::filesystem::exists(saved));
 }
