@@ -5,6 +5,7 @@
 //   disk_writer_actor   the files, and blocks waiting for their piece to be hashed
 //   tracker_actor       the announce schedule of one torrent
 //   peer_actor          one remote peer's wire state (choke/interest, requests in flight)
+//   magnet_actor        a magnet link's metadata phase, then the torrent it starts
 #pragma once
 
 #include "messages.hpp"
@@ -50,7 +51,21 @@ using peer_connection_actor = peer_actor::extend<
   // Once a second: request timeouts, keep-alives, pipeline sizing.
   caf::reacts_to<tick_atom>,
   // The socket's send queue drained: serve more requests.
-  caf::reacts_to<drained_atom>>;
+  caf::reacts_to<drained_atom>,
+  // Ask the remote for this piece of the metadata (a connection that
+  // fetches metadata; the answer goes to its metadata_owner_actor).
+  caf::reacts_to<metadata_atom, std::uint32_t>>;
+
+/// What a connection that fetches metadata (BEP 9) tells its owner, the
+/// metadata phase of a magnet link.
+using metadata_owner_actor = caf::typed_actor<
+  // The peer has metadata of this many bytes (its extension handshake).
+  caf::reacts_to<metadata_atom, peer_key, std::int64_t>,
+  // A metadata piece we asked for: index, the total size the peer states,
+  // the bytes.
+  caf::reacts_to<metadata_atom, peer_key, std::uint32_t, std::int64_t, std::vector<std::uint8_t>>,
+  // The peer refused that piece, or did not send it in time.
+  caf::reacts_to<reject_atom, peer_key, std::uint32_t>>;
 
 /// The only owner of piece state. Peers ask it for work and report blocks.
 using piece_manager_actor = caf::typed_actor<
@@ -176,6 +191,16 @@ using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor
   caf::reacts_to<peer_stats_atom, peer_key, peer_stats>,
   // Stop (the session is closing): save resume data, announce "stopped",
   // close every connection, reply with the final figures, exit.
+  caf::replies_to<stop_atom>::with<torrent_status>>;
+
+/// A torrent added from a magnet link: fetches the metainfo from the link's
+/// peers and trackers, then starts the torrent and answers for it (its
+/// control requests are passed on; it exits when the torrent does).
+using magnet_actor = metadata_owner_actor::extend_with<tracker_owner_actor>
+                       ::extend_with<torrent_control>::extend<
+  // Once a second: connect, ask for pieces, give up after the stall timeout.
+  caf::reacts_to<tick_atom>,
+  // Stop (the session is closing); replies with the torrent's final figures.
   caf::replies_to<stop_atom>::with<torrent_status>>;
 
 /// Routes accepted connections to the torrent their handshake names. One per

@@ -148,6 +148,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_ATOM(actorrent, actorrent, ban_atom, "ban")
   CAF_ADD_ATOM(actorrent, actorrent, stop_atom, "stop")
   CAF_ADD_ATOM(actorrent, actorrent, log_atom, "log")
+  // Metadata of a magnet link (BEP 9).
+  CAF_ADD_ATOM(actorrent, actorrent, metadata_atom, "metadata")
+  CAF_ADD_ATOM(actorrent, actorrent, reject_atom, "reject")
 
 CAF_END_TYPE_ID_BLOCK(actorrent)
 

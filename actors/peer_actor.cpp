@@ -56,6 +56,7 @@ struct peer_state {
   piece_manager_actor pm;
   disk_writer_actor disk;
   torrent_actor torrent;
+  metadata_owner_actor meta_owner;  // only for a connection that fetches metadata
   bool incoming = false;
   bool connected = false;
 
@@ -139,6 +140,12 @@ void act(peer_self self) {
                            "cannot read a piece to upload: " + from_caf_error(err).to_string()});
         });
   }
+  if (st.meta_owner) {
+    if (a.metadata_offer) self->send(st.meta_owner, metadata_atom_v, st.key, *a.metadata_offer);
+    for (auto& p : a.metadata_pieces)
+      self->send(st.meta_owner, metadata_atom_v, st.key, p.piece, p.total_size, std::move(p.data));
+    for (auto piece : a.metadata_rejects) self->send(st.meta_owner, reject_atom_v, st.key, piece);
+  }
   if (a.notify_drained_below && st.conn) st.conn->notify_when_drained(*a.notify_drained_below);
   if (a.want) self->send(st.pm, want_atom_v, st.key, *a.want);
   if (!a.send.empty() && st.conn) st.conn->send(std::move(a.send));
@@ -207,15 +214,27 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
                                                    peer_endpoint remote, piece_manager_actor pm,
                                                    disk_writer_actor disk, torrent_actor torrent,
                                                    peer_config cfg, bool incoming,
-                                                   link_opener open) {
+                                                   link_opener open,
+                                                   metadata_owner_actor meta_owner) {
   auto& st = self->state;
   st.key = key;
   st.remote = remote;
   st.pm = pm;
   st.disk = disk;
   st.torrent = torrent;
+  st.meta_owner = std::move(meta_owner);
   st.incoming = incoming;
   st.proto.emplace(cfg, st.incoming, self->clock().now());
+  // The extension handshake tells the peer its address as we see it.
+  std::error_code ec;
+  auto ip = asio::ip::make_address(remote.host, ec);
+  if (!ec && ip.is_v4()) {
+    auto b = ip.to_v4().to_bytes();
+    st.proto->set_remote_ip(std::string(b.begin(), b.end()));
+  } else if (!ec) {
+    auto b = ip.to_v6().to_bytes();
+    st.proto->set_remote_ip(std::string(b.begin(), b.end()));
+  }
   wire::decoder_limits lim;
   lim.max_block = cfg.max_block;
   lim.num_pieces = cfg.num_pieces;
@@ -223,7 +242,8 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
 
   // The PieceManager must hear of every exit, however it happens, so the
   // requests of this peer go back to the pool.
-  self->attach_functor([pm, key](const caf::error&) { caf::anon_send(pm, leave_atom_v, key); });
+  if (pm)
+    self->attach_functor([pm, key](const caf::error&) { caf::anon_send(pm, leave_atom_v, key); });
 
   st.conn = open(self);
   self->delayed_send(self, 1s, tick_atom_v);
@@ -265,6 +285,9 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
       with_protocol(self, [q](peer_protocol& p, auto now) { p.set_choking(false, now, q); });
     },
     [self](stop_atom) { quit_with(self, {errc::cancelled, "stopped"}); },
+    [self](metadata_atom, std::uint32_t piece) {
+      with_protocol(self, [piece](peer_protocol& p, auto now) { p.request_metadata(piece, now); });
+    },
   };
 }
 
@@ -304,7 +327,20 @@ peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
                                           peer_config cfg) {
   auto open = tcp_opener(std::move(conn), remote, cfg.connect_timeout, {});
   return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
-                   std::move(torrent), std::move(cfg), false, std::move(open));
+                   std::move(torrent), std::move(cfg), false, std::move(open),
+                   metadata_owner_actor{});
+}
+
+peer_connection_actor spawn_metadata_peer(caf::actor_system& sys, peer_key key,
+                                          std::shared_ptr<tcp_connection> conn,
+                                          peer_endpoint remote, metadata_owner_actor owner,
+                                          peer_config cfg) {
+  cfg.metadata_only = true;
+  cfg.num_pieces = 0;
+  auto open = tcp_opener(std::move(conn), remote, cfg.connect_timeout, {});
+  return sys.spawn(peer_behavior, key, std::move(remote), piece_manager_actor{},
+                   disk_writer_actor{}, torrent_actor{}, std::move(cfg), false, std::move(open),
+                   std::move(owner));
 }
 
 peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
@@ -314,7 +350,8 @@ peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,
                                           peer_config cfg, std::vector<std::uint8_t> handshake) {
   auto open = tcp_opener(std::move(conn), remote, cfg.connect_timeout, std::move(handshake));
   return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
-                   std::move(torrent), std::move(cfg), true, std::move(open));
+                   std::move(torrent), std::move(cfg), true, std::move(open),
+                   metadata_owner_actor{});
 }
 
 peer_connection_actor spawn_wired_peer(caf::actor_system& sys, peer_key key,
@@ -327,7 +364,8 @@ peer_connection_actor spawn_wired_peer(caf::actor_system& sys, peer_key key,
     return std::make_unique<wire_link>(self, far_end);
   };
   return sys.spawn(peer_behavior, key, std::move(remote), std::move(pm), std::move(disk),
-                   std::move(torrent), std::move(cfg), false, std::move(open));
+                   std::move(torrent), std::move(cfg), false, std::move(open),
+                   metadata_owner_actor{});
 }
 
 } // namespace actorrent

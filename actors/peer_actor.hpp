@@ -22,6 +22,14 @@ peer_connection_actor spawn_outgoing_peer(caf::actor_system& sys, peer_key key,
                                           disk_writer_actor disk, torrent_actor torrent,
                                           peer_config cfg);
 
+/// Spawns a peer actor that connects to `remote` only to fetch metadata
+/// (BEP 9): no PieceManager, no pieces; what the peer offers and sends goes
+/// to `owner`, which asks for pieces with metadata_atom.
+peer_connection_actor spawn_metadata_peer(caf::actor_system& sys, peer_key key,
+                                          std::shared_ptr<tcp_connection> conn,
+                                          peer_endpoint remote, metadata_owner_actor owner,
+                                          peer_config cfg);
+
 /// Spawns a peer actor for an accepted connection whose handshake (68 bytes)
 /// was already read.
 peer_connection_actor spawn_incoming_peer(caf::actor_system& sys, peer_key key,

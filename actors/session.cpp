@@ -3,6 +3,7 @@
 #include "file_storage.hpp"
 #include "listener.hpp"
 #include "log.hpp"
+#include "magnet_actor.hpp"
 #include "messages.hpp"
 #include "net_service.hpp"
 #include "peer_router_actor.hpp"
@@ -67,8 +68,37 @@ struct session::impl {
   }
 
   result<torrent_handle> spawn(const metainfo& meta, const add_torrent_params& params,
-                               std::vector<caf::actor> listeners, std::uint16_t port);
+                               std::vector<caf::actor> listeners, std::uint16_t port,
+                               std::vector<peer_endpoint> more_peers = {});
+  /// Takes the info-hash's place in the registry; an error when it is taken.
+  error reserve(const sha1_hash& hash, const std::string& name);
+  /// Makes the registry forget `handle` once its actor exits.
+  void forget_on_exit(const torrent_handle& handle);
 };
+
+error session::impl::reserve(const sha1_hash& hash, const std::string& name) {
+  std::lock_guard<std::mutex> guard(registry->mutex);
+  if (!registry->torrents.try_emplace(hash).second)
+    return error{errc::invalid_argument, "duplicate torrent: " + name + " (" + hash.hex()
+                                           + ") is already in this session"};
+  return {};
+}
+
+void session::impl::forget_on_exit(const torrent_handle& handle) {
+  // However the torrent ends (done, failed, stopped, killed), the session
+  // forgets it: the info-hash is free again and no handle keeps the dead
+  // actor around. Runs at once when the torrent is already gone.
+  handle.control()->attach_functor(
+    [reg = registry, hash = handle.info_hash(), addr = handle.control().address()](const caf::error&) {
+      torrent_handle last;  // released after the lock
+      std::lock_guard<std::mutex> guard(reg->mutex);
+      auto it = reg->torrents.find(hash);
+      if (it != reg->torrents.end() && it->second.control().address() == addr) {
+        last = std::move(it->second);
+        reg->torrents.erase(it);
+      }
+    });
+}
 
 void session::configure(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::actorrent_api>();
@@ -209,17 +239,11 @@ result<torrent_handle> session::add_torrent_bytes(std::string_view bytes,
 
 result<torrent_handle> session::add_torrent(const metainfo& meta, const add_torrent_params& params,
                                             caf::actor listener) {
+  // The place is taken before the files are touched: a second torrent would
+  // share the first one's files, and the router can hand an info-hash's
+  // peers to only one of them.
+  if (auto err = impl_->reserve(meta.info_hash, meta.name)) return err;
   auto registry = impl_->registry;
-  {
-    // The place is taken before the files are touched: a second torrent would
-    // share the first one's files, and the router can hand an info-hash's
-    // peers to only one of them.
-    std::lock_guard<std::mutex> guard(registry->mutex);
-    if (!registry->torrents.try_emplace(meta.info_hash).second)
-      return error{errc::invalid_argument, "duplicate torrent: " + meta.name + " ("
-                                             + meta.info_hash.hex()
-                                             + ") is already in this session"};
-  }
   auto port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
   auto listeners = impl_->subscribers;
   if (listener) listeners.push_back(std::move(listener));
@@ -232,25 +256,64 @@ result<torrent_handle> session::add_torrent(const metainfo& meta, const add_torr
     }
     registry->torrents[meta.info_hash] = *torrent;
   }
-  // However the torrent ends (done, failed, stopped, killed), the session
-  // forgets it: the info-hash is free again and no handle keeps the dead
-  // actor around. Runs at once when the torrent is already gone.
-  torrent->control()->attach_functor(
-    [registry, hash = meta.info_hash, addr = torrent->control().address()](const caf::error&) {
-      torrent_handle last;  // released after the lock
-      std::lock_guard<std::mutex> guard(registry->mutex);
-      auto it = registry->torrents.find(hash);
-      if (it != registry->torrents.end() && it->second.control().address() == addr) {
-        last = std::move(it->second);
-        registry->torrents.erase(it);
-      }
-    });
+  impl_->forget_on_exit(*torrent);
   return torrent;
 }
 
+result<torrent_handle> session::add_magnet(std::string_view uri, const add_torrent_params& params,
+                                           caf::actor listener) {
+  auto link = parse_magnet(uri);
+  if (!link) return link.err();
+  magnet_config mc;
+  for (const std::vector<std::string>* list : {&std::as_const(link->peers), &params.peers}) {
+    for (const auto& text : *list) {
+      auto ep = parse_endpoint(text);
+      if (!ep) return ep.err();
+      mc.peers.push_back(*ep);
+    }
+  }
+  auto name = link->name.empty() ? link->info_hash.hex() : link->name;
+  if (auto err = impl_->reserve(link->info_hash, name)) return err;
+  auto registry = impl_->registry;
+  auto port = listen_port() != 0 ? listen_port() : impl_->opts.listen_port;
+  auto listeners = impl_->subscribers;
+  if (listener) listeners.push_back(std::move(listener));
+
+  mc.link = *link;
+  mc.torrent_file = params.download_dir / ".actorrent" / (link->info_hash.hex() + ".torrent");
+  mc.max_metadata_size = params.max_metadata_size;
+  mc.max_connections = std::min<std::size_t>(params.max_connections, 20);
+  mc.stall_timeout = params.stall_timeout;
+  mc.peer_id = impl_->peer_id;
+  mc.listen_port = port;
+  mc.download_dir = params.download_dir;
+  mc.status_updates = impl_->opts.status_updates;
+  // The torrent proper starts from the session's own path, with the peers
+  // found while fetching. The session outlives the magnet actor: its
+  // destructor waits for every torrent to stop.
+  mc.start = [impl = impl_.get(), params, listeners, port](
+               const metainfo& meta, std::vector<peer_endpoint> peers) -> result<torrent_control> {
+    auto p = params;
+    p.peers.clear();
+    auto t = impl->spawn(meta, p, listeners, port, std::move(peers));
+    if (!t) return t.err();
+    return t->control();
+  };
+  auto actor = spawn_magnet(impl_->sys, impl_->net, std::move(mc), std::move(listeners));
+  torrent_handle handle{caf::actor_cast<torrent_control>(actor), link->info_hash, name};
+  {
+    std::lock_guard<std::mutex> guard(registry->mutex);
+    registry->torrents[link->info_hash] = handle;
+  }
+  impl_->forget_on_exit(handle);
+  return handle;
+}
+
 result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torrent_params& params,
-                                            std::vector<caf::actor> listeners, std::uint16_t port) {
+                                            std::vector<caf::actor> listeners, std::uint16_t port,
+                                            std::vector<peer_endpoint> more_peers) {
   torrent_config cfg;
+  cfg.peers = std::move(more_peers);
   for (auto& text : params.peers) {
     auto ep = parse_endpoint(text);
     if (!ep) return ep.err();

@@ -684,6 +684,10 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   st.cfg.peer.num_pieces = meta->piece_count();
   st.cfg.peer.piece_length = meta->piece_length;
   st.cfg.peer.total_length = meta->total_length;
+  st.cfg.peer.listen_port = st.cfg.listen_port;
+  // Peers that come from a magnet link fetch the info dictionary from us
+  // (BEP 9). A private torrent's metainfo goes only where its owner sends it.
+  if (!meta->is_private) st.cfg.peer.metadata = std::make_shared<const std::string>(meta->raw_info);
 
   peer_list_config plc;
   plc.max_connect_failures = st.cfg.max_connect_failures;

@@ -92,6 +92,7 @@ const char* to_string(torrent_state s) noexcept {
     case torrent_state::seeding: return "seeding";
     case torrent_state::paused: return "paused";
     case torrent_state::stopped: return "stopped";
+    case torrent_state::downloading_metadata: return "downloading metadata";
   }
   return "unknown";
 }

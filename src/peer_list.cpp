@@ -86,4 +86,12 @@ void peer_list::forget(std::map<peer_endpoint, entry>::iterator it) {
   known_.erase(it);
 }
 
+std::vector<peer_endpoint> peer_list::addresses() const {
+  std::vector<peer_endpoint> out;
+  out.reserve(known_.size());
+  for (const auto& [ep, e] : known_)
+    if (!banned(ep.host)) out.push_back(ep);
+  return out;
+}
+
 } // namespace actorrent

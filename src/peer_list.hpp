@@ -64,6 +64,8 @@ public:
 
   /// Addresses known (connecting, waiting, or given up).
   std::size_t size() const noexcept { return known_.size(); }
+  /// Those addresses, of hosts not banned.
+  std::vector<peer_endpoint> addresses() const;
   /// Addresses that may still be dialled now or later.
   std::size_t usable() const noexcept { return due_.size() + connecting_; }
 

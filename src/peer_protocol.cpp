@@ -1,5 +1,7 @@
 #include "peer_protocol.hpp"
 
+#include "extension_handshake.hpp"
+#include "metadata_message.hpp"
 #include "wire_encoder.hpp"
 
 #include <algorithm>
@@ -21,6 +23,9 @@ void peer_protocol::actions::clear() {
   load.clear();
   notify_drained_below.reset();
   report = false;
+  metadata_offer.reset();
+  metadata_pieces.clear();
+  metadata_rejects.clear();
   // `close` stays: a connection that must close is closing for good.
 }
 
@@ -51,6 +56,7 @@ void peer_protocol::on_connected(time_point now) {
   wire::handshake hs;
   hs.info_hash = cfg_.info_hash;
   hs.peer_id = cfg_.our_id;
+  hs.reserved[5] |= 0x10;  // BEP 10: we speak the extension protocol
   wire::append_handshake(act_.send, hs);
   last_sent_ = now;
 }
@@ -70,10 +76,132 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
     close(errc::wire_protocol, "connected to ourselves");
     return;
   }
+  peer_extensions_ = (hs.reserved[5] & 0x10) != 0;
+  if (cfg_.metadata_only && !peer_extensions_) {
+    close(errc::wire_protocol, "the peer does not speak the extension protocol, so it cannot send metadata");
+    return;
+  }
   // An incoming peer spoke first; we answer in kind.
   if (incoming_) on_connected(now);
   handshaken_ = true;
-  act_.joined = true;
+  // Fetching metadata needs no PieceManager: there are no pieces yet.
+  act_.joined = !cfg_.metadata_only;
+  // BEP 10: the extension handshake follows the handshake at once.
+  if (peer_extensions_) send_extension_handshake(now);
+}
+
+// -- the extension protocol (BEP 10) and metadata (BEP 9) ---------------------
+
+void peer_protocol::send_extension_handshake(time_point now) {
+  extension_handshake h;
+  h.m.emplace_back("ut_metadata", our_ut_metadata_id);
+  h.client = "actorrent 0.1.0";
+  if (cfg_.listen_port != 0) h.listen_port = cfg_.listen_port;
+  h.reqq = static_cast<std::uint32_t>(cfg_.max_upload_queue);
+  h.yourip = remote_ip_;
+  if (cfg_.metadata && !cfg_.metadata->empty())
+    h.metadata_size = static_cast<std::int64_t>(cfg_.metadata->size());
+  send_extended(0, encode_extension_handshake(h), now);
+}
+
+void peer_protocol::send_extended(std::uint8_t id, const std::vector<std::uint8_t>& payload,
+                                  time_point now) {
+  send(wire::extended{id, payload}, now);
+}
+
+void peer_protocol::on_extended(const wire::extended& m, time_point now, std::size_t queued) {
+  if (m.id == 0) {
+    on_extension_handshake(m.payload, now);
+  } else if (m.id == our_ut_metadata_id) {
+    on_metadata_message(m.payload, now, queued);
+  }
+  // Other ids: extensions we did not offer; BEP 10 says ignore them.
+}
+
+void peer_protocol::on_extension_handshake(std::span<const std::uint8_t> payload, time_point now) {
+  auto h = parse_extension_handshake(payload);
+  if (!h) {
+    close(h.err().code, h.err().message);
+    return;
+  }
+  // A peer may send its handshake again to change its ids (0: switched off).
+  peer_ext_handshake_ = true;
+  peer_metadata_id_ = h->id_of("ut_metadata");
+  if (!h->client.empty()) peer_client_ = h->client;
+  if (!cfg_.metadata_only) return;
+  if (peer_metadata_id_ == 0 || !h->metadata_size) {
+    close(errc::cancelled, "the peer has no metadata to send");
+    return;
+  }
+  act_.metadata_offer = *h->metadata_size;
+  (void)now;
+}
+
+void peer_protocol::on_metadata_message(std::span<const std::uint8_t> payload, time_point now,
+                                        std::size_t queued) {
+  auto m = parse_metadata_message(payload);
+  if (!m) {
+    // BEP 9: a message type we do not know is ignored.
+    if (m.err().code != errc::invalid_argument) close(m.err().code, m.err().message);
+    return;
+  }
+  switch (m->type) {
+    case metadata_msg::request: {
+      if (++metadata_requests_ > cfg_.max_metadata_requests) {
+        close(errc::wire_limit, "more than " + std::to_string(cfg_.max_metadata_requests)
+                                  + " metadata requests");
+        return;
+      }
+      if (peer_metadata_id_ == 0) return;  // it never told us where answers go
+      const auto& md = cfg_.metadata;
+      auto begin = std::size_t{m->piece} * metadata_piece_size;
+      if (!md || begin >= md->size() || queued + act_.send.size() >= cfg_.send_high_water) {
+        send_extended(peer_metadata_id_, encode_metadata_reject(m->piece), now);
+        return;
+      }
+      auto len = std::min(metadata_piece_size, md->size() - begin);
+      auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(md->data()) + begin, len);
+      send_extended(peer_metadata_id_,
+                    encode_metadata_data(m->piece, static_cast<std::int64_t>(md->size()), bytes), now);
+      ++metadata_served_;
+      return;
+    }
+    case metadata_msg::data:
+    case metadata_msg::reject: {
+      auto it = std::find_if(metadata_outstanding_.begin(), metadata_outstanding_.end(),
+                             [&](const auto& r) { return r.piece == m->piece; });
+      if (it == metadata_outstanding_.end()) return;  // not asked, or given up on
+      metadata_outstanding_.erase(it);
+      if (m->type == metadata_msg::reject) {
+        act_.metadata_rejects.push_back(m->piece);
+      } else {
+        act_.metadata_pieces.push_back(
+          {m->piece, m->total_size, std::vector<std::uint8_t>(m->data.begin(), m->data.end())});
+        last_block_ = now;
+      }
+      return;
+    }
+  }
+}
+
+void peer_protocol::request_metadata(std::uint32_t piece, time_point now) {
+  if (closing() || peer_metadata_id_ == 0) {
+    act_.metadata_rejects.push_back(piece);
+    return;
+  }
+  metadata_outstanding_.push_back({piece, now});
+  send_extended(peer_metadata_id_, encode_metadata_request(piece), now);
+}
+
+void peer_protocol::expire_metadata_requests(time_point now) {
+  bool late = false;
+  while (!metadata_outstanding_.empty()
+         && now - metadata_outstanding_.front().sent > cfg_.request_timeout) {
+    act_.metadata_rejects.push_back(metadata_outstanding_.front().piece);
+    metadata_outstanding_.pop_front();
+    late = true;
+  }
+  if (late && ++metadata_timeouts_ >= 3) close(errc::timeout, "peer does not answer metadata requests");
 }
 
 void peer_protocol::on_joined(std::span<const std::uint8_t> ours, time_point now) {
@@ -90,7 +218,12 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
   std::visit(
     [&](const auto& m) {
       using T = std::decay_t<decltype(m)>;
-      if constexpr (std::is_same_v<T, wire::choke>) {
+      if constexpr (std::is_same_v<T, wire::extended>) {
+        on_extended(m, now, queued);
+      } else if (cfg_.metadata_only) {
+        // Without metadata there are no pieces to speak of: the peer's
+        // bitfield, HAVEs and requests wait for the torrent's connections.
+      } else if constexpr (std::is_same_v<T, wire::choke>) {
         peer_choking_ = true;
         // Without the fast extension a choke discards every pending request.
         give_back_all();
@@ -418,6 +551,12 @@ void peer_protocol::on_tick(time_point now) {
     close(errc::timeout, "peer idle");
     return;
   }
+  if (cfg_.metadata_only && !peer_ext_handshake_ && now - started_ > cfg_.handshake_timeout + cfg_.connect_timeout) {
+    close(errc::timeout, "no extension handshake");
+    return;
+  }
+  expire_metadata_requests(now);
+  if (closing()) return;
   expire_requests(now);
   if (closing()) return;
   if (now - last_sent_ > cfg_.keepalive_interval) send(wire::keep_alive{}, now);

@@ -25,7 +25,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -73,6 +75,19 @@ struct peer_config {
   std::int64_t upload_cache_bytes = 1 << 20;
   /// Bytes queued on the socket before serving pauses.
   std::size_t send_high_water = 1 << 20;
+
+  // The extension protocol (BEP 10) and metadata exchange (BEP 9).
+  /// Our listening port, told to peers in the extension handshake (0: not told).
+  std::uint16_t listen_port = 0;
+  /// The info dictionary, served to peers that ask for it; null while we
+  /// do not have it (then every request is rejected).
+  std::shared_ptr<const std::string> metadata;
+  /// The connection only fetches metadata: no pieces, no PieceManager. A
+  /// peer that cannot send metadata is closed.
+  bool metadata_only = false;
+  /// Metadata requests one peer may make; more is a flood and ends the
+  /// connection (4 MiB of metadata is 256 pieces: each may be asked twice).
+  std::size_t max_metadata_requests = 512;
 };
 
 class peer_protocol {
@@ -100,6 +115,14 @@ public:
     std::vector<piece_read> load;                        ///< read these whole pieces for uploading
     std::optional<std::size_t> notify_drained_below;     ///< tell me when the socket queue is below
     bool report = false;                                 ///< stats changed: tell the torrent now
+    struct metadata_piece {
+      std::uint32_t piece;
+      std::int64_t total_size;
+      std::vector<std::uint8_t> data;
+    };
+    std::optional<std::int64_t> metadata_offer;          ///< metadata_only: the peer has this many bytes
+    std::vector<metadata_piece> metadata_pieces;         ///< metadata pieces we asked for
+    std::vector<std::uint32_t> metadata_rejects;         ///< refused, or unanswered in time
     std::optional<error> close;                          ///< end the connection, for this reason
 
     void clear();
@@ -140,6 +163,12 @@ public:
   void on_tick(time_point now);
   /// Asks for work when there is room in the pipeline (after a batch of input).
   void request_work(time_point now);
+  /// Our address as the remote sees it (4 or 16 raw bytes), told to it in
+  /// the extension handshake. Call before the handshake.
+  void set_remote_ip(std::string raw) { remote_ip_ = std::move(raw); }
+  /// Asks the peer for a piece of the metadata (metadata_only); the answer
+  /// comes as metadata_pieces or metadata_rejects.
+  void request_metadata(std::uint32_t piece, time_point now);
 
   actions& pending() noexcept { return act_; }
   const peer_stats& stats() const noexcept { return stats_; }
@@ -150,6 +179,13 @@ public:
   std::size_t upload_queue_size() const noexcept { return upload_queue_.size(); }
   bool am_interested() const noexcept { return am_interested_; }
   bool am_choking() const noexcept { return am_choking_; }
+  /// The remote set the extension protocol bit in its handshake.
+  bool peer_extensions() const noexcept { return peer_extensions_; }
+  /// The extended id the remote receives ut_metadata under (0: none).
+  std::uint8_t peer_metadata_id() const noexcept { return peer_metadata_id_; }
+  const std::string& peer_client() const noexcept { return peer_client_; }
+  std::size_t metadata_in_flight() const noexcept { return metadata_outstanding_.size(); }
+  std::size_t metadata_served() const noexcept { return metadata_served_; }
 
 private:
   struct outstanding_request {
@@ -175,6 +211,12 @@ private:
   std::int64_t piece_size(std::uint32_t piece) const;
   bool both_seeds() const;
   void expire_requests(time_point now);
+  void send_extension_handshake(time_point now);
+  void on_extended(const wire::extended& m, time_point now, std::size_t queued);
+  void on_extension_handshake(std::span<const std::uint8_t> payload, time_point now);
+  void on_metadata_message(std::span<const std::uint8_t> payload, time_point now, std::size_t queued);
+  void send_extended(std::uint8_t id, const std::vector<std::uint8_t>& payload, time_point now);
+  void expire_metadata_requests(time_point now);
 
   peer_config cfg_;
   bool incoming_;
@@ -203,6 +245,21 @@ private:
 
   bitfield ours_;      // what we told the peer we have
   bitfield peer_has_;  // what the peer told us it has
+
+  // Extensions.
+  bool peer_extensions_ = false;       // the remote's handshake has the BEP 10 bit
+  bool peer_ext_handshake_ = false;    // its extension handshake arrived
+  std::uint8_t peer_metadata_id_ = 0;  // its id for ut_metadata
+  std::string peer_client_;
+  std::string remote_ip_;
+  std::size_t metadata_requests_ = 0;  // asked of us so far
+  std::size_t metadata_served_ = 0;    // answered with data
+  struct metadata_request {
+    std::uint32_t piece;
+    time_point sent;
+  };
+  std::deque<metadata_request> metadata_outstanding_;
+  unsigned metadata_timeouts_ = 0;
 
   time_point started_;
   time_point last_received_;

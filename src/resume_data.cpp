@@ -1,5 +1,7 @@
 #include "resume_data.hpp"
 
+#include "atomic_file.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>

@@ -9,8 +9,8 @@ namespace actorrent::wire {
 
 namespace {
 
-// Extension messages (BEP 10 metadata, PEX) are skipped, never buffered, but
-// a length prefix is still bounded so a stream cannot claim gigabytes.
+// Messages of unknown ids are skipped, never buffered, but a length prefix
+// is still bounded so a stream cannot claim gigabytes.
 constexpr std::uint32_t unknown_message_cap = 1u << 20;
 
 // Large enough for a few 16 KiB blocks per read without growing.
@@ -26,6 +26,7 @@ inline std::uint32_t load32(const std::uint8_t* p) noexcept {
 const char* id_name(std::uint8_t id) noexcept {
   static constexpr const char* names[] = {"choke", "unchoke", "interested", "not_interested",
                                           "have", "bitfield", "request", "piece", "cancel", "port"};
+  if (id == static_cast<std::uint8_t>(message_id::extended)) return "extended";
   return id < std::size(names) ? names[id] : "unknown";
 }
 
@@ -236,6 +237,13 @@ result<std::optional<item>> decoder::next() {
       pos_ += 4 + std::size_t{len};
       return ok(piece{index, load32(p + 9), {p + 13, len - 9}});
     }
+    case message_id::extended: {
+      if (len < 2) return bad_length(2);
+      if (len - 1 > lim_.max_extended) break;  // skipped below, never buffered
+      if (avail - 4 < len) return std::optional<item>{};
+      pos_ += 4 + std::size_t{len};
+      return ok(extended{p[5], {p + 6, len - 2}});
+    }
     case message_id::port: {
       if (len != 3) return bad_length(3);
       if (avail < 7) return std::optional<item>{};
@@ -243,7 +251,8 @@ result<std::optional<item>> decoder::next() {
       return ok(port{static_cast<std::uint16_t>((p[5] << 8) | p[6])});
     }
   }
-  // Unknown id: report it now and drop its payload as it streams past.
+  // Unknown id (or an oversized extension message): report it now and drop
+  // its payload as it streams past.
   pos_ += 5;
   skip_ = len - 1;
   const auto drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, avail - 5));

@@ -26,6 +26,10 @@ struct decoder_limits {
   /// 0 = unknown (bitfield length unchecked); else a bitfield must be exactly
   /// ceil(n/8) bytes with zero spare bits, and have/request/cancel/piece index < n.
   std::uint32_t num_pieces = 0;
+  /// Largest extension message payload (BEP 10, id byte included) that is
+  /// buffered and returned; a longer one is skipped as `unknown`. A
+  /// metadata piece (16 KiB and its header) fits.
+  std::uint32_t max_extended = 64 * 1024;
 };
 
 /// What next() yields: the handshake (first, when expected) or a message.

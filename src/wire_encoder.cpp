@@ -43,6 +43,7 @@ std::size_t encoded_size(const message& m) {
     [](const piece& p) -> std::size_t { return 13 + p.data.size(); },
     [](const cancel&) -> std::size_t { return 17; },
     [](const port&) -> std::size_t { return 7; },
+    [](const extended& e) -> std::size_t { return 6 + e.payload.size(); },
     [](const unknown& u) -> std::size_t { return 4 + std::size_t{unknown_length(u)}; },
     [](const auto&) -> std::size_t { return 5; }, // choke .. not_interested
   }, m);
@@ -82,6 +83,12 @@ std::size_t encode_to(const message& m, std::span<std::uint8_t> out) {
       p[0] = static_cast<std::uint8_t>(pt.port >> 8);
       p[1] = static_cast<std::uint8_t>(pt.port);
       p += 2;
+    },
+    [&](const extended& e) {
+      p = put_header(p, static_cast<std::uint32_t>(2 + e.payload.size()), message_id::extended);
+      *p++ = e.id;
+      if (!e.payload.empty()) std::memcpy(p, e.payload.data(), e.payload.size());
+      p += e.payload.size();
     },
     [&](const unknown& u) {
       const std::uint32_t len = unknown_length(u);

@@ -14,7 +14,7 @@ namespace actorrent::wire {
 /// The one-byte id that follows a message's length prefix.
 enum class message_id : std::uint8_t {
   choke = 0, unchoke = 1, interested = 2, not_interested = 3, have = 4,
-  bitfield = 5, request = 6, piece = 7, cancel = 8, port = 9
+  bitfield = 5, request = 6, piece = 7, cancel = 8, port = 9, extended = 20
 };
 
 struct keep_alive { friend bool operator==(const keep_alive&, const keep_alive&) = default; };
@@ -60,8 +60,20 @@ struct port {
   friend bool operator==(const struct port&, const struct port&) = default;
 };
 
-/// A message with an id this codec does not handle (e.g. 20, the extension
-/// protocol). The decoder skips its payload and reports it so callers can log.
+/// A BEP 10 extension message: the extended id (0 is the extension
+/// handshake; others are what the receiver assigned in its handshake) and
+/// the payload, a view into the decoder's buffer valid until its next call.
+struct extended {
+  std::uint8_t id;
+  std::span<const std::uint8_t> payload;
+  friend bool operator==(const extended& a, const extended& b) {
+    return a.id == b.id && std::ranges::equal(a.payload, b.payload);
+  }
+};
+
+/// A message with an id this codec does not handle, or an extension message
+/// over the size bound. The decoder skips its payload and reports it so
+/// callers can log.
 /// `length` is the length prefix (id byte included), so it is at least 1.
 struct unknown {
   std::uint8_t id;
@@ -70,13 +82,13 @@ struct unknown {
 };
 
 using message = std::variant<keep_alive, choke, unchoke, interested, not_interested, have,
-                             bitfield, request, piece, cancel, port, unknown>;
+                             bitfield, request, piece, cancel, port, extended, unknown>;
 
 /// A short name for logs ("keep_alive", "piece", ...).
 inline std::string_view message_name(const message& m) noexcept {
   static constexpr std::string_view names[] = {
     "keep_alive", "choke", "unchoke", "interested", "not_interested", "have",
-    "bitfield", "request", "piece", "cancel", "port", "unknown"};
+    "bitfield", "request", "piece", "cancel", "port", "extended", "unknown"};
   static_assert(std::size(names) == std::variant_size_v<message>);
   return names[m.index()];
 }

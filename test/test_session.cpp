@@ -365,3 +365,81 @@ TEST_CASE("for simple use a session makes its own actor system, and ends it last
   CHECK(st.files[0].path == "tiny.bin");
   CHECK(st.files[0].size == 1000);
 }
+
+TEST_CASE("embedding a magnet link: metadata phase in status and events, then the download") {
+  testing::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_types(cfg)};
+  small_swarm_torrent tor;
+  tor.write_to(dir.path / "seed");
+
+  session seeder{sys, loopback()};
+  REQUIRE_FALSE(seeder.listen_error());
+  auto sp = in(dir.path / "seed");
+  sp.seed = true;
+  REQUIRE(seeder.add_torrent(tor.meta, sp).has_value());
+
+  caf::scoped_actor events{sys};
+  session leecher{sys, loopback()};
+  leecher.subscribe(caf::actor_cast<caf::actor>(events));
+  auto hex = tor.meta.info_hash.hex();
+  auto lp = in(dir.path / "get");
+  lp.seed = true;
+  CHECK_FALSE(leecher.add_magnet("magnet:?dn=x", lp).has_value());
+
+  // Only an address where nobody listens: the metadata phase lasts.
+  auto nobody = "magnet:?xt=urn:btih:" + hex + "&dn=Some+Set&x.pe=127.0.0.1:"
+                + std::to_string(testing::free_port());
+  auto t = leecher.add_magnet(nobody, lp);
+  REQUIRE(t.has_value());
+  CHECK(t->info_hash() == tor.meta.info_hash);
+  CHECK(t->name() == "Some Set");
+  auto again = leecher.add_magnet(nobody, lp);
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.err().message.find("duplicate") != std::string::npos);
+  std::map<std::string, int> seen;
+  auto added = next_event<torrent_added>(events, seen);
+  REQUIRE(added);
+  CHECK(added->name == "Some Set");
+  auto st = status_of(sys, *t);
+  CHECK(st.state == torrent_state::downloading_metadata);
+  CHECK(st.name == "Some Set");
+  CHECK(st.peers_known == 1);
+  stop_and_wait(sys, *t);
+
+  // The seeder's address: metadata, then the data; the .torrent is kept.
+  auto from_seeder = "magnet:?xt=urn:btih:" + hex + "&x.pe=127.0.0.1:"
+                     + std::to_string(seeder.listen_port());
+  // The session forgets the first once it has exited (bounded wait).
+  result<torrent_handle> second = error{errc::invalid_argument, "not tried"};
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !second && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms))
+    second = leecher.add_magnet(from_seeder, lp);
+  REQUIRE(second.has_value());
+  t = second;
+  CHECK(t->name() == hex);  // no dn: the hash until the metadata says
+  auto got = next_event<metadata_received>(events, seen, 20s);
+  REQUIRE(got);
+  CHECK(got->name == "set");
+  CHECK(got->fetched);
+  auto saved = dir.path / "get" / ".actorrent" / (hex + ".torrent");
+  CHECK(got->torrent_file == saved.string());
+  auto done = next_event<download_finished>(events, seen, 30s);
+  REQUIRE(done);
+  CHECK(done->status.progress.bytes_have == 65000);
+  CHECK(done->status.name == "set");
+  auto reread = load_metainfo(saved);
+  REQUIRE(reread.has_value());
+  CHECK(reread->info_hash == tor.meta.info_hash);
+  // Seeding on: requests reach the torrent through the magnet's handle, and
+  // removing with its files takes the saved metainfo too.
+  CHECK(status_of(sys, *t).state == torrent_state::seeding);
+  caf::scoped_actor ctl{sys};
+  bool removed = false;
+  ctl->request(t->control(), 60s, remove_request{true})
+    .receive([&](bool ok) { removed = ok; }, [](caf::error&) {});
+  CHECK(removed);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "get" / "set" / "a.bin"));
+  CHECK_FALSE(std::filesystem::exists(saved));
+}

@@ -59,6 +59,10 @@ owned own(const message& m) {
   if (auto* cn = std::get_if<cancel>(&m)) { o.a = cn->piece; o.b = cn->begin; o.c = cn->length; }
   if (auto* pt = std::get_if<port>(&m)) o.a = pt->port;
   if (auto* u = std::get_if<unknown>(&m)) { o.a = u->id; o.b = u->length; }
+  if (auto* e = std::get_if<extended>(&m)) {
+    o.a = e->id;
+    o.payload.assign(e->payload.begin(), e->payload.end());
+  }
   return o;
 }
 
@@ -195,6 +199,7 @@ TEST_CASE("handshake with a wrong pstrlen, protocol string or size is rejected")
 TEST_CASE("every message encodes to the bytes of BEP 3 and decodes back") {
   const bytes bits = B({0xa5, 0xf0});
   const bytes block = B({0xde, 0xad, 0xbe, 0xef});
+  const bytes ext_payload = B({'d', 'e', 'e'});
   struct row {
     message m;
     bytes expected;
@@ -214,7 +219,8 @@ TEST_CASE("every message encodes to the bytes of BEP 3 and decodes back") {
     {cancel{0x0a0b0c0d, 0x10, 0x3fff},
      B({0, 0, 0, 13, 8, 0x0a, 0x0b, 0x0c, 0x0d, 0, 0, 0, 0x10, 0, 0, 0x3f, 0xff})},
     {port{6881}, B({0, 0, 0, 3, 9, 0x1a, 0xe1})},
-    {unknown{20, 3}, B({0, 0, 0, 3, 20, 0, 0})},
+    {extended{3, ext_payload}, B({0, 0, 0, 5, 20, 3, 'd', 'e', 'e'})},
+    {unknown{21, 3}, B({0, 0, 0, 3, 21, 0, 0})},
   };
   REQUIRE(rows.size() == std::variant_size_v<message>);
   for (const auto& r : rows) {
@@ -276,8 +282,9 @@ session sample_session() {
   add(piece{0, 0, b1}, concat({B({0, 0, 0x40, 0x09, 7, 0, 0, 0, 0, 0, 0, 0, 0}), b1}));
   add(piece{0, 16384, b2}, concat({B({0, 0, 0, 10, 7, 0, 0, 0, 0, 0, 0, 0x40, 0}), b2}));
   add(keep_alive{}, B({0, 0, 0, 0}));
-  const bytes ext = pattern(300, 4); // e.g. a BEP 10 extended message
-  add(unknown{20, 301}, concat({B({0, 0, 0x01, 0x2d, 20}), ext}));
+  const bytes ext = pattern(300, 4); // a BEP 10 extension message, extended id 2
+  add(extended{2, ext}, concat({B({0, 0, 0x01, 0x2e, 20, 2}), ext}));
+  add(unknown{30, 301}, concat({B({0, 0, 0x01, 0x2d, 30}), ext}));
   add(piece{3, 0x8000, b3}, concat({B({0, 0, 0x13, 0x91, 7, 0, 0, 0, 3, 0, 0, 0x80, 0}), b3}));
   add(cancel{2, 0x4000, 0x4000}, B({0, 0, 0, 13, 8, 0, 0, 0, 2, 0, 0, 0x40, 0, 0, 0, 0x40, 0}));
   add(port{51413}, B({0, 0, 0, 3, 9, 0xc8, 0xd5}));
@@ -365,7 +372,7 @@ TEST_CASE("several messages in one read come out one per call") {
   CHECK(d.buffered() == 0);
 }
 
-TEST_CASE("an unknown message larger than any feed is skipped without buffering it") {
+TEST_CASE("an extension message over the bound (here 600 kB) is skipped like an unknown one, unbuffered") {
   decoder d({}, false);
   const std::uint32_t payload = 600 * 1000;
   bytes stream = concat({B({0, 0x09, 0x27, 0xc1, 20}), bytes(payload, 0x5a), encode(have{9})});
@@ -380,6 +387,35 @@ TEST_CASE("an unknown message larger than any feed is skipped without buffering 
   const std::vector<owned> expected = {own(unknown{20, payload + 1}), own(have{9})};
   CHECK(got == expected);
   CHECK(peak <= 1000);
+}
+
+TEST_CASE("extension messages: returned whole up to the bound, an id byte required") {
+  decoder_limits lim;
+  lim.max_extended = 100;
+  {
+    decoder d(lim, false);
+    const bytes payload = pattern(99, 5);  // 99 + the extended id byte = the bound
+    d.feed(concat({B({0, 0, 0, 101, 20, 7}), payload, encode(have{1})}));
+    std::vector<owned> got;
+    drain(d, got);
+    const std::vector<owned> expected = {own(extended{7, payload}), own(have{1})};
+    CHECK(got == expected);
+  }
+  {
+    decoder d(lim, false);
+    d.feed(concat({B({0, 0, 0, 102, 20, 7}), pattern(100, 5), encode(have{1})}));
+    std::vector<owned> got;
+    drain(d, got);
+    const std::vector<owned> expected = {own(unknown{20, 102}), own(have{1})};
+    CHECK(got == expected);
+  }
+  {
+    decoder d(lim, false);
+    d.feed(B({0, 0, 0, 1, 20}));
+    auto r = d.next();
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.err().code == errc::wire_protocol);
+  }
 }
 
 TEST_CASE("a buffer fed many blocks stays bounded") {

@@ -1,10 +1,11 @@
 // The actorrent command line: `actorrent TORRENT -d DIR ...` downloads,
-// `actorrent show TORRENT` describes a torrent, `actorrent create PATH`
-// makes one.
+// `actorrent show TORRENT|MAGNET` describes a torrent or a magnet link,
+// `actorrent create PATH` makes a torrent.
 #include "cli_options.hpp"
 #include "status_line.hpp"
 
 #include "actorrent/create_torrent.hpp"
+#include "actorrent/magnet_link.hpp"
 #include "actorrent/metainfo.hpp"
 #include "actorrent/scrape.hpp"
 #include "actorrent/session.hpp"
@@ -70,6 +71,15 @@ int scrape(const cli::options& opts, const metainfo& meta) {
 }
 
 int show(const cli::options& opts) {
+  if (looks_like_magnet(opts.torrent)) {
+    auto link = parse_magnet(opts.torrent);
+    if (!link) {
+      std::cerr << "actorrent: " << link.err().message << "\n";
+      return exit_error;
+    }
+    print_magnet(std::cout, *link);
+    return exit_ok;
+  }
   auto meta = load_metainfo(opts.torrent);
   if (!meta) {
     std::cerr << "actorrent: " << meta.err().message << "\n";
@@ -212,14 +222,29 @@ void print_stats(const torrent_status& st) {
 }
 
 int download(const cli::options& opts) {
-  auto meta = load_metainfo(opts.torrent);
-  if (!meta) {
-    std::cerr << "actorrent: " << meta.err().message << "\n";
-    return exit_error;
+  // A magnet link's metainfo comes later, from peers.
+  const bool magnet = looks_like_magnet(opts.torrent);
+  std::optional<magnet_link> link;
+  std::optional<metainfo> meta;
+  if (magnet) {
+    auto l = parse_magnet(opts.torrent);
+    if (!l) {
+      std::cerr << "actorrent: " << l.err().message << "\n";
+      return exit_error;
+    }
+    link = std::move(*l);
+  } else {
+    auto m = load_metainfo(opts.torrent);
+    if (!m) {
+      std::cerr << "actorrent: " << m.err().message << "\n";
+      return exit_error;
+    }
+    meta = std::move(*m);
+    // What was tolerated in reading the file: worth knowing, not worth noise.
+    if (opts.verbosity > 0)
+      for (const auto& w : meta->warnings) std::cerr << "actorrent: note: " << w << "\n";
   }
-  // What was tolerated in reading the file: worth knowing, not worth noise.
-  if (opts.verbosity > 0)
-    for (const auto& w : meta->warnings) std::cerr << "actorrent: note: " << w << "\n";
+  std::string name = meta ? meta->name : link->name.empty() ? link->info_hash.hex() : link->name;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
@@ -264,16 +289,21 @@ int download(const cli::options& opts) {
     params.endgame_threshold = opts.endgame_threshold;
     params.max_connections = static_cast<std::size_t>(opts.max_peers);
     params.tracker_ca_file = opts.tracker_ca;
+    params.max_metadata_size = opts.max_metadata_size;
 
     caf::scoped_actor self{sys};
-    auto torrent = ses.add_torrent(*meta, params, caf::actor_cast<caf::actor>(self));
+    auto torrent = magnet ? ses.add_magnet(opts.torrent, params, caf::actor_cast<caf::actor>(self))
+                          : ses.add_torrent(*meta, params, caf::actor_cast<caf::actor>(self));
     if (!torrent) {
       std::cerr << "actorrent: " << torrent.err().message << "\n";
       return exit_error;
     }
-    std::cout << (opts.cmd == cli::command::seed ? "seeding " : "downloading ") << meta->name
-              << " (" << cli::format_bytes(static_cast<double>(meta->total_length)) << ") in "
-              << opts.dir;
+    std::cout << (opts.cmd == cli::command::seed ? "seeding " : "downloading ") << name;
+    if (meta)
+      std::cout << " (" << cli::format_bytes(static_cast<double>(meta->total_length)) << ")";
+    else
+      std::cout << " (magnet link " << link->info_hash.hex() << ")";
+    std::cout << " in " << opts.dir;
     if (ses.listen_port() != 0) std::cout << ", listening on port " << ses.listen_port();
     std::cout << "\n" << std::flush;
 
@@ -281,7 +311,7 @@ int download(const cli::options& opts) {
     bool stop_sent = false;
     bool line_open = false;  // a live status line is on screen
     torrent_status last;
-    last.name = meta->name;
+    last.name = name;
     auto last_plain = std::chrono::steady_clock::now() - 10s;
     auto end_line = [&] {
       if (line_open) std::cout << "\n";
@@ -326,9 +356,9 @@ int download(const cli::options& opts) {
         end_line();
         auto secs = st.elapsed > 0 ? st.elapsed : 1e-9;
         if (st.progress.downloaded == 0)
-          std::cout << "complete: " << meta->name << " was already in " << opts.dir << "\n";
+          std::cout << "complete: " << name << " was already in " << opts.dir << "\n";
         else
-          std::cout << "complete: " << meta->name << ", "
+          std::cout << "complete: " << name << ", "
                     << cli::format_bytes(static_cast<double>(st.progress.downloaded))
                     << " downloaded in " << cli::format_duration(st.elapsed) << " ("
                     << cli::format_bytes(static_cast<double>(st.progress.downloaded) / secs)
@@ -345,6 +375,11 @@ int download(const cli::options& opts) {
         say("seeding finished");
         status = exit_ok;
         running = false;
+      },
+      [&](const metadata_received& m) {
+        name = m.name;
+        say(std::string(m.fetched ? "metadata received" : "metadata read") + ": " + m.name
+            + (m.fetched ? ", saved as " : " from ") + m.torrent_file);
       },
       [&](const torrent_error& e) {
         end_line();

@@ -53,14 +53,17 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
 }
 
 const char* usage() {
-  return "usage: actorrent TORRENT [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
+  return "usage: actorrent TORRENT|MAGNET [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
-         "       actorrent show [--scrape] TORRENT\n"
+         "       actorrent show [--scrape] TORRENT|MAGNET\n"
          "       actorrent create PATH [-o FILE.torrent] [-t URL]... [-w URL]... [options]\n"
          "\n"
          "Downloads TORRENT into DIR (default: the current directory) from the peers its\n"
          "trackers (http, https, udp) name and from the peers given with -a, then exits. What DIR\n"
          "already holds is checked first, so an interrupted download continues.\n"
+         "A magnet link ('magnet:?xt=urn:btih:...') is fetched from its peers (x.pe),\n"
+         "its trackers (tr) and -a peers first, and saved as DIR/.actorrent/HASH.torrent,\n"
+         "which later runs with the same link use.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
          "`show` describes TORRENT; with --scrape it also asks each of its trackers how\n"
          "many seeders and leechers it has and how often it was downloaded.\n"
@@ -87,6 +90,8 @@ const char* usage() {
          "      --udp-tracker-retries N\n"
          "                            retries before a udp:// tracker counts as down\n"
          "                            (default 3, at most 8)\n"
+         "      --max-metadata-size N refuse a magnet link's metadata over N bytes\n"
+         "                            (default 4194304)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -227,6 +232,12 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_peers) || o.max_peers <= 0)
         return error{errc::invalid_argument, "bad --max-peers: " + std::string(*v)};
+    } else if (a == "--max-metadata-size") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.max_metadata_size) || o.max_metadata_size <= 0)
+        return error{errc::invalid_argument, "bad --max-metadata-size: " + std::string(*v)};
     } else if (a == "--threads") {
       auto v = need_value(i, a);
       if (!v) return v.err();

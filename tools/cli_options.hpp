@@ -43,6 +43,7 @@ struct options {
   int udp_tracker_timeout = 15000; // ms: the first wait for a UDP tracker's reply
   int udp_tracker_retries = 3;     // retransmissions to a UDP tracker, each waiting twice as long
   bool scrape = false;             // show --scrape: ask each tracker for its counts
+  std::int64_t max_metadata_size = 4 << 20;  // bytes, for magnet links
 };
 
 /// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.

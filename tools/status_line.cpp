@@ -69,6 +69,12 @@ std::string format_checking(const checking_progress& c) {
 
 std::string format_status(const torrent_status& st) {
   const auto& p = st.progress;
+  if (st.state == torrent_state::downloading_metadata) {
+    char line[160];
+    std::snprintf(line, sizeof line, "fetching metadata: %u of %u pieces, peers %u/%u",
+                  p.pieces_have, p.pieces_total, st.peers_connected, st.peers_known);
+    return line;
+  }
   if (st.checking)
     return format_checking(checking_progress{st.info_hash, st.checked_pieces, st.to_check,
                                              p.pieces_have});

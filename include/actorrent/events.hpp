@@ -103,6 +103,17 @@ struct seeding_finished {
   torrent_status status;
 };
 
+/// A torrent added from a magnet link has its metainfo: fetched from peers
+/// and checked against the info-hash, or read from the .torrent saved on an
+/// earlier run. The download proper starts (its torrent_added follows,
+/// with the real name).
+struct metadata_received {
+  sha1_hash info_hash;
+  std::string name;
+  std::string torrent_file;  ///< where the .torrent is saved
+  bool fetched = false;      ///< from peers now (false: the saved file was used)
+};
+
 /// The torrent cannot go on (a full disk, no peer for too long, ...); it stopped.
 struct torrent_error {
   sha1_hash info_hash;
@@ -170,6 +181,10 @@ typename Inspector::result_type inspect(Inspector& f, download_finished& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, seeding_finished& x) {
   return f(x.status);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metadata_received& x) {
+  return f(x.info_hash, x.name, x.torrent_file, x.fetched);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_error& x) {

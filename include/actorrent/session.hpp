@@ -18,6 +18,7 @@
 #include "actorrent/control.hpp"
 #include "actorrent/error.hpp"
 #include "actorrent/events.hpp"
+#include "actorrent/magnet_link.hpp"
 #include "actorrent/metainfo.hpp"
 #include "actorrent/type_ids.hpp"
 
@@ -84,6 +85,9 @@ struct add_torrent_params {
   /// tracker's own CA). A certificate that fails the check is a
   /// tracker_error naming the reason; nothing is sent without TLS.
   std::filesystem::path tracker_ca_file;
+  /// Magnet links: metadata larger than this is refused, and the peer that
+  /// offers it banned.
+  std::int64_t max_metadata_size = 4 << 20;
 };
 
 /// A torrent of a session, as its host holds it: cheap to copy, valid after
@@ -157,6 +161,18 @@ public:
                                           caf::actor listener = {});
   result<torrent_handle> add_torrent_bytes(std::string_view bytes, const add_torrent_params& params,
                                            caf::actor listener = {});
+
+  /// From a magnet link (magnet_link.hpp): the metainfo is fetched from the
+  /// link's peers (x.pe), the peers its trackers (tr) name and
+  /// params.peers, checked against the info-hash and saved as
+  /// download_dir/.actorrent/<info-hash>.torrent; then the download runs as
+  /// for a .torrent. When that file exists from an earlier run it is used
+  /// and no peer is needed for the metainfo. Until the metadata arrives the
+  /// status says downloading_metadata and the name is the link's dn;
+  /// metadata_received marks the change. Fails on a malformed link or peer
+  /// address, or an info-hash already in this session.
+  result<torrent_handle> add_magnet(std::string_view uri, const add_torrent_params& params,
+                                    caf::actor listener = {});
 
   /// The torrents running now.
   std::vector<torrent_handle> torrents() const;

@@ -16,6 +16,7 @@ enum class torrent_state : std::uint8_t {
   seeding,      ///< complete, serving others
   paused,       ///< no connections until resumed
   stopped,      ///< done or failed; the torrent is gone
+  downloading_metadata,  ///< a magnet link: fetching the metainfo from peers
 };
 
 /// "checking", "downloading", ...

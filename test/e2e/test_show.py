@@ -2,10 +2,12 @@
 """`actorrent show` on a mktorrent-made multi-file torrent prints the name, the
 info hash (as transmission-show computes it), every file and the tracker;
 on a missing file, on garbage and on a truncated torrent it exits 1 with a
-message on stderr."""
+message on stderr. On a magnet link it prints the info hash, name, trackers
+and peers the link names; a malformed link exits 1."""
 
 import os
 import random
+import urllib.parse
 import sys
 
 ROOT = os.environ.get("ACTORRENT_SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -63,6 +65,20 @@ def main():
         with open(truncated, "wb") as f:
             f.write(data[:len(data) // 2])
         expect_error(sw, truncated, "a truncated torrent")
+
+        # A magnet link: what it says, percent-decoded; a bad one is refused.
+        link = (f"magnet:?xt=urn:btih:{expected_hash.upper()}&dn=show%20me+now"
+                f"&tr={urllib.parse.quote(url, safe='')}&tr=udp%3A%2F%2F127.0.0.1%3A6969"
+                "&x.pe=127.0.0.1:6881&x.pe=%5B%3A%3A1%5D%3A7000")
+        r = show(sw, link)
+        print(r.stdout)
+        check(not r.timed_out and r.returncode == 0,
+              f"show on a magnet link exited {r.returncode}: {r.stderr.strip()[:300]}")
+        for want in (expected_hash, "show me now", url, "udp://127.0.0.1:6969",
+                     "127.0.0.1:6881", "[::1]:7000"):
+            check(want in r.stdout, f"show on a magnet link did not print {want!r}")
+        log("a magnet link's hash, name, trackers and peers are printed")
+        expect_error(sw, f"magnet:?xt=urn:btih:{expected_hash[:-1]}", "a magnet link with a short hash")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Seeder (default): checks the content, prints READY once seeding, announces to
 the torrent's trackers and serves until killed.
 Downloader (--download): fetches into --save-path from the tracker and/or
 --peer HOST:PORT, exits 0 once every piece has passed its hash check, 1 on
-timeout.  Used as a reference client in benchmarks and harness self-tests.
+timeout.  With --magnet URI instead of --torrent it first fetches the
+metadata from its peers (prints METADATA when it has it).  Used as a reference client in benchmarks and harness self-tests.
 
 Runs under /usr/bin/python3 only (the interpreter that has python3-libtorrent).
 """
@@ -52,7 +53,8 @@ def settings(args) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--torrent")
+    ap.add_argument("--magnet", help="download mode: a magnet link instead of --torrent")
     ap.add_argument("--save-path", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes/s, 0 = unlimited")
@@ -62,6 +64,8 @@ def main() -> int:
     ap.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to")
     ap.add_argument("--timeout", type=float, default=120, help="download mode: give up after")
     args = ap.parse_args()
+    if bool(args.torrent) == bool(args.magnet) or (args.magnet and not args.download):
+        ap.error("give --torrent, or --magnet with --download")
 
     ses = lt.session(settings(args))
     if args.upload_limit:
@@ -71,8 +75,11 @@ def main() -> int:
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
         ses.set_peer_class_filter(f)
 
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(args.torrent)
+    if args.magnet:
+        atp = lt.parse_magnet_uri(args.magnet)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save_path
     if args.seed_mode and not args.download:
         atp.flags |= lt.torrent_flags.seed_mode
@@ -90,6 +97,7 @@ def main() -> int:
     start = time.monotonic()
     connected = False
     ready_said = False
+    metadata_said = False
     while not stop["flag"]:
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_error_alert, lt.tracker_reply_alert,
@@ -97,6 +105,9 @@ def main() -> int:
                               lt.listen_failed_alert, lt.listen_succeeded_alert)):
                 print(f"[lt] {a.what()}: {a.message()}", flush=True)
         st = h.status()
+        if args.magnet and not metadata_said and st.has_metadata:
+            print(f"METADATA {time.monotonic() - start:.2f} s", flush=True)
+            metadata_said = True
         if args.download:
             if not connected and st.state not in (lt.torrent_status.checking_files,
                                                   lt.torrent_status.checking_resume_data):
@@ -109,7 +120,8 @@ def main() -> int:
                       flush=True)
                 return 0
             if time.monotonic() - start > args.timeout:
-                print(f"TIMEOUT progress={st.progress:.3f} peers={st.num_peers}",
+                print(f"TIMEOUT progress={st.progress:.3f} peers={st.num_peers} "
+                      f"metadata={st.has_metadata}",
                       file=sys.stderr, flush=True)
                 return 1
         elif not ready_said:

@@ -10,6 +10,11 @@ Modes (all listen on 127.0.0.1:--port):
   slow        a correct seeder that waits --block-delay seconds before each
               block it serves, one block at a time per connection
   good        a correct seeder without delay (to check the mock itself)
+  metadata-wrong      speaks the extension protocol and offers the torrent's
+              metadata (BEP 9) with its true size, but every piece it sends
+              has one byte flipped: the info-hash check must fail
+  metadata-oversized  offers metadata of --metadata-size bytes (default
+              1 GiB) in its extension handshake; answers requests with rejects
 
 Leech modes connect to --target 127.0.0.1:PORT as a downloader (handshake,
 then misbehave), log what happens and exit by themselves:
@@ -165,6 +170,9 @@ class Mock:
             if mode == "garbage":
                 await self.drain_silently(reader, cid)
                 return
+            if mode.startswith("metadata-"):
+                await self.offer_metadata(reader, writer, cid)
+                return
             writer.write(self.handshake())
             writer.write(self.msg(5, self.bitfield))
             await writer.drain()
@@ -183,6 +191,46 @@ class Mock:
                 writer.close()
             except OSError:
                 pass
+
+    async def offer_metadata(self, reader, writer, cid) -> None:
+        """The metadata-* modes: BEP 10 handshake, then ut_metadata answers."""
+        our_id = 1
+        info = swarm.bencode(swarm.bdecode(open(self.args.torrent, "rb").read())[b"info"])
+        size = len(info) if self.args.mode == "metadata-wrong" else self.args.metadata_size
+        reserved = bytearray(8)
+        reserved[5] = 0x10
+        writer.write(PSTR + bytes(reserved) + self.ti.info_hash + self.peer_id)
+        writer.write(self.msg(20, b"\x00" + swarm.bencode(
+            {b"m": {b"ut_metadata": our_id}, b"metadata_size": size, b"v": b"mock"})))
+        await writer.drain()
+        state = {"their_id": 0}
+
+        async def on_msg(mid, p, rec):
+            if mid != 20 or not p:
+                return
+            if p[0] == 0:
+                h = swarm.bdecode(p[1:])
+                state["their_id"] = h.get(b"m", {}).get(b"ut_metadata", 0)
+                self.log(cid, "extension_handshake", their_ut_metadata=state["their_id"],
+                         metadata_size=h.get(b"metadata_size"))
+                return
+            if p[0] != our_id or not state["their_id"]:
+                return
+            req, _ = swarm._bdecode_at(p[1:], 0, 0, None)
+            piece = req.get(b"piece", 0)
+            self.log(cid, "metadata_request", piece=piece, msg_type=req.get(b"msg_type"))
+            if self.args.mode == "metadata-oversized":
+                reply = swarm.bencode({b"msg_type": 2, b"piece": piece})
+            else:
+                data = bytearray(info[piece * 16384:(piece + 1) * 16384])
+                data[len(data) // 2] ^= 0xFF
+                reply = swarm.bencode({b"msg_type": 1, b"piece": piece,
+                                       b"total_size": len(info)}) + bytes(data)
+            writer.write(self.msg(20, bytes([state["their_id"]]) + reply))
+            await writer.drain()
+            self.log(cid, "metadata_sent", piece=piece)
+
+        await self.read_messages(reader, cid, on_msg)
 
     async def read_handshake(self, reader, cid) -> bool:
         try:
@@ -582,7 +630,8 @@ async def run_leech(args) -> None:
     print("RESULT " + json.dumps(res), flush=True)
 
 
-SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good"]
+SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good",
+                "metadata-wrong", "metadata-oversized"]
 LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood"]
 
 
@@ -615,6 +664,8 @@ def main() -> int:
     ap.add_argument("--garbage-bytes", type=int, default=256 * 1024,
                     help="garbage modes: how much to send per connection")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--metadata-size", type=int, default=1 << 30,
+                    help="metadata-oversized: the size offered")
     args = ap.parse_args()
     if args.mode in LEECH_MODES:
         if not args.target:

@@ -1158,8 +1158,9 @@ class Swarm:
 
     @staticmethod
     def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float) -> list:
-        argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download", "--torrent",
-                torrent, "--save-path", out_dir, "--port", str(free_port()),
+        source = ["--magnet" if torrent.startswith("magnet:") else "--torrent", torrent]
+        argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download"] + source + [
+                "--save-path", out_dir, "--port", str(free_port()),
                 "--timeout", str(int(timeout))]
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
