@@ -8,6 +8,8 @@
 
 #include "actorrent/metainfo.hpp"
 #include "choker.hpp"
+#include "connection_budget.hpp"
+#include "rate_limiter.hpp"
 #include "piece_picker.hpp"
 #include "net_service.hpp"
 
@@ -72,6 +74,12 @@ struct torrent_config {
   std::function<error()> delete_files;
   /// Send a status_update event to the listeners once a second.
   bool status_updates = false;
+  /// Every TCP connection reads under each of down_limits and writes under
+  /// each of up_limits (the session's and the torrent's own).
+  rate_limiters down_limits;
+  rate_limiters up_limits;
+  /// Shared by the torrents of a session (empty: no session-wide limit).
+  std::shared_ptr<connection_budget> session_connections;
   /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
   /// on the scheduler, for a deterministic simulation on memory storage.
   bool disk_thread = true;

@@ -81,6 +81,8 @@ int download(const cli::options& opts) {
     session_options sopts;
     sopts.bind_address = opts.bind;
     sopts.listen_port = opts.port;
+    sopts.max_download_rate = opts.max_down;
+    sopts.max_upload_rate = opts.max_up;
     sopts.status_updates = true;
     session ses{sys, sopts};
     if (ses.listen_error()) {

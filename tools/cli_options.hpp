@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace actorrent::cli {
@@ -26,7 +27,13 @@ struct options {
   double endgame_threshold = 1.0;
   int max_peers = 60;
   int threads = 1;                 // CAF scheduler threads
+  std::uint64_t max_down = 0;      // bytes per second; 0: unlimited
+  std::uint64_t max_up = 0;
 };
+
+/// A rate such as "500K", "2M" or "65536" (bytes per second; K, M and G are
+/// powers of 1024, as in aria2's options); "0" is unlimited.
+result<std::uint64_t> parse_rate(std::string_view text);
 
 /// Parses argv. Errors name the offending argument.
 result<options> parse(int argc, char** argv);
