@@ -55,9 +55,17 @@ struct session::impl {
   std::shared_ptr<listener> acceptor;
   error listen_error;
   std::vector<caf::actor> subscribers;
+  std::shared_ptr<rate_limiter> down_limit;
+  std::shared_ptr<rate_limiter> up_limit;
+  std::shared_ptr<connection_budget> connections;
 
   impl(caf::actor_system& s, session_options o)
-    : sys(s), opts(std::move(o)), net(opts.network_threads) {
+    : sys(s),
+      opts(std::move(o)),
+      net(opts.network_threads),
+      down_limit(std::make_shared<rate_limiter>(opts.max_download_rate)),
+      up_limit(std::make_shared<rate_limiter>(opts.max_upload_rate)),
+      connections(std::make_shared<connection_budget>(opts.max_connections)) {
     // Azureus-style id: client code and version, then random characters.
     static const char prefix[] = "-AR0100-";
     static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -178,6 +186,11 @@ void torrent_handle::recheck() const {
 
 void torrent_handle::remove(bool delete_files) const {
   if (control_) caf::anon_send(control_, remove_request{delete_files});
+}
+
+void session::set_rate_limits(std::uint64_t max_download_rate, std::uint64_t max_upload_rate) {
+  impl_->down_limit->set_rate(max_download_rate);
+  impl_->up_limit->set_rate(max_upload_rate);
 }
 
 const error& session::listen_error() const noexcept { return impl_->listen_error; }
@@ -340,6 +353,15 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   cfg.status_updates = opts.status_updates;
   cfg.udp_tracker.retransmit_base = std::max(opts.udp_tracker_timeout, std::chrono::milliseconds{1});
   cfg.udp_tracker.max_retransmits = std::min(opts.udp_tracker_retransmits, 8u);
+  // The session's buckets always (set_rate_limits may limit them later);
+  // the torrent's own only when it has a limit.
+  cfg.down_limits = {down_limit};
+  cfg.up_limits = {up_limit};
+  if (params.max_download_rate != 0)
+    cfg.down_limits.push_back(std::make_shared<rate_limiter>(params.max_download_rate));
+  if (params.max_upload_rate != 0)
+    cfg.up_limits.push_back(std::make_shared<rate_limiter>(params.max_upload_rate));
+  cfg.session_connections = connections;
   cfg.choking.upload_slots = opts.upload_slots;
   cfg.peer.min_pipeline = opts.min_pipeline;
   cfg.peer.max_pipeline = std::max(opts.max_pipeline, opts.min_pipeline);

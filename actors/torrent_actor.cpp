@@ -32,6 +32,7 @@ struct connection {
   bool incoming = false;
   peer_stats stats;
   time_point since{};  // actor clock: the choker runs on simulated time too
+  connection_budget::slot slot;  // in the session's budget while this lives
 };
 
 struct torrent_actor_state {
@@ -159,19 +160,31 @@ void connect_more(torrent_self self) {
   if (st.stopping || st.complete || st.checking || st.paused) return;
   if (st.connections.size() >= st.cfg.max_connections) return;
   auto room = st.cfg.max_connections - st.connections.size();
+  if (auto& budget = st.cfg.session_connections; budget && budget->limit() != 0)
+    room = std::min(room, budget->limit() - std::min(budget->used(), budget->limit()));
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
+    connection_budget::slot slot;
+    if (st.cfg.session_connections) {
+      slot = st.cfg.session_connections->acquire();
+      // Another torrent took the last slot since `room` was counted.
+      if (!slot) {
+        st.peers->on_not_dialled(remote, self->clock().now());
+        continue;
+      }
+    }
     auto key = st.next_key++;
     peer_actor handle;
     if (st.cfg.dial) {
       handle = st.cfg.dial(dial_request{st.sys, key, remote, st.pm, st.disk, self, &st.cfg.peer});
     } else {
       auto conn = tcp_connection::create(st.net->io(), {});
+      conn->set_rate_limits(st.cfg.down_limits, st.cfg.up_limits);
       handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
     }
     adopt(self, handle);
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
-    st.connections.emplace(
-      key, connection{std::move(remote), handle, false, false, {}, self->clock().now()});
+    st.connections.emplace(key, connection{std::move(remote), handle, false, false, {},
+                                           self->clock().now(), std::move(slot)});
   }
 }
 
@@ -412,11 +425,21 @@ void accept_incoming(torrent_self self, connection_ptr& conn, std::vector<std::u
     conn->close();
     return;
   }
+  connection_budget::slot slot;
+  if (st.cfg.session_connections) {
+    slot = st.cfg.session_connections->acquire();
+    if (!slot) {
+      conn->close();
+      return;
+    }
+  }
+  conn->set_rate_limits(st.cfg.down_limits, st.cfg.up_limits);
   auto key = st.next_key++;
   auto handle = spawn_incoming_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer,
                                     std::move(handshake));
   adopt(self, handle);
-  st.connections.emplace(key, connection{remote, handle, false, true, {}, self->clock().now()});
+  st.connections.emplace(
+    key, connection{remote, handle, false, true, {}, self->clock().now(), std::move(slot)});
   ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
 }
 

@@ -9,6 +9,8 @@
 
 #include "actorrent/metainfo.hpp"
 #include "choker.hpp"
+#include "connection_budget.hpp"
+#include "rate_limiter.hpp"
 #include "piece_picker.hpp"
 #include "net_service.hpp"
 
@@ -77,6 +79,12 @@ struct torrent_config {
   bool status_updates = false;
   /// Retransmissions of udp:// tracker exchanges (BEP 15).
   udp_tracker_timing udp_tracker;
+  /// Every TCP connection reads under each of down_limits and writes under
+  /// each of up_limits (the session's and the torrent's own).
+  rate_limiters down_limits;
+  rate_limiters up_limits;
+  /// Shared by the torrents of a session (empty: no session-wide limit).
+  std::shared_ptr<connection_budget> session_connections;
   /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
   /// on the scheduler, for a deterministic simulation on memory storage.
   bool disk_thread = true;

@@ -59,6 +59,16 @@ void peer_list::on_closed(const peer_endpoint& p, bool handshaken, time_point no
   due_.emplace(e.due, p);
 }
 
+void peer_list::on_not_dialled(const peer_endpoint& p, time_point now) {
+  auto it = known_.find(p);
+  if (it == known_.end() || !it->second.connecting) return;
+  auto& e = it->second;
+  e.connecting = false;
+  --connecting_;
+  e.due = now + cfg_.retry_delay;
+  due_.emplace(e.due, p);
+}
+
 void peer_list::ban(const std::string& host) {
   if (!banned_.insert(host).second) return;
   // Every port of the host: they are adjacent in the ordered map.

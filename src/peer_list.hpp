@@ -55,6 +55,10 @@ public:
   /// address becomes due again after a backoff, or is given up.
   void on_closed(const peer_endpoint& p, bool handshaken, time_point now);
 
+  /// `p` came from next_to_connect() but was not dialled after all (no
+  /// connection slot was free): due again after retry_delay, no failure counted.
+  void on_not_dialled(const peer_endpoint& p, time_point now);
+
   /// Never dial `host` again, on any port, nor take it from any source.
   void ban(const std::string& host);
   bool banned(const std::string& host) const { return banned_.count(host) != 0; }

@@ -7,6 +7,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,8 @@ tcp_connection::tcp_connection(asio::any_io_executor ex, asio::ip::tcp::socket s
     socket_(std::move(socket)),
     resolver_(strand_),
     deadline_(strand_),
+    read_throttle_(strand_),
+    write_throttle_(strand_),
     opts_(opts) {
 }
 
@@ -196,14 +199,27 @@ void tcp_connection::notify_when_drained(std::size_t bytes) {
 void tcp_connection::do_read() {
   // Not before start() or the connect: there would be nobody to hand the
   // bytes to, or no socket to read from yet.
-  if (closed_ || !open_ || reading_ || unacked_ >= opts_.max_unacked_chunks) return;
+  if (closed_ || !open_ || reading_ || read_throttled_ || unacked_ >= opts_.max_unacked_chunks)
+    return;
+  auto size = opts_.read_chunk;
+  if (!down_limits_.empty()) {
+    auto now = rate_limiter::clock::now();
+    size = take_all(down_limits_, opts_.read_chunk, now);
+    if (size == 0) {
+      throttle(read_throttle_, read_throttled_,
+               wait_for_all(down_limits_, opts_.read_chunk, now), &tcp_connection::do_read);
+      return;
+    }
+  }
   reading_ = true;
-  auto buf = std::make_shared<std::vector<std::uint8_t>>(opts_.read_chunk);
+  auto buf = std::make_shared<std::vector<std::uint8_t>>(size);
   socket_.async_read_some(
     asio::buffer(*buf),
     asio::bind_executor(strand_, [self = shared_from_this(), buf](const asio::error_code& ec,
                                                                   std::size_t n) {
       self->reading_ = false;
+      // The socket had fewer bytes than were granted: the rest is not spent.
+      give_back_all(self->down_limits_, buf->size() - n);
       if (self->closed_) return;
       if (ec) {
         self->fail(from_asio(ec, "read"));
@@ -214,6 +230,26 @@ void tcp_connection::do_read() {
       if (self->cb_.on_data) self->cb_.on_data(std::move(*buf));
       self->do_read();
     }));
+}
+
+void tcp_connection::throttle(asio::steady_timer& timer, bool& waiting,
+                              std::chrono::nanoseconds wait, void (tcp_connection::*resume)()) {
+  waiting = true;
+  // At least a millisecond: waking sooner only finds the bucket empty again.
+  timer.expires_after(std::max<std::chrono::nanoseconds>(wait, std::chrono::milliseconds(1)));
+  timer.async_wait([self = shared_from_this(), &waiting, resume](const asio::error_code& ec) {
+    waiting = false;
+    if (ec || self->closed_) return;
+    ((*self).*resume)();
+  });
+}
+
+void tcp_connection::set_rate_limits(rate_limiters down, rate_limiters up) {
+  asio::post(strand_, [self = shared_from_this(), down = std::move(down),
+                       up = std::move(up)]() mutable {
+    self->down_limits_ = std::move(down);
+    self->up_limits_ = std::move(up);
+  });
 }
 
 void tcp_connection::ack() {
@@ -232,32 +268,69 @@ void tcp_connection::send(std::vector<std::uint8_t> bytes) {
       return;
     }
     self->write_queue_.push_back(std::move(bytes));
-    if (self->in_flight_.empty()) self->do_write();
+    self->do_write();
   });
 }
 
 void tcp_connection::do_write() {
   // Sent before the connect completed: it waits in the queue, since writing
   // to a socket not yet open would fail the connection.
-  if (closed_ || !open_ || write_queue_.empty()) return;
-  std::vector<asio::const_buffer> buffers;
-  // Gather what is queued into one write: fewer syscalls for many small messages.
-  while (!write_queue_.empty() && in_flight_.size() < 64) {
-    in_flight_bytes_ += write_queue_.front().size();
-    in_flight_.push_back(std::move(write_queue_.front()));
-    write_queue_.pop_front();
+  if (closed_ || !open_ || writing_ || write_throttled_) return;
+  if (in_flight_.empty()) {
+    // Gather what is queued into one write: fewer syscalls for many small messages.
+    while (!write_queue_.empty() && in_flight_.size() < 64) {
+      in_flight_bytes_ += write_queue_.front().size();
+      in_flight_.push_back(std::move(write_queue_.front()));
+      write_queue_.pop_front();
+    }
+    if (in_flight_.empty()) return;
   }
+  auto size = in_flight_bytes_ - write_offset_;
+  if (!up_limits_.empty()) {
+    auto now = rate_limiter::clock::now();
+    auto granted = take_all(up_limits_, size, now);
+    if (granted == 0) {
+      throttle(write_throttle_, write_throttled_, wait_for_all(up_limits_, size, now),
+               &tcp_connection::do_write);
+      return;
+    }
+    size = granted;
+  }
+  std::vector<asio::const_buffer> buffers;
   buffers.reserve(in_flight_.size());
-  for (auto& b : in_flight_) buffers.emplace_back(asio::buffer(b));
+  auto skip = write_offset_;
+  auto left = size;
+  for (auto& b : in_flight_) {
+    if (left == 0) break;
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    auto n = std::min(b.size() - skip, left);
+    buffers.emplace_back(asio::buffer(b.data() + skip, n));
+    skip = 0;
+    left -= n;
+  }
+  writing_ = true;
   asio::async_write(
     socket_, buffers,
-    asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
-                                                             std::size_t) {
+    asio::bind_executor(strand_, [self = shared_from_this(), size](const asio::error_code& ec,
+                                                                   std::size_t) {
+      self->writing_ = false;
+      if (self->closed_) {
+        // fail() took what was not yet written off the count; the buffers
+        // lived until now because the write held them.
+        self->in_flight_.clear();
+        return;
+      }
       // Written or, after an error, never to be written: off the count either way.
-      auto done = std::exchange(self->in_flight_bytes_, 0);
-      self->in_flight_.clear();
-      if (self->closed_) return;
-      self->queued_.fetch_sub(done, std::memory_order_relaxed);
+      self->queued_.fetch_sub(size, std::memory_order_relaxed);
+      self->write_offset_ += size;
+      if (self->write_offset_ == self->in_flight_bytes_) {
+        self->in_flight_.clear();
+        self->in_flight_bytes_ = 0;
+        self->write_offset_ = 0;
+      }
       if (ec) {
         self->fail(from_asio(ec, "write"));
         return;
@@ -284,13 +357,16 @@ void tcp_connection::fail(error err) {
   connecting_ = false;
   asio::error_code ignored;
   deadline_.cancel();
+  read_throttle_.cancel();
+  write_throttle_.cancel();
   resolver_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   // Nothing queued will be written now, the write in flight included (its
   // buffers live on until it completes): whoever waits for the queue to
   // drain must see it empty by the time on_closed runs.
-  auto dropped = std::exchange(in_flight_bytes_, 0);
+  auto dropped = std::exchange(in_flight_bytes_, 0) - std::exchange(write_offset_, 0);
+  if (!writing_) in_flight_.clear();
   for (auto& b : write_queue_) dropped += b.size();
   write_queue_.clear();
   queued_.fetch_sub(dropped, std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "actorrent/error.hpp"
+#include "rate_limiter.hpp"
 #include "tracker_url.hpp"
 
 #include <asio/io_context.hpp>
@@ -72,6 +73,10 @@ public:
   void ack();
   /// Closes the socket; on_closed receives errc::cancelled unless it already ran.
   void close();
+  /// From now on every read takes its bytes from each of `down`, every write
+  /// from each of `up` (empty: unlimited), waiting while one is empty. TCP
+  /// pushes back on a sender we read slowly from, as with max_unacked_chunks.
+  void set_rate_limits(rate_limiters down, rate_limiters up);
 
   /// Bytes queued but not yet written (for upload back-pressure).
   std::size_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
@@ -85,13 +90,22 @@ private:
   void set_remote(const peer_endpoint& remote);
   void do_read();
   void do_write();
+  void throttle(asio::steady_timer& timer, bool& waiting, std::chrono::nanoseconds wait,
+                void (tcp_connection::*resume)());
   void fail(error err);
 
   asio::strand<asio::any_io_executor> strand_;
   asio::ip::tcp::socket socket_;
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer deadline_;
+  asio::steady_timer read_throttle_;
+  asio::steady_timer write_throttle_;
   options opts_;
+  rate_limiters down_limits_;
+  rate_limiters up_limits_;
+  bool read_throttled_ = false;
+  bool write_throttled_ = false;
+  bool writing_ = false;
   callbacks cb_;
   bool closed_ = false;
   error closed_with_;
@@ -101,7 +115,10 @@ private:
   std::size_t unacked_ = 0;
   std::deque<std::vector<std::uint8_t>> write_queue_;
   std::vector<std::vector<std::uint8_t>> in_flight_;
-  std::size_t in_flight_bytes_ = 0;  // still counted in queued_
+  // A write under a rate limit covers part of in_flight_: write_offset_
+  // bytes of it are written (and off queued_), the rest is still counted.
+  std::size_t in_flight_bytes_ = 0;
+  std::size_t write_offset_ = 0;
   std::atomic<std::size_t> queued_{0};
   std::size_t drain_mark_ = 0;  // 0: nobody waits for the queue to drain
   // Any thread may call remote(), so remote_ is written once, before

@@ -138,3 +138,20 @@ TEST_CASE("picking the next addresses does not scan the whole list") {
   CHECK(got == 100000);
   CHECK(pl.next_to_connect(1, t0 + 1h).empty());
 }
+
+TEST_CASE("an address handed out but not dialled comes back without a failure") {
+  peer_list_config cfg;
+  cfg.retry_delay = 1s;
+  cfg.max_connect_failures = 1;  // one failure would give it up
+  peer_list pl(cfg);
+  auto a = ep("10.0.0.1", 1);
+  pl.add(a, t0);
+  for (int i = 0; i < 3; ++i) {
+    auto now = t0 + std::chrono::seconds(2 * i);
+    REQUIRE(pl.next_to_connect(1, now).size() == 1);
+    pl.on_not_dialled(a, now);
+    CHECK(pl.next_to_connect(1, now + 999ms).empty());
+  }
+  CHECK(pl.usable() == 1);
+  REQUIRE(pl.next_to_connect(1, t0 + 10s).size() == 1);
+}

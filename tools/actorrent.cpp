@@ -267,6 +267,8 @@ int download(const cli::options& opts) {
     session_options sopts;
     sopts.bind_address = opts.bind;
     sopts.listen_port = opts.port;
+    sopts.max_download_rate = opts.max_down;
+    sopts.max_upload_rate = opts.max_up;
     sopts.status_updates = true;
     sopts.udp_tracker_timeout = std::chrono::milliseconds(opts.udp_tracker_timeout);
     sopts.udp_tracker_retransmits = static_cast<unsigned>(opts.udp_tracker_retries);

@@ -82,6 +82,9 @@ const char* usage() {
          "      --max-peers N         connection limit (default 60)\n"
          "      --tracker-ca FILE     trust the CA certificates in FILE (PEM) for https\n"
          "                            trackers, besides the system's\n"
+         "      --max-down RATE       download limit in bytes per second, K/M/G for KiB/MiB/GiB\n"
+         "                            (e.g. 2M; default 0: unlimited)\n"
+         "      --max-up RATE         upload limit, the same way\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
          "      --udp-tracker-timeout MS\n"
@@ -116,6 +119,25 @@ const char* usage() {
          "\n"
          "Exit status: 0 complete and verified (create: written), 1 error, 2 usage,\n"
          "3 gave up (no data), 130 interrupted (files stay as they are).\n";
+}
+
+result<std::uint64_t> parse_rate(std::string_view text) {
+  std::uint64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': unit = 1024; break;
+      case 'm': case 'M': unit = 1024 * 1024; break;
+      case 'g': case 'G': unit = 1024 * 1024 * 1024; break;
+      default: break;
+    }
+    if (unit != 1) text.remove_suffix(1);
+  }
+  std::uint64_t n = 0;
+  if (text.empty() || !parse_number(text, n))
+    return error{errc::invalid_argument, "not a rate (a number with an optional K, M or G)"};
+  if (n > (std::uint64_t{1} << 40) / unit)
+    return error{errc::invalid_argument, "more than 1 TiB per second"};
+  return n * unit;
 }
 
 result<options> parse(int argc, char** argv) {
@@ -238,6 +260,13 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_metadata_size) || o.max_metadata_size <= 0)
         return error{errc::invalid_argument, "bad --max-metadata-size: " + std::string(*v)};
+    } else if (a == "--max-down" || a == "--max-up") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      auto rate = parse_rate(*v);
+      if (!rate) return error{errc::invalid_argument, "bad " + std::string(a) + ": " + rate.err().message};
+      (a == "--max-down" ? o.max_down : o.max_up) = *rate;
     } else if (a == "--threads") {
       auto v = need_value(i, a);
       if (!v) return v.err();

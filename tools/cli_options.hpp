@@ -44,10 +44,16 @@ struct options {
   int udp_tracker_retries = 3;     // retransmissions to a UDP tracker, each waiting twice as long
   bool scrape = false;             // show --scrape: ask each tracker for its counts
   std::int64_t max_metadata_size = 4 << 20;  // bytes, for magnet links
+  std::uint64_t max_down = 0;      // bytes per second; 0: unlimited
+  std::uint64_t max_up = 0;
 };
 
 /// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.
 std::optional<std::int64_t> parse_size(std::string_view text);
+
+/// A rate such as "500K", "2M" or "65536" (bytes per second; K, M and G are
+/// powers of 1024, as in aria2's options); "0" is unlimited.
+result<std::uint64_t> parse_rate(std::string_view text);
 
 /// Parses argv. Errors name the offending argument.
 result<options> parse(int argc, char** argv);

@@ -60,6 +60,14 @@ struct session_options {
   /// twice as long as the one before.
   std::chrono::milliseconds udp_tracker_timeout{15'000};
   unsigned udp_tracker_retransmits = 3;
+  /// Payload and protocol bytes per second over all torrents together, as
+  /// read from and written to the sockets (0: unlimited); set_rate_limits()
+  /// changes them while running.
+  std::uint64_t max_download_rate = 0;
+  std::uint64_t max_upload_rate = 0;
+  /// Peer connections of all torrents together (0: only each torrent's
+  /// max_connections applies).
+  std::size_t max_connections = 0;
 };
 
 struct add_torrent_params {
@@ -88,6 +96,10 @@ struct add_torrent_params {
   /// Magnet links: metadata larger than this is refused, and the peer that
   /// offers it banned.
   std::int64_t max_metadata_size = 4 << 20;
+  /// This torrent's own limits in bytes per second, within the session's
+  /// (0: only the session's apply).
+  std::uint64_t max_download_rate = 0;
+  std::uint64_t max_upload_rate = 0;
 };
 
 /// A torrent of a session, as its host holds it: cheap to copy, valid after
@@ -185,6 +197,10 @@ public:
 
   /// The port incoming peers connect to (0 when not listening).
   std::uint16_t listen_port() const noexcept;
+
+  /// The session-wide rate limits in bytes per second (0: unlimited), for
+  /// every connection of every torrent from now on.
+  void set_rate_limits(std::uint64_t max_download_rate, std::uint64_t max_upload_rate);
 
 private:
   void init(caf::actor_system& sys, session_options opts);

@@ -1,0 +1,91 @@
+#include "rate_limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace actorrent {
+
+std::uint64_t rate_limiter::burst_for(std::uint64_t bytes_per_second) {
+  return std::max<std::uint64_t>(bytes_per_second / 10, 16 * 1024);
+}
+
+rate_limiter::rate_limiter(std::uint64_t bytes_per_second)
+  : rate_(bytes_per_second),
+    tokens_(static_cast<double>(burst_for(bytes_per_second))),
+    last_(clock::now()) {
+}
+
+void rate_limiter::set_rate(std::uint64_t bytes_per_second) {
+  std::lock_guard lock{mutex_};
+  refill(clock::now());
+  rate_ = bytes_per_second;
+  tokens_ = std::min(tokens_, static_cast<double>(burst_for(rate_)));
+}
+
+std::uint64_t rate_limiter::rate() const {
+  std::lock_guard lock{mutex_};
+  return rate_;
+}
+
+void rate_limiter::refill(clock::time_point now) {
+  if (now <= last_) return;
+  if (rate_ != 0) {
+    auto elapsed = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min(tokens_ + elapsed * static_cast<double>(rate_),
+                       static_cast<double>(burst_for(rate_)));
+  }
+  last_ = now;
+}
+
+std::size_t rate_limiter::take(std::size_t want, clock::time_point now) {
+  std::lock_guard lock{mutex_};
+  if (rate_ == 0) return want;
+  refill(now);
+  auto granted = std::min<double>(static_cast<double>(want), std::floor(std::max(tokens_, 0.0)));
+  tokens_ -= granted;
+  return static_cast<std::size_t>(granted);
+}
+
+void rate_limiter::give_back(std::size_t n) {
+  std::lock_guard lock{mutex_};
+  if (rate_ == 0) return;
+  tokens_ = std::min(tokens_ + static_cast<double>(n), static_cast<double>(burst_for(rate_)));
+}
+
+rate_limiter::clock::duration rate_limiter::wait_for(std::size_t n, clock::time_point now) {
+  std::lock_guard lock{mutex_};
+  if (rate_ == 0) return clock::duration::zero();
+  refill(now);
+  auto needed = std::min<double>(static_cast<double>(n), static_cast<double>(burst_for(rate_)))
+                - tokens_;
+  if (needed <= 0) return clock::duration::zero();
+  return std::chrono::duration_cast<clock::duration>(
+    std::chrono::duration<double>(needed / static_cast<double>(rate_)));
+}
+
+std::size_t take_all(const rate_limiters& limiters, std::size_t want,
+                     rate_limiter::clock::time_point now) {
+  std::size_t granted = want;
+  std::size_t taken_from = 0;
+  for (; taken_from < limiters.size() && granted > 0; ++taken_from) {
+    auto got = limiters[taken_from]->take(granted, now);
+    // The earlier limiters granted more than this one: the surplus goes back.
+    for (std::size_t i = 0; i < taken_from; ++i) limiters[i]->give_back(granted - got);
+    granted = got;
+  }
+  return granted;
+}
+
+void give_back_all(const rate_limiters& limiters, std::size_t n) {
+  if (n == 0) return;
+  for (auto& l : limiters) l->give_back(n);
+}
+
+rate_limiter::clock::duration wait_for_all(const rate_limiters& limiters, std::size_t n,
+                                           rate_limiter::clock::time_point now) {
+  auto longest = rate_limiter::clock::duration::zero();
+  for (auto& l : limiters) longest = std::max(longest, l->wait_for(n, now));
+  return longest;
+}
+
+} // namespace actorrent
