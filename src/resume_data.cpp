@@ -37,93 +37,6 @@ std::int64_t get_i64(std::string_view in) {
   return static_cast<std::int64_t>(u);
 }
 
-error os_error(int err, const std::filesystem::path& path, const char* what) {
-  errc code = errc::io_error;
-  if (err == ENOSPC || err == EDQUOT) code = errc::disk_full;
-  else if (err == EACCES || err == EPERM || err == EROFS) code = errc::permission;
-  return error{code, std::string(what) + " " + path.string() + ": " + std::strerror(err)};
-}
-
-// Closes on scope exit; close() errors only matter where they are checked
-// explicitly (after writing), so the destructor ignores them.
-struct fd_guard {
-  int fd = -1;
-  explicit fd_guard(int f) : fd(f) {}
-  ~fd_guard() {
-    if (fd >= 0) ::close(fd);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int release() { return std::exchange(fd, -1); }
-};
-
-error write_all(int fd, std::string_view data, const std::filesystem::path& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return os_error(errno, path, "cannot write");
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-// Opens the directory holding a resume file (DIR/.actorrent) without
-// following it if it is a symlink, so neither the resume file nor its
-// temporary can be written outside DIR; DIR itself, the download directory,
-// may be one. With `create` the directories are made first. A missing
-// directory gives fd -1 and no error.
-error open_resume_dir(const std::filesystem::path& dir, bool create, fd_guard& out) {
-  auto base = dir.parent_path();
-  if (base.empty()) base = ".";
-  if (create) {
-    std::error_code ec;
-    std::filesystem::create_directories(base, ec);
-    if (ec) return os_error(ec.value(), base, "cannot create directory");
-  }
-  fd_guard parent(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (parent.fd < 0) {
-    if (errno == ENOENT && !create) return {};
-    return os_error(errno, base, "cannot open directory");
-  }
-  const auto name = dir.filename();
-  if (create) {
-    if (::mkdirat(parent.fd, name.c_str(), 0755) == 0) {
-      // The new directory's own name must survive a crash, or the resume
-      // file in it is lost with it.
-      if (::fsync(parent.fd) != 0) return os_error(errno, base, "cannot sync directory");
-    } else if (errno != EEXIST) {
-      return os_error(errno, dir, "cannot create directory");
-    }
-  }
-  const int fd = ::openat(parent.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    struct stat st {};
-    if ((err == ELOOP || err == ENOTDIR) && ::fstatat(parent.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISLNK(st.st_mode))
-      return error{errc::unsafe_path, "refusing to follow the symlink " + dir.string() +
-                                          ": it may lead outside " + base.string()};
-    if (err == ENOENT && !create) return {};
-    return os_error(err, dir, "cannot open directory");
-  }
-  out.fd = fd;
-  return {};
-}
-
-error write_and_sync(int dirfd, const std::filesystem::path& tmp, std::string_view data) {
-  fd_guard fd(::openat(dirfd, tmp.filename().c_str(),
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (fd.fd < 0) return os_error(errno, tmp, "cannot create");
-  if (auto e = write_all(fd.fd, data, tmp)) return e;
-  if (::fsync(fd.fd) != 0) return os_error(errno, tmp, "cannot sync");
-  // close() can report a deferred write error (NFS): a file it fails on is
-  // not known to be complete.
-  if (::close(fd.release()) != 0) return os_error(errno, tmp, "cannot close");
-  return {};
-}
-
 std::string file_name(const file_layout& layout, std::uint32_t i) {
   std::string out = "file " + std::to_string(i) + " (";
   const auto& path = layout.files()[i].path;
@@ -253,46 +166,16 @@ std::filesystem::path resume_path(const std::filesystem::path& download_dir,
 }
 
 error write_resume_file(const std::filesystem::path& path, const resume_data& r) {
-  const auto dir = path.parent_path();
-  fd_guard dirfd(-1);
-  if (auto e = open_resume_dir(dir, true, dirfd)) return e;
-  auto tmp = path;
-  tmp += ".tmp";
-  const auto tmp_name = tmp.filename();
-  const auto name = path.filename();
-  if (auto e = write_and_sync(dirfd.fd, tmp, encode_resume(r))) {
-    // Only a regular file is ours to remove; anything else at that name
-    // (the open failed on it) is left alone.
-    struct stat st {};
-    if (::fstatat(dirfd.fd, tmp_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-      ::unlinkat(dirfd.fd, tmp_name.c_str(), 0);
-    return e;
-  }
-  // rename replaces a symlink at `path` itself, never what it points to.
-  if (::renameat(dirfd.fd, tmp_name.c_str(), dirfd.fd, name.c_str()) != 0) {
-    error e = os_error(errno, path, "cannot rename over");
-    ::unlinkat(dirfd.fd, tmp_name.c_str(), 0);
-    return e;
-  }
-  // Without this the rename itself may not survive a crash.
-  if (::fsync(dirfd.fd) != 0) return os_error(errno, dir, "cannot sync directory");
-  return {};
+  return write_file_atomically(path, encode_resume(r));
 }
 
-error remove_resume_file(const std::filesystem::path& path) {
-  fd_guard dirfd(-1);
-  if (auto e = open_resume_dir(path.parent_path(), false, dirfd)) return e;
-  if (dirfd.fd < 0) return {};
-  if (::unlinkat(dirfd.fd, path.filename().c_str(), 0) != 0 && errno != ENOENT)
-    return os_error(errno, path, "cannot delete");
-  return {};
-}
+error remove_resume_file(const std::filesystem::path& path) { return remove_file_nofollow(path); }
 
 result<resume_data> read_resume_file(const std::filesystem::path& path) {
-  fd_guard dirfd(-1);
-  if (auto e = open_resume_dir(path.parent_path(), false, dirfd)) return e;
+  unique_fd dirfd;
+  if (auto e = open_dir_nofollow(path.parent_path(), false, dirfd)) return e;
   if (dirfd.fd < 0) return error{errc::io_error, "no resume file at " + path.string()};
-  fd_guard fd(::openat(dirfd.fd, path.filename().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  unique_fd fd(::openat(dirfd.fd, path.filename().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.fd < 0) {
     if (errno == ENOENT) return error{errc::io_error, "no resume file at " + path.string()};
     if (errno == ELOOP) return error{errc::unsafe_path, "refusing to follow the symlink " + path.string()};
