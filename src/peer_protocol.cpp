@@ -73,6 +73,7 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
   // An incoming peer spoke first; we answer in kind.
   if (incoming_) on_connected(now);
   handshaken_ = true;
+  remote_id_ = hs.peer_id;
   act_.joined = true;
 }
 

@@ -124,7 +124,7 @@ tracker_owner_actor::behavior_type stand_in_torrent(std::shared_ptr<event_log> l
     [log](tracker_atom, const std::string& tracker, const std::string& text) {
       log->push({torrent_event::note, {}, "tracker " + tracker + ": " + text});
     },
-    [](tracker_atom, const std::string&, std::int32_t, std::uint32_t) {},
+    [](tracker_atom, const std::string&, std::int32_t, std::uint32_t, std::int64_t, std::int64_t) {},
     [log](stats_atom) { return log->counters(); },
   };
 }
