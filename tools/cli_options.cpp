@@ -1,5 +1,6 @@
 #include "cli_options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
@@ -41,6 +42,11 @@ const char* usage() {
          "      --max-peers N         connection limit (default 60)\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
+         "      --status-port PORT    serve a status page (HTML at /, JSON at /api/torrents)\n"
+         "                            on PORT (0: any free port; the URL is printed)\n"
+         "      --status-bind ADDRESS address of the status page (default 127.0.0.1)\n"
+         "      --status-token TOKEN  pause/resume/recheck through the page need this token\n"
+         "                            (without one they work only on a loopback address)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -126,6 +132,24 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_peers) || o.max_peers <= 0)
         return error{errc::invalid_argument, "bad --max-peers: " + std::string(*v)};
+    } else if (a == "--status-port") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      unsigned port = 0;
+      if (!parse_number(*v, port) || port > 65535)
+        return error{errc::invalid_argument, "bad --status-port: " + std::string(*v)};
+      o.status_port = static_cast<int>(port);
+    } else if (a == "--status-bind") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.status_bind = std::string(*v);
+    } else if (a == "--status-token") {
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      // It travels in an HTTP header: printable ASCII without spaces only.
+      if (v->empty() || std::any_of(v->begin(), v->end(), [](char c) { return c <= ' ' || c > '~'; }))
+        return error{errc::invalid_argument, "bad --status-token: use printable ASCII without spaces"};
+      o.status_token = std::string(*v);
     } else if (a == "--threads") {
       auto v = need_value(i, a);
       if (!v) return v.err();

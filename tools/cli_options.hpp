@@ -26,6 +26,9 @@ struct options {
   double endgame_threshold = 1.0;
   int max_peers = 60;
   int threads = 1;                 // CAF scheduler threads
+  int status_port = -1;            // --status-port; -1: no status page, 0: any port
+  std::string status_bind = "127.0.0.1";
+  std::string status_token;        // empty: none
 };
 
 /// Parses argv. Errors name the offending argument.
