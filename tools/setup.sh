@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libcaf-dev libasio-dev libssl-dev doctest-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time)
+  # The status page in a real browser (test/e2e/test_status_browser.py).
+  packages+=(chromium chromium-driver)
 fi
 
 missing=()
