@@ -43,7 +43,7 @@ button { margin-right: .4em; }
 <div id="torrents"><p class="meta" id="empty">No torrents yet.</p></div>
 <script>
 "use strict";
-const history = new Map();   // info_hash -> [{down, up}], the last 60 seconds
+const rates = new Map();     // info_hash -> [{down, up}], the last 60 seconds
 const views = new Map();     // info_hash -> elements of its card
 const tokenInput = document.getElementById("token");
 tokenInput.value = sessionStorage.getItem("actorrent-token") || "";
@@ -114,10 +114,10 @@ function show(t) {
     views.set(t.info_hash, v);
     document.getElementById("torrents").append(v.root);
   }
-  const h = history.get(t.info_hash) || [];
+  const h = rates.get(t.info_hash) || [];
   h.push({down: t.download_rate || 0, up: t.upload_rate || 0});
   while (h.length > 60) h.shift();
-  history.set(t.info_hash, h);
+  rates.set(t.info_hash, h);
 
   v.root.className = "torrent state-" + t.state;
   v.name.textContent = t.name;
@@ -159,7 +159,7 @@ async function poll() {
     const seen = new Set();
     for (const t of data.torrents) { show(t); seen.add(t.info_hash); }
     for (const [hash, v] of views)
-      if (!seen.has(hash)) { v.root.remove(); views.delete(hash); history.delete(hash); }
+      if (!seen.has(hash)) { v.root.remove(); views.delete(hash); rates.delete(hash); }
     document.getElementById("empty").hidden = data.torrents.length > 0;
     conn.textContent = "updated " + new Date().toLocaleTimeString();
     conn.className = "";

@@ -6,8 +6,8 @@ started and stopped by PID through the Swarm that owns it.
 Chromium is kept on loopback: background networking, component updates and
 sync are off, and every host name but the loopback ones resolves to nothing."""
 
+import base64
 import json
-import os
 import shutil
 import urllib.error
 import urllib.request
@@ -91,7 +91,6 @@ class WebDriver:
         return self._call("POST", self._s("/execute/sync"), {"script": script, "args": args or []})
 
     def screenshot(self, path: str) -> None:
-        import base64
         png = self._call("GET", self._s("/screenshot"), timeout=30)
         with open(path, "wb") as f:
             f.write(base64.b64decode(png))
@@ -102,15 +101,3 @@ class WebDriver:
         except (HarnessError, OSError):
             pass  # the driver is stopped by PID next in any case
 
-
-def open_browser(sw):
-    """A WebDriver session, or raises swarm.Skip when Chromium is not installed."""
-    chromium, chromedriver = find_browser()
-    if not chromium or not chromedriver:
-        from swarm import Skip
-        raise Skip("chromium or chromedriver is not installed (apt-get install chromium chromium-driver)")
-    return WebDriver(sw, chromium, chromedriver)
-
-
-if __name__ == "__main__":
-    print(find_browser(), os.environ.get("DISPLAY"))
