@@ -21,8 +21,8 @@ import status_page  # noqa: E402
 from swarm import MiB, check, check_run_ok, log, wait_until  # noqa: E402
 
 TOKEN = "e2e-token-0123"
-SIZE = 24 * MiB
-RATE = 2 * MiB   # the seeder's upload limit: about 12 s of download, pauses aside
+SIZE = 32 * MiB
+RATE = 2 * MiB   # the seeder's upload limit: 16 s of download or more, pauses aside
 
 
 def main():
