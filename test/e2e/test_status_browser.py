@@ -3,7 +3,8 @@
 chromedriver's WebDriver API) during a download from a rate-limited
 libtorrent seeder: the page loads with no external assets, shows the
 torrent's name, the seeder in its peers table, the file in its files table,
-a rate chart, and progress that moves between two readings.
+a rate chart, and progress that moves between two readings; its Pause
+and Resume buttons work (the server is on loopback without a token).
 
 Skips (exit 77) only when chromium or chromedriver is not installed."""
 
@@ -82,6 +83,18 @@ def main():
             foreign = [u for u in urls if not u.startswith(base)]
             check(not foreign, f"the page fetched from elsewhere: {foreign}")
             browser.screenshot(os.path.join(sw.log_dir, "status-page.png"))
+
+            # The buttons: the page's own POSTs pass the server's checks.
+            def state():
+                return status_page.torrents(base)[0]["state"]
+            browser.click(browser.find_all(".torrent button.pause")[0])
+            wait_until(lambda: state() == "paused", 10, "the Pause button to pause", interval=0.1)
+            wait_until(lambda: "paused" in browser.text(browser.find_all(".torrent .meta")[0]), 10,
+                       "the page to show the pause", interval=0.2)
+            browser.click(browser.find_all(".torrent button.resume")[0])
+            wait_until(lambda: state() == "downloading", 10, "the Resume button to resume",
+                       interval=0.1)
+            log("Pause and Resume buttons work")
         finally:
             browser.quit()
 

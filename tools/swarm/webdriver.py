@@ -87,6 +87,9 @@ class WebDriver:
     def attribute(self, element: str, name: str):
         return self._call("GET", self._s(f"/element/{element}/attribute/{name}"))
 
+    def click(self, element: str) -> None:
+        self._call("POST", self._s(f"/element/{element}/click"))
+
     def execute(self, script: str, args=None):
         return self._call("POST", self._s("/execute/sync"), {"script": script, "args": args or []})
 
