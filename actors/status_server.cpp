@@ -79,7 +79,7 @@ struct status_server::impl {
   status_access access;
   error listen_error;
   std::shared_ptr<http_server> server;
-  // Last, so it stops (and joins its thread) before anything above goes.
+  // Reset in ~status_server, after the server: see there.
   std::unique_ptr<net_service> net;
 
   impl(session& s, status_server_options o)
@@ -152,7 +152,10 @@ status_server::status_server(session& ses, status_server_options opts)
 
 status_server::~status_server() {
   if (impl_->server) impl_->server->stop();
-  // Joins the thread; handlers still queued are dropped with the io_context.
+  // The server's acceptor and timer must go before the io_context that
+  // owns their services: only handlers still queued may hold it now, and
+  // they are dropped while the io_context shuts down, before its services.
+  impl_->server.reset();
   impl_->net.reset();
 }
 

@@ -63,6 +63,7 @@ public:
   http_server(asio::io_context& io, asio::ip::tcp::acceptor acceptor, options opts,
               handler on_request);
 
+private:
   /// Lets answers reach the io_context only while the server runs: a
   /// handler may answer after the io_context is gone.
   struct gate {
@@ -70,7 +71,6 @@ public:
     asio::io_context* io = nullptr;  // null once stopped
   };
 
-private:
   class connection;
   void do_accept();
 
