@@ -166,9 +166,11 @@ using tracker_owner_actor = caf::typed_actor<
   // A tracker failed or warned: its URL (empty: about every tracker), and
   // what happened, for people.
   caf::reacts_to<tracker_atom, std::string, std::string>,
-  // A tracker accepted an announce: its URL, the interval in seconds, and
-  // how many peers it gave (they follow as peers_atom).
-  caf::reacts_to<tracker_atom, std::string, std::int32_t, std::uint32_t>,
+  // A tracker accepted an announce: its URL, the interval in seconds, how
+  // many peers it gave (they follow as peers_atom), and its seeder and
+  // leecher counts (-1 when it did not say).
+  caf::reacts_to<tracker_atom, std::string, std::int32_t, std::uint32_t, std::int64_t,
+                 std::int64_t>,
   // The transfer counters right now; asked before every announce so that
   // each one carries what is true when it is sent.
   caf::replies_to<stats_atom>::with<transfer_stats>>;
@@ -183,8 +185,8 @@ using incoming_peer_actor = caf::typed_actor<
 /// the peer list, and reports to its owner.
 using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor>
                         ::extend_with<incoming_peer_actor>::extend_with<torrent_control>::extend<
-  // A peer completed its handshake (the connection is useful).
-  caf::reacts_to<connected_atom, peer_key>,
+  // A peer completed its handshake (the connection is useful); its peer id.
+  caf::reacts_to<connected_atom, peer_key, std::string>,
   // Once a second: connect to known peers, report status.
   caf::reacts_to<tick_atom>,
   // A peer's transfer figures and interest, once a second and on changes.

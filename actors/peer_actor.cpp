@@ -97,7 +97,10 @@ void act(peer_self self) {
   for (auto& b : a.blocks) self->send(st.pm, block_atom_v, st.key, b.ref, std::move(b.data));
   if (!a.drop.empty()) self->send(st.pm, drop_atom_v, st.key, std::move(a.drop));
   if (a.joined) {
-    if (st.torrent) self->send(st.torrent, connected_atom_v, st.key);
+    if (st.torrent) {
+      const auto& id = st.proto->remote_id();
+      self->send(st.torrent, connected_atom_v, st.key, std::string(id.begin(), id.end()));
+    }
     self->request(st.pm, 30s, join_atom_v, st.key, st.remote.host, caf::actor_cast<peer_actor>(self))
       .then(
         [self](std::vector<std::uint8_t>& ours) {

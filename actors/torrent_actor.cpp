@@ -2,6 +2,7 @@
 
 #include "disk_writer_actor.hpp"
 #include "log.hpp"
+#include "peer_client.hpp"
 #include "peer_list.hpp"
 #include "piece_manager_actor.hpp"
 #include "resume_data.hpp"
@@ -32,7 +33,15 @@ struct connection {
   bool incoming = false;
   peer_stats stats;
   time_point since{};  // actor clock: the choker runs on simulated time too
+  std::string client;  // from the remote's peer id, for people
   connection_budget::slot slot;  // in the session's budget while this lives
+};
+
+/// What the torrent last heard from one tracker.
+struct tracker_news {
+  tracker_status status;  // next_announce is derived from `due` when asked
+  time_point due{};       // the next regular announce; unset while unknown
+  bool due_known = false;
 };
 
 struct torrent_actor_state {
@@ -66,6 +75,8 @@ struct torrent_actor_state {
     std::uint64_t downloaded = 0, uploaded = 0, discarded = 0;
   };
   std::map<std::string, host_totals> by_host;
+  // Every tracker URL of the torrent, in tier order.
+  std::vector<tracker_news> trackers;
   std::uint64_t last_uploaded = 0;
   torrent_progress progress;
   double rate = 0;
@@ -146,7 +157,40 @@ torrent_status make_status(const torrent_actor_state& st, time_point now) {
   s.checking = st.checking;
   s.checked_pieces = st.checked_pieces;
   s.to_check = st.to_check;
+  for (const auto& t : st.trackers) {
+    s.trackers.push_back(t.status);
+    if (t.due_known)
+      s.trackers.back().next_announce =
+        std::max(0.0, std::chrono::duration<double>(t.due - now).count());
+  }
   return s;
+}
+
+tracker_news* find_tracker(torrent_actor_state& st, const std::string& url) {
+  for (auto& t : st.trackers)
+    if (t.status.url == url) return &t;
+  return nullptr;
+}
+
+std::vector<peer_connection> connection_list(const torrent_actor_state& st) {
+  std::vector<peer_connection> out;
+  out.reserve(st.connections.size());
+  for (const auto& [key, c] : st.connections) {
+    peer_connection p;
+    p.address = c.remote.to_string();
+    p.client = c.client;
+    p.incoming = c.incoming;
+    p.handshaken = c.handshaken;
+    p.interested = c.stats.peer_interested;
+    p.snubbed = c.stats.snubbed;
+    p.seed = c.stats.seed;
+    p.download_rate = c.stats.download_rate;
+    p.upload_rate = c.stats.upload_rate;
+    p.downloaded = c.stats.downloaded;
+    p.uploaded = c.stats.uploaded;
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 template <class Handle>
@@ -184,7 +228,7 @@ void connect_more(torrent_self self) {
     adopt(self, handle);
     ACTORRENT_LOG(debug, "connecting to " << remote.to_string());
     st.connections.emplace(key, connection{std::move(remote), handle, false, false, {},
-                                           self->clock().now(), std::move(slot)});
+                                           self->clock().now(), {}, std::move(slot)});
   }
 }
 
@@ -439,7 +483,7 @@ void accept_incoming(torrent_self self, connection_ptr& conn, std::vector<std::u
                                     std::move(handshake));
   adopt(self, handle);
   st.connections.emplace(
-    key, connection{remote, handle, false, true, {}, self->clock().now(), std::move(slot)});
+    key, connection{remote, handle, false, true, {}, self->clock().now(), {}, std::move(slot)});
   ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
 }
 
@@ -536,7 +580,10 @@ std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& 
 caf::result<torrent_status> status_on_request(torrent_self self, const status_request& r) {
   auto& st = self->state;
   auto s = make_status(st, self->clock().now());
-  if (r.peers) s.peers = peer_summaries(st);
+  if (r.peers) {
+    s.peers = peer_summaries(st);
+    s.connections = connection_list(st);
+  }
   if (!r.files) return s;
   if (!st.pm) {
     s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()));
@@ -694,6 +741,11 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   st.sys = sys;
   st.net = net;
   st.meta = meta;
+  for (auto& url : meta->trackers()) {
+    tracker_news t;
+    t.status.url = url;
+    st.trackers.push_back(std::move(t));
+  }
   st.cfg = std::move(cfg);
   st.listeners = std::move(listeners);
   st.router = std::move(router);
@@ -740,9 +792,30 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     },
     [self](tracker_atom, const std::string& tracker, const std::string& text) {
       ACTORRENT_LOG(info, self->state.meta->name << ": tracker " << tracker << ": " << text);
+      // A warning comes with an accepted announce; anything else is a
+      // failed one, retried on the tier walk's backoff.
+      bool warning = text.rfind("warning: ", 0) == 0;
+      for (auto& t : self->state.trackers) {
+        if (!tracker.empty() && t.status.url != tracker) continue;
+        t.status.message = text;
+        if (!warning) {
+          t.status.last_result = "error";
+          t.due_known = false;
+        }
+      }
       emit(self, tracker_error{self->state.meta->info_hash, tracker, text});
     },
-    [self](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t peers) {
+    [self](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t peers,
+           std::int64_t seeders, std::int64_t leechers) {
+      if (auto* t = find_tracker(self->state, tracker)) {
+        t->status.last_result = "ok";
+        t->status.message.clear();
+        t->status.peers = peers;
+        t->status.seeders = seeders;
+        t->status.leechers = leechers;
+        t->due = self->clock().now() + std::chrono::seconds(interval);
+        t->due_known = true;
+      }
       emit(self, tracker_reply{self->state.meta->info_hash, tracker, peers, interval});
     },
     [self](piece_atom, std::uint32_t piece, bool passed) {
@@ -753,11 +826,12 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
         emit(self, hash_failed{ih, piece});
     },
     [self](stats_atom) { return current_counters(self); },
-    [self](connected_atom, peer_key key) {
+    [self](connected_atom, peer_key key, const std::string& peer_id) {
       auto& st = self->state;
       auto it = st.connections.find(key);
       if (it == st.connections.end()) return;
       it->second.handshaken = true;
+      it->second.client = client_from_peer_id(peer_id);
       if (!it->second.incoming) st.peers->on_handshake(it->second.remote);
       emit(self, peer_connected{st.meta->info_hash, it->second.remote.to_string(),
                                 it->second.incoming});

@@ -215,7 +215,8 @@ void accept_reply(tracker_self self, const std::string& tracker, announce_reply&
                                  << reply.interval << " s");
   if (st.owner)
     self->send(st.owner, tracker_atom_v, tracker, static_cast<std::int32_t>(reply.interval),
-               static_cast<std::uint32_t>(reply.peers.size()));
+               static_cast<std::uint32_t>(reply.peers.size()), reply.complete.value_or(-1),
+               reply.incomplete.value_or(-1));
   if (!reply.peers.empty() && st.owner)
     self->send(st.owner, peers_atom_v, std::move(reply.peers));
   st.schedule->on_accepted(self->clock().now(), seconds{reply.interval},

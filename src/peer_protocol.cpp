@@ -84,6 +84,7 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
   // An incoming peer spoke first; we answer in kind.
   if (incoming_) on_connected(now);
   handshaken_ = true;
+  remote_id_ = hs.peer_id;
   // Fetching metadata needs no PieceManager: there are no pieces yet.
   act_.joined = !cfg_.metadata_only;
   // BEP 10: the extension handshake follows the handshake at once.

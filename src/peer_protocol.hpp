@@ -173,6 +173,8 @@ public:
   actions& pending() noexcept { return act_; }
   const peer_stats& stats() const noexcept { return stats_; }
   bool handshaken() const noexcept { return handshaken_; }
+  /// The remote's peer id from its handshake (zeros before it).
+  const std::array<std::uint8_t, 20>& remote_id() const noexcept { return remote_id_; }
   bool closing() const noexcept { return act_.close.has_value(); }
   std::uint32_t pipeline() const noexcept { return pipeline_; }
   std::size_t requests_in_flight() const noexcept { return outstanding_.size(); }
@@ -222,6 +224,7 @@ private:
   bool incoming_;
   actions act_;
   bool handshaken_ = false;
+  std::array<std::uint8_t, 20> remote_id_{};
 
   // Downloading from the peer.
   bool peer_choking_ = true;

@@ -84,3 +84,37 @@ TEST_CASE("create's options and the download's options do not mix") {
   CHECK(dl->dir == "out");
   CHECK(dl->seed);
 }
+
+TEST_CASE("--status-port, --status-bind and --status-token") {
+  auto none = parse({"x.torrent"});
+  REQUIRE(none);
+  CHECK(none->status_port == -1);
+  CHECK(none->status_bind == "127.0.0.1");
+  auto o = parse({"x.torrent", "--status-port", "0", "--status-bind", "::1", "--status-token", "abc"});
+  REQUIRE(o);
+  CHECK(o->status_port == 0);
+  CHECK(o->status_bind == "::1");
+  CHECK(o->status_token == "abc");
+  CHECK(parse({"x.torrent", "--status-port", "8080"})->status_port == 8080);
+  CHECK_FALSE(parse({"x.torrent", "--status-port", "65536"}));
+  CHECK_FALSE(parse({"x.torrent", "--status-port", "-1"}));
+  CHECK_FALSE(parse({"x.torrent", "--status-port"}));
+  CHECK_FALSE(parse({"x.torrent", "--status-token", "has space"}));
+  CHECK_FALSE(parse({"x.torrent", "--status-token", ""}));
+  CHECK(std::string(actorrent::cli::usage()).find("--status-port PORT") != std::string::npos);
+}
+
+TEST_CASE("rates in bytes per second, K, M and G as powers of 1024") {
+  CHECK(*cli::parse_rate("65536") == 65536u);
+  CHECK(*cli::parse_rate("500K") == 500u * 1024);
+  CHECK(*cli::parse_rate("2m") == 2u << 20);
+  CHECK(*cli::parse_rate("1G") == 1u << 30);
+  CHECK(*cli::parse_rate("0") == 0u);
+  for (const char* bad : {"", "K", "-1", "1.5M", "2T", "99999999999999999999"})
+    CHECK_FALSE(cli::parse_rate(bad).has_value());
+  auto o = parse({"x.torrent", "--max-down", "2M", "--max-up", "300K"});
+  REQUIRE(o.has_value());
+  CHECK(o->max_down == 2u << 20);
+  CHECK(o->max_up == 300u * 1024);
+  CHECK_FALSE(parse({"create", "d", "--max-down", "1M"}).has_value());
+}

@@ -46,7 +46,7 @@ namespace {
 
 // What the stand-in torrent received, in arrival order.
 struct torrent_event {
-  enum kind_t { peers, note } kind;
+  enum kind_t { peers, note, reply } kind;
   std::vector<peer_endpoint> endpoints;
   std::string text;
 };
@@ -124,7 +124,13 @@ tracker_owner_actor::behavior_type stand_in_torrent(std::shared_ptr<event_log> l
     [log](tracker_atom, const std::string& tracker, const std::string& text) {
       log->push({torrent_event::note, {}, "tracker " + tracker + ": " + text});
     },
-    [](tracker_atom, const std::string&, std::int32_t, std::uint32_t) {},
+    [log](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t peers,
+          std::int64_t seeders, std::int64_t leechers) {
+      log->push({torrent_event::reply, {}, "reply " + tracker + " interval=" + std::to_string(interval) +
+                                             " peers=" + std::to_string(peers) + " seeders=" +
+                                             std::to_string(seeders) + " leechers=" +
+                                             std::to_string(leechers)});
+    },
     [log](stats_atom) { return log->counters(); },
   };
 }
@@ -664,9 +670,9 @@ TEST_CASE("two tracker actors meet through a real opentracker, over HTTP and ove
 
   CHECK(fx.stop(b).value);
   CHECK(fx.stop(c).value);
-  // Nothing went wrong on the way.
+  // Nothing went wrong on the way: peers and accepted announces, no notes.
   for (auto* log : {log_a.get(), log_b.get(), log_c.get()})
-    for (const auto& e : log->all()) CHECK_MESSAGE(e.kind == torrent_event::peers, e.text);
+    for (const auto& e : log->all()) CHECK_MESSAGE(e.kind != torrent_event::note, e.text);
 }
 
 TEST_CASE("BEP 12: a dead tracker falls back to the next one of its tier") {
@@ -942,4 +948,24 @@ TEST_CASE("every announce asks for the counters when it is sent") {
   CHECK(query_value(reqs[2].target, "downloaded") == "5");
   CHECK(query_value(reqs.back().target, "event") == "stopped");
   CHECK(query_value(reqs.back().target, "left") == "6");
+}
+
+TEST_CASE("an accepted announce reaches the torrent with its interval, peers and swarm counts") {
+  fake_tracker counts([](const std::string&) {
+    return http_ok("d8:completei7e10:incompletei3e8:intervali900e5:peers" + bstr(compact(sample_peer)) + "e");
+  });
+  fake_tracker silent([](const std::string&) { return http_ok(announce_body({sample_peer}, 1200)); });
+  fixture fx;
+  auto [torrent, log] = fx.torrent();
+  auto a = fx.tracker(base_config({{counts.url()}}), torrent);
+  auto reply_is = [](std::string text) {
+    return [text = std::move(text)](const torrent_event& e) {
+      return e.kind == torrent_event::reply && e.text == text;
+    };
+  };
+  CHECK(log->wait_for(reply_is("reply " + counts.url() + " interval=900 peers=1 seeders=7 leechers=3"), 5s));
+  CHECK(fx.stop(a).value);
+  auto b = fx.tracker(base_config({{silent.url()}}), torrent);
+  CHECK(log->wait_for(reply_is("reply " + silent.url() + " interval=1200 peers=1 seeders=-1 leechers=-1"), 5s));
+  CHECK(fx.stop(b).value);
 }

@@ -9,6 +9,7 @@
 #include "actorrent/metainfo.hpp"
 #include "actorrent/scrape.hpp"
 #include "actorrent/session.hpp"
+#include "actorrent/status_server.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -28,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 namespace {
@@ -280,6 +282,20 @@ int download(const cli::options& opts) {
       }
       std::cerr << "actorrent: warning: " << ses.listen_error().message
                 << " (downloading without accepting incoming peers)\n";
+    }
+    // Declared after the session, so it stops before the session does.
+    std::unique_ptr<status_server> page;
+    if (opts.status_port >= 0) {
+      status_server_options po;
+      po.bind_address = opts.status_bind;
+      po.port = static_cast<std::uint16_t>(opts.status_port);
+      po.token = opts.status_token;
+      page = std::make_unique<status_server>(ses, po);
+      if (page->listen_error()) {
+        std::cerr << "actorrent: status page: " << page->listen_error().message << "\n";
+        return exit_error;
+      }
+      std::cout << "status page: " << page->url() << "\n" << std::flush;
     }
     add_torrent_params params;
     params.download_dir = opts.dir;

@@ -1,6 +1,7 @@
 #include "cli_options.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <cstdlib>
@@ -95,6 +96,11 @@ const char* usage() {
          "                            (default 3, at most 8)\n"
          "      --max-metadata-size N refuse a magnet link's metadata over N bytes\n"
          "                            (default 4194304)\n"
+         "      --status-port PORT    serve a status page (HTML at /, JSON at /api/torrents)\n"
+         "                            on PORT (0: any free port; the URL is printed)\n"
+         "      --status-bind ADDRESS address of the status page (default 127.0.0.1)\n"
+         "      --status-token TOKEN  pause/resume/recheck through the page need this token\n"
+         "                            (without one they work only on a loopback address)\n"
          "  -v, --verbose             log what happens (repeat for more)\n"
          "  -h, --help                this text\n"
          "      --version             print the version\n"
@@ -267,6 +273,27 @@ result<options> parse(int argc, char** argv) {
       auto rate = parse_rate(*v);
       if (!rate) return error{errc::invalid_argument, "bad " + std::string(a) + ": " + rate.err().message};
       (a == "--max-down" ? o.max_down : o.max_up) = *rate;
+    } else if (a == "--status-port") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      unsigned port = 0;
+      if (!parse_number(*v, port) || port > 65535)
+        return error{errc::invalid_argument, "bad --status-port: " + std::string(*v)};
+      o.status_port = static_cast<int>(port);
+    } else if (a == "--status-bind") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.status_bind = std::string(*v);
+    } else if (a == "--status-token") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      // It travels in an HTTP header: printable ASCII without spaces only.
+      if (v->empty() || std::any_of(v->begin(), v->end(), [](char c) { return c <= ' ' || c > '~'; }))
+        return error{errc::invalid_argument, "bad --status-token: use printable ASCII without spaces"};
+      o.status_token = std::string(*v);
     } else if (a == "--threads") {
       auto v = need_value(i, a);
       if (!v) return v.err();

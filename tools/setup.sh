@@ -11,6 +11,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # test that checks the order of syncs before a resume save; openssl: test
   # certificates for the https tracker.
   packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake strace openssl)
+  # The status page in a real browser (test/e2e/test_status_browser.py).
+  packages+=(chromium chromium-driver)
 fi
 
 missing=()

@@ -52,6 +52,40 @@ struct peer_summary {
   bool banned = false;           ///< for sending bad data
 };
 
+/// One tracker of the torrent (every URL of announce / announce-list) and
+/// what it said last.
+struct tracker_status {
+  std::string url;
+  /// "" before any answer, "ok" after an accepted announce, "error" after a
+  /// failed one (message says why).
+  std::string last_result;
+  std::string message;  ///< the last error or warning, for people
+  /// Seconds from now until the next regular announce to it, as its last
+  /// reply asked; negative when unknown (no reply yet, or after an error,
+  /// when the retry follows the backoff of the tracker tier walk).
+  double next_announce = -1;
+  std::uint32_t peers = 0;    ///< addresses in its last reply
+  std::int64_t seeders = -1;  ///< "complete" in its last reply; -1: not said
+  std::int64_t leechers = -1; ///< "incomplete" in its last reply; -1: not said
+};
+
+/// One connection to a remote peer, as of its last report (once a second).
+struct peer_connection {
+  std::string address;  ///< host:port
+  /// The remote's software, from its peer id ("libtorrent 2.0.8.0", ...);
+  /// empty before the handshake.
+  std::string client;
+  bool incoming = false;    ///< it connected to us
+  bool handshaken = false;  ///< past the handshake (else still connecting)
+  bool interested = false;  ///< it wants data from us
+  bool snubbed = false;     ///< it stopped sending what we asked for
+  bool seed = false;        ///< it has every piece
+  double download_rate = 0; ///< bytes per second from it, recent
+  double upload_rate = 0;
+  std::uint64_t downloaded = 0;  ///< payload bytes, this connection
+  std::uint64_t uploaded = 0;
+};
+
 struct torrent_status {
   sha1_hash info_hash;
   std::string name;
@@ -75,6 +109,10 @@ struct torrent_status {
   /// Filled when asked for (status_request).
   std::vector<file_progress> files;
   std::vector<peer_summary> peers;
+  /// Always filled (a torrent has few trackers).
+  std::vector<tracker_status> trackers;
+  /// The open connections; filled with `peers` when asked for.
+  std::vector<peer_connection> connections;
 };
 
 template <class Inspector>
@@ -99,10 +137,21 @@ typename Inspector::result_type inspect(Inspector& f, peer_summary& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tracker_status& x) {
+  return f(x.url, x.last_result, x.message, x.next_announce, x.peers, x.seeders, x.leechers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_connection& x) {
+  return f(x.address, x.client, x.incoming, x.handshaken, x.interested, x.snubbed, x.seed,
+           x.download_rate, x.upload_rate, x.downloaded, x.uploaded);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_status& x) {
   return f(x.info_hash, x.name, x.state, x.progress, x.uploaded, x.discarded, x.download_rate,
            x.upload_rate, x.peers_connected, x.peers_known, x.peers_banned, x.elapsed, x.checking,
-           x.checked_pieces, x.to_check, x.files, x.peers);
+           x.checked_pieces, x.to_check, x.files, x.peers, x.trackers, x.connections);
 }
 
 } // namespace actorrent
