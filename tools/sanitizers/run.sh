@@ -6,7 +6,9 @@
 #         the installed library without sanitizer flags).
 #   tsan: ThreadSanitizer against a CAF built from source with it (see
 #         build_caf.sh), the tests in which threads meet: actors, sockets,
-#         session, tracker and a chosen set of end-to-end downloads.
+#         session, trackers, the status server and a chosen set of end-to-end
+#         runs (tracker, direct peers, liars, end-game, seeding to aria2c,
+#         a magnet link, rate limits).
 # Any sanitizer report fails the test that produced it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +24,11 @@ case $kind in
     fi
     export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$root/tools/sanitizers/ubsan.supp
-    tests=(--no-suite install)
+    # Every test but: `install` (it builds a program against the installed
+    # library without sanitizer flags), the harness's own self-test and the
+    # browser test (their subjects are the harness and Chromium).
+    tests=($(meson test -C $dir --list 2>/dev/null | sed -n 's|^actorrent:[a-z]* / ||p' |
+             grep -vx -e install -e e2e_swarm_selftest -e e2e_status_browser))
     ;;
   tsan)
     dir=build-tsan
@@ -33,12 +39,9 @@ case $kind in
         -Dcaf_prefix="$caf/prefix" >/dev/null || exit 1
     fi
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4
-    # Unit tests in which actors, the Asio thread and the disk thread meet,
-    # and downloads that cover the engine end to end against real peers:
-    # tracker + libtorrent seeders, direct peers, liars, end-game cancels,
-    # seeding to aria2c.
-    tests=(actors router tcp_connection session tracker_actor
-           e2e_download_tracker e2e_download_direct e2e_bad_peers e2e_endgame e2e_seed_aria2)
+    tests=(actors router tcp_connection session tracker_actor udp_tracker http_server
+           status_server e2e_download_tracker e2e_download_direct e2e_bad_peers e2e_endgame
+           e2e_seed_aria2 e2e_magnet_download e2e_rate_limits)
     ;;
   *) echo "usage: run.sh asan|tsan" >&2; exit 2 ;;
 esac

@@ -761,6 +761,8 @@ def check_fetched_missing(st: dict, missing: int, margin: int, what: str) -> Non
           f"{what}: downloaded {st['downloaded']} bytes, but only {missing} were missing "
           f"(limit with a margin of {margin}: {missing + margin}): verified pieces were "
           f"fetched again")
+
+
 def with_announce(torrent: str, url: str, out: str) -> str:
     """A copy of `torrent` at `out` whose only tracker is `url` (same info-hash)."""
     with open(torrent, "rb") as f:
@@ -946,6 +948,8 @@ class Swarm:
         scheme = "https" if cert else "http"
         url = f"{scheme}://127.0.0.1:{port}/announce"
         log(f"hostile tracker on {url} (pid {p.pid}), mode {mode_file or mode}")
+        return url, log_path
+
     def start_udp_tracker(self, peers: Sequence[int] = (), extra: Sequence[str] = (),
                           port: int | None = None) -> tuple:
         """Start udp_tracker.py (a BEP 15 tracker that can drop, delay, duplicate
