@@ -334,7 +334,8 @@ magnet_actor::behavior_type magnet(magnet_self self, caf::actor_system* sys, net
       ACTORRENT_LOG(info, st.display_name << ": tracker " << tracker << ": " << text);
       emit(self, tracker_error{st.cfg.link.info_hash, tracker, text});
     },
-    [self](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t n) {
+    [self](tracker_atom, const std::string& tracker, std::int32_t interval, std::uint32_t n,
+           std::int64_t, std::int64_t) {
       emit(self, tracker_reply{self->state.cfg.link.info_hash, tracker, n, interval});
     },
     [](stats_atom) {
