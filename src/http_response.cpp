@@ -94,7 +94,10 @@ http_response_parser::state http_response_parser::finish() {
 bool http_response_parser::take_line(std::string_view& line, bool counts_as_head) {
   auto nl = buf_.find('\n', pos_);
   if (nl == std::string::npos) {
-    if (buf_.size() - pos_ > max_line) fail("header line longer than " + std::to_string(max_line) + " bytes");
+    // The line's CR may be here without its LF yet; it is not part of the
+    // line, so a full-length line plus CR still waits for the LF.
+    if (buf_.size() - pos_ > max_line + 1)
+      fail("header line longer than " + std::to_string(max_line) + " bytes");
     return false;
   }
   line = std::string_view(buf_).substr(pos_, nl - pos_);
