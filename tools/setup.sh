@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libcaf-dev libasio-dev libssl-dev doctest-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time)
+  # clang and libFuzzer: tools/fuzz.sh (coverage-guided fuzzing, docs/FUZZING.md).
+  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time
+             clang libclang-rt-14-dev)
 fi
 
 missing=()
