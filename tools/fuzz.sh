@@ -8,7 +8,8 @@
 # "bencode wire") for SECONDS, two at a time. Each target works on its own
 # copy of test/fuzz/corpus/<name> in build-fuzz/corpus/<name>, which later
 # runs keep growing; findings go to build-fuzz/artifacts/<name>/ and the full
-# libFuzzer output to build-fuzz/logs/<name>.log. The source tree is written
+# libFuzzer output to build-fuzz/logs/<name>.log; test/fuzz/dict/<name>.dict,
+# if there, is passed as -dict. The source tree is written
 # only with --merge: new inputs that add coverage are then minimised into
 # test/fuzz/corpus/<name>/ (and become seeds the GCC test suite replays).
 #
@@ -98,10 +99,13 @@ run_target() {
   local log=$build/logs/$name.log
   mkdir -p "$corpus" "$artifacts"
   if [[ -d test/fuzz/corpus/$name ]]; then cp -n test/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null; fi
+  local extra=()
+  # Tokens of the format, which mutations alone find slowly.
+  if [[ -f test/fuzz/dict/$name.dict ]]; then extra+=(-dict="test/fuzz/dict/$name.dict"); fi
   # timeout(1) is a backstop only: libFuzzer stops itself after -max_total_time.
   timeout --kill-after=30 $((seconds + 120)) "$exe" \
     -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb="$rss_limit_mb" \
-    -timeout="$unit_timeout" -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
+    -timeout="$unit_timeout" -artifact_prefix="$artifacts/" "${extra[@]}" "$corpus" >"$log" 2>&1
   echo $? >"$build/logs/$name.status"
 }
 
