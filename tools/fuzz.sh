@@ -14,7 +14,7 @@
 # test/fuzz/corpus/<name>/ (and become seeds the GCC test suite replays).
 #
 # One line per target: executions, executions per second, coverage (libFuzzer's
-# cov = edges, ft = features), corpus size, and the result: ok, or crash /
+# cov = edges, ft = features), corpus size (units/bytes), and the result: ok, or crash /
 # leak / timeout / oom with the input that caused it. Exit status 0 if every
 # target ran clean, 1 on any finding, 2 if clang or libFuzzer is missing.
 set -uo pipefail
@@ -124,7 +124,7 @@ wait
 stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
 
 findings=0
-printf '%-14s %12s %9s %7s %7s %7s  %s\n' target execs execs/s cov ft corpus result
+printf '%-14s %12s %9s %7s %7s %12s  %s\n' target execs execs/s cov ft corpus result
 for name in "${targets[@]}"; do
   log=$build/logs/$name.log
   status=$(cat "$build/logs/$name.status" 2>/dev/null || echo 1)
@@ -133,7 +133,10 @@ for name in "${targets[@]}"; do
   # The last status line libFuzzer printed: "#N ... cov: C ft: F corp: ..."
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  corpus_files=$(find "$build/corpus/$name" -type f | wc -l)
+  # libFuzzer's live corpus (units/bytes); the directory also keeps inputs
+  # that later ones superseded.
+  corpus=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | cut -d' ' -f2)
+  [[ -n $corpus ]] || corpus="$(find "$build/corpus/$name" -type f | wc -l) files"
   artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
   result=ok
   if grep -q 'ERROR: libFuzzer: timeout' "$log"; then result=timeout
@@ -145,8 +148,8 @@ for name in "${targets[@]}"; do
     findings=$((findings + 1))
     result+=" ${artifact:-(no artifact; exit status $status, see $log)}"
   fi
-  printf '%-14s %12s %9s %7s %7s %7s  %s\n' "$name" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
-    "${ft:-?}" "$corpus_files" "$result"
+  printf '%-14s %12s %9s %7s %7s %12s  %s\n' "$name" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
+    "${ft:-?}" "$corpus" "$result"
 done
 
 if ((merge)); then
