@@ -92,11 +92,16 @@ http_response_parser::state http_response_parser::finish() {
 }
 
 bool http_response_parser::take_line(std::string_view& line, bool counts_as_head) {
-  auto nl = buf_.find('\n', pos_);
+  auto nl = buf_.find('\n', pos_ + scanned_);
   if (nl == std::string::npos) {
-    if (buf_.size() - pos_ > max_line) fail("header line longer than " + std::to_string(max_line) + " bytes");
+    scanned_ = buf_.size() - pos_;
+    // The line's CR may be here without its LF yet; it is not part of the
+    // line, so a full-length line plus CR still waits for the LF.
+    if (buf_.size() - pos_ > max_line + 1)
+      fail("header line longer than " + std::to_string(max_line) + " bytes");
     return false;
   }
+  scanned_ = 0;
   line = std::string_view(buf_).substr(pos_, nl - pos_);
   std::size_t raw_size = nl + 1 - pos_;
   pos_ = nl + 1;

@@ -66,6 +66,8 @@ private:
   std::size_t remaining_ = 0;     // Content-Length or chunk bytes still expected
   std::string buf_;               // input not yet parsed starts at pos_
   std::size_t pos_ = 0;
+  std::size_t scanned_ = 0;       // bytes from pos_ known to hold no LF: a line
+                                  // arriving in small reads is searched once
   phase phase_ = phase::status_line;
   state state_ = state::need_more;
   http_response resp_;

@@ -430,6 +430,29 @@ TEST_CASE("HTTP size bound") {
   CHECK_FALSE(big.has_value());
 }
 
+TEST_CASE("HTTP header line at the length bound, whichever way it arrives") {
+  // 8192 bytes of line before its CRLF: accepted at once, so also when the CR
+  // arrives before the LF (it is not part of the line).
+  std::string line = "X-Long: ";
+  line += std::string(8192 - line.size(), 'a');
+  const std::string wire = "HTTP/1.1 200 OK\r\n" + line + "\r\nContent-Length: 2\r\n\r\nok";
+  auto whole = parse_http_response(wire);
+  REQUIRE(whole);
+  CHECK(whole->headers.front().second.size() == 8192 - 8);
+  const std::size_t cr = wire.find('\r', 17);
+  outcome split = run_parser({std::string_view(wire).substr(0, cr + 1),
+                              std::string_view(wire).substr(cr + 1)}, false);
+  CHECK(split.st == http_response_parser::state::done);
+  CHECK(split.headers == whole->headers);
+  check_all_splits(wire, false);
+
+  // One byte more is refused at once and in pieces alike.
+  const std::string over = "HTTP/1.1 200 OK\r\n" + line + "a\r\nContent-Length: 0\r\n\r\n";
+  CHECK_FALSE(parse_http_response(over));
+  CHECK(run_parser({std::string_view(over).substr(0, cr + 2), std::string_view(over).substr(cr + 2)},
+                   false).st == http_response_parser::state::failed);
+}
+
 TEST_CASE("HTTP status codes are kept") {
   auto r = parse_http_response("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
   REQUIRE(r);

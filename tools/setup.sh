@@ -9,8 +9,10 @@ packages=(g++ meson ninja-build pkg-config libcaf-dev libasio-dev libssl-dev doc
 if [[ "${1:-}" == "--test" ]]; then
   # cmake: CAF built from source for the ThreadSanitizer stage; strace: the
   # test that checks the order of syncs before a resume save; openssl: test
-  # certificates for the https tracker.
-  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake strace openssl)
+  # certificates for the https tracker; clang and libFuzzer: tools/fuzz.sh
+  # (coverage-guided fuzzing, docs/FUZZING.md).
+  packages+=(python3 python3-libtorrent aria2 transmission-cli opentracker mktorrent time cmake strace openssl
+             clang libclang-rt-14-dev)
   # The status page in a real browser (test/e2e/test_status_browser.py).
   packages+=(chromium chromium-driver)
 fi

@@ -1,7 +1,9 @@
 // A stand-in for libFuzzer's driver when the targets are built with GCC:
 // replays every file of the seed corpus, then feeds a bounded number of
 // mutations of them (bit flips, truncations, splices, random bytes) with a
-// fixed seed so a failure reproduces. Exit status 0 unless a target crashes.
+// fixed seed so a failure reproduces. Exit status 0 unless a target crashes;
+// then the input that crashed it is written to ./crash-<target> first.
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,11 +16,42 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
+
+// The input under test, for the crash handler.
+const bytes* current = nullptr;
+char crash_path[4096] = "crash-input";
+
+// Async-signal-safe: open, write and the default action only.
+extern "C" void on_crash(int sig) {
+  if (current != nullptr) {
+    int fd = ::open(crash_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      if (::write(fd, current->data(), current->size()) >= 0) {
+        static const char msg[] = "fuzz driver: crashing input written to ";
+        (void)!::write(2, msg, sizeof msg - 1);
+        (void)!::write(2, crash_path, std::strlen(crash_path));
+        (void)!::write(2, "\n", 1);
+      }
+      ::close(fd);
+    }
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void run(const bytes& input) {
+  current = &input;
+  LLVMFuzzerTestOneInput(input.data(), input.size());
+  current = nullptr;
+}
 
 bytes read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -74,6 +107,9 @@ bytes mutate(const bytes& base, const std::vector<bytes>& corpus, std::mt19937_6
 } // namespace
 
 int main(int argc, char** argv) {
+  std::snprintf(crash_path, sizeof crash_path, "crash-%s",
+                std::filesystem::path(argv[0]).filename().c_str());
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_crash);
   long iterations = 10000;
   std::vector<bytes> corpus;
   for (int i = 1; i < argc; ++i) {
@@ -90,11 +126,11 @@ int main(int argc, char** argv) {
     }
   }
   if (corpus.empty()) corpus.emplace_back();
-  for (auto& input : corpus) LLVMFuzzerTestOneInput(input.data(), input.size());
+  for (auto& input : corpus) run(input);
   std::mt19937_64 rng(0x5eed);
   for (long i = 0; i < iterations; ++i) {
     bytes input = mutate(corpus[static_cast<std::size_t>(rng() % corpus.size())], corpus, rng);
-    LLVMFuzzerTestOneInput(input.data(), input.size());
+    run(input);
   }
   std::printf("%zu seeds, %ld mutated inputs, no crash\n", corpus.size(), iterations);
   return 0;

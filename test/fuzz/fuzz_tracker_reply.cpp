@@ -3,10 +3,10 @@
 // pieces must give exactly what feeding them at once gives.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 #include "announce_reply.hpp"
+#include "fuzz_check.hpp"
 #include "http_response.hpp"
 #include "tracker_url.hpp"
 
@@ -30,10 +30,10 @@ void check_incremental(std::string_view in, const result<http_response>& whole) 
   }
   if (st == http_response_parser::state::need_more) st = p.finish();
   bool done = st == http_response_parser::state::done;
-  if (done != whole.has_value()) std::abort();
-  if (done && (p.response().body != whole->body || p.response().status != whole->status ||
-               p.response().headers != whole->headers))
-    std::abort();
+  FUZZ_CHECK(done == whole.has_value());
+  if (done)
+    FUZZ_CHECK(p.response().body == whole->body && p.response().status == whole->status &&
+               p.response().headers == whole->headers);
 }
 
 } // namespace
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (reply) {
       if (reply->peers.size() > max_reply_peers) std::abort();
       for (const auto& p : reply->peers)
-        if (p.port == 0 || p.host.empty()) std::abort();
+        FUZZ_CHECK(p.port != 0 && !p.host.empty());
     }
     // A redirect's target is the server's word too.
     if (const auto* location = whole->header("Location")) {

@@ -5,15 +5,17 @@
 //   bytes 3-4: piece count (big-endian) when bit 1 is set
 //   rest: the byte stream a peer sends.
 // The stream is decoded twice, in one chunk and in chunks of varying sizes;
-// both must yield the same items and the same final state, and every decoded
-// item must survive an encode/decode round trip.
+// both must yield the same items and the same final state, every decoded
+// item must survive an encode/decode round trip, and re-encoding an item
+// gives back the bytes it was decoded from.
+#include "fuzz_check.hpp"
 #include "handshake.hpp"
 #include "wire_decoder.hpp"
 #include "wire_encoder.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -24,22 +26,18 @@ namespace {
 
 using bytes = std::vector<std::uint8_t>;
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
 // Decodes one message (no handshake) from its own encoding.
 void check_round_trip(const message& m, const decoder_limits& lim) {
   bytes enc;
   append(enc, m);
-  check(enc.size() == encoded_size(m));
+  FUZZ_CHECK(enc.size() == encoded_size(m));
   decoder d(lim, false);
   d.feed(enc);
   auto r = d.next();
-  check(r.has_value() && r->has_value());
+  FUZZ_CHECK(r.has_value() && r->has_value());
   const auto* back = std::get_if<message>(&**r);
-  check(back != nullptr && back->index() == m.index() && *back == m);
-  check(d.buffered() == 0);
+  FUZZ_CHECK(back != nullptr && back->index() == m.index() && *back == m);
+  FUZZ_CHECK(d.buffered() == 0);
 }
 
 // Items as encoded bytes, so they outlive the decoder call that produced them.
@@ -49,28 +47,51 @@ struct outcome {
   std::size_t buffered = 0;
 };
 
-// Returns false once the decoder failed.
-bool drain(decoder& d, const decoder_limits& lim, outcome& out) {
+// The bytes an item was decoded from, when the whole stream was fed at once.
+// Its encoding must be exactly those bytes; an unknown message only carries
+// its length prefix and id, its payload having been dropped.
+void check_source_bytes(std::span<const std::uint8_t> from, const bytes& enc, bool unknown_msg,
+                        std::size_t stream_left) {
+  if (!unknown_msg) {
+    FUZZ_CHECK(std::equal(enc.begin(), enc.end(), from.begin(), from.end()));
+    return;
+  }
+  FUZZ_CHECK(from.size() >= 5 && std::equal(enc.begin(), enc.begin() + 5, from.begin()));
+  FUZZ_CHECK(from.size() == std::min(enc.size(), stream_left));
+}
+
+// Returns false once the decoder failed. `stream` is the whole input when it
+// was fed at once (empty otherwise), so items can be matched to their bytes.
+bool drain(decoder& d, const decoder_limits& lim, outcome& out,
+           std::span<const std::uint8_t> stream = {}) {
   for (;;) {
+    const std::size_t before = stream.size() - d.buffered();
     auto r = d.next();
     if (!r) {
-      check(r.err().code == errc::wire_protocol || r.err().code == errc::wire_limit);
-      check(!r.err().message.empty());
+      FUZZ_CHECK(r.err().code == errc::wire_protocol || r.err().code == errc::wire_limit);
+      FUZZ_CHECK(!r.err().message.empty());
       out.failure = r.err().code;
       return false;
     }
     if (!*r) return true;
+    const std::size_t after = stream.size() - d.buffered();
     bytes enc;
+    bool unknown_msg = false;
     if (const auto* h = std::get_if<handshake>(&**r)) {
       append_handshake(enc, *h);
       auto back = decode_handshake(enc);
-      check(back.has_value() && *back == *h);
-      enc.insert(enc.begin(), 0xff); // tag so a handshake never equals a message
+      FUZZ_CHECK(back.has_value() && *back == *h);
     } else {
       const message& m = std::get<message>(**r);
       check_round_trip(m, lim);
       append(enc, m);
+      unknown_msg = std::holds_alternative<unknown>(m);
     }
+    if (!stream.empty())
+      check_source_bytes(stream.subspan(before, after - before), enc, unknown_msg,
+                         stream.size() - before);
+    if (std::holds_alternative<handshake>(**r))
+      enc.insert(enc.begin(), 0xff); // tag so a handshake never equals a message
     out.items.push_back(std::move(enc));
   }
 }
@@ -93,7 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   {
     decoder d(lim, expect_handshake);
     d.feed(stream);
-    drain(d, lim, whole);
+    drain(d, lim, whole, stream);
     whole.buffered = d.buffered();
   }
 
@@ -109,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t n = std::min<std::size_t>(1 + rng % max_chunk, stream.size() - off);
       if (rng & 0x100) {
         auto room = d.prepare(n);
-        check(room.size() >= n);
+        FUZZ_CHECK(room.size() >= n);
         std::copy_n(stream.data() + off, n, room.begin());
         d.commit(n);
       } else {
@@ -118,14 +139,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       off += n;
       alive = drain(d, lim, chunked);
       // Never more than one message's worth (plus a chunk) is held.
-      check(!alive || d.buffered() <= std::size_t{d.max_message()} + 4 + max_chunk);
+      FUZZ_CHECK(!alive || d.buffered() <= std::size_t{d.max_message()} + 4 + max_chunk);
     }
     if (alive) drain(d, lim, chunked);
     chunked.buffered = d.buffered();
   }
 
-  check(whole.items == chunked.items);
-  check(whole.failure == chunked.failure);
-  if (whole.failure == errc::none) check(whole.buffered == chunked.buffered);
+  FUZZ_CHECK(whole.items == chunked.items);
+  FUZZ_CHECK(whole.failure == chunked.failure);
+  if (whole.failure == errc::none) FUZZ_CHECK(whole.buffered == chunked.buffered);
   return 0;
 }
