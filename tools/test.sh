@@ -6,11 +6,13 @@
 #   main  the release build: unit, fuzz-corpus, end-to-end, simulation, install
 #   asan  the whole suite again under AddressSanitizer + UBSan (build-asan/)
 #   tsan  threads-meet tests under ThreadSanitizer, CAF built with it (build-tsan/)
+#   fuzz  every libFuzzer target for ACTORRENT_FUZZ_SECONDS (default 30) each,
+#         coverage-guided (tools/fuzz.sh, build-fuzz/); each target counts as a test
 # Arguments are passed to the main stage's `meson test` (e.g. a test name).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-stages=${ACTORRENT_TEST_STAGES:-main asan tsan}
+stages=${ACTORRENT_TEST_STAGES:-main asan tsan fuzz}
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
@@ -31,6 +33,19 @@ for stage in $stages; do
     tsan)
       bash tools/sanitizers/run.sh tsan || status=1
       log=build-tsan/meson-logs/testlog.json ;;
+    fuzz)
+      log=$results/fuzz.log
+      bash tools/fuzz.sh "${ACTORRENT_FUZZ_SECONDS:-30}" | tee "$results/fuzz.out" || status=1
+      # Its table: "target execs execs/s cov ft corpus result", one line each.
+      python3 - "$results/fuzz.out" > "$log" <<'TABLE'
+import json, sys
+rows = [line.split() for line in open(sys.argv[1])]
+start = next((i for i, r in enumerate(rows) if r[:2] == ["target", "execs"]), None)
+for r in rows[start + 1:] if start is not None else []:
+    if len(r) >= 7:
+        print(json.dumps({"name": "libfuzzer_" + r[0], "result": "OK" if r[6] == "ok" else "FAIL"}))
+TABLE
+      [[ -s $log ]] || rm -f "$log" ;;
     *) echo "unknown stage $stage" >&2; echo "0 passed, 1 failed"; exit 1 ;;
   esac
   # A stage that could not even run its tests (a failed build) leaves no log:

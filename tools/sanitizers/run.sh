@@ -35,8 +35,11 @@ case $kind in
     caf=$root/build-caf-tsan
     bash tools/sanitizers/build_caf.sh "$caf/work" "$caf/prefix" "-fsanitize=thread -O1 -g" || exit 1
     if [[ ! -f $dir/build.ninja ]]; then
+      # Asio's fenced blocks use atomic_thread_fence, which ThreadSanitizer
+      # does not model; its queues and strands synchronise with mutexes,
+      # which it does.
       meson setup $dir --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
-        -Dcaf_prefix="$caf/prefix" >/dev/null || exit 1
+        -Dcaf_prefix="$caf/prefix" -Dcpp_args="-DASIO_DISABLE_FENCED_BLOCK -Wno-tsan" >/dev/null || exit 1
     fi
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4
     tests=(actors router tcp_connection session tracker_actor udp_tracker http_server
