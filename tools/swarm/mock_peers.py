@@ -15,6 +15,15 @@ Modes (all listen on 127.0.0.1:--port):
               has one byte flipped: the info-hash check must fail
   metadata-oversized  offers metadata of --metadata-size bytes (default
               1 GiB) in its extension handshake; answers requests with rejects
+  huge-length after its handshake and bitfield, announces a message of 2^31
+              bytes and sends a trickle of its "payload"
+  bad-bitfield a bitfield one byte longer than the torrent needs, then seeds
+  have-past-end a HAVE for piece index = number of pieces, then seeds
+  unrequested a PIECE nobody asked for right after its bitfield, then only
+              reads (it never unchokes)
+  short-piece seeds, but every PIECE carries half the requested length
+  other-hash  answers the handshake with another torrent's info-hash
+  trickle     seeds correct blocks one byte per second (--trickle-rate)
 
 Leech modes connect to --target 127.0.0.1:PORT as a downloader (handshake,
 then misbehave), log what happens and exit by themselves:
@@ -173,9 +182,37 @@ class Mock:
             if mode.startswith("metadata-"):
                 await self.offer_metadata(reader, writer, cid)
                 return
+            if mode == "other-hash":
+                other = bytes(b ^ 0x5A for b in self.ti.info_hash)
+                writer.write(PSTR + bytes(8) + other + self.peer_id)
+                await writer.drain()
+                await self.drain_silently(reader, cid)
+                return
             writer.write(self.handshake())
-            writer.write(self.msg(5, self.bitfield))
+            if mode == "bad-bitfield":
+                writer.write(self.msg(5, self.bitfield + b"\xff"))
+            else:
+                writer.write(self.msg(5, self.bitfield))
+            if mode == "have-past-end":
+                writer.write(self.msg(4, struct.pack(">I", self.ti.num_pieces)))
+            if mode == "unrequested":
+                ln = min(16384, self.piece_size(0))
+                writer.write(self.msg(7, struct.pack(">II", 0, 0) + self.content.read(0, ln)))
             await writer.drain()
+            if mode == "unrequested":
+                await self.drain_silently(reader, cid)
+                return
+            if mode == "huge-length":
+                # A length prefix of 2^31 and an id of PIECE; then a slow
+                # trickle, as if the payload were on its way.
+                writer.write(struct.pack(">IB", 1 << 31, 7))
+                await writer.drain()
+                self.log(cid, "sent_huge_length")
+                for _ in range(600):
+                    writer.write(bytes(1024))
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                return
             if mode == "garbage-msg":
                 tasks.append(asyncio.create_task(self.spew(writer, cid)))
                 await self.read_messages(reader, cid, None)
@@ -333,6 +370,17 @@ class Mock:
                     pending.pop(0)
                     i, b, ln = key
                     data = self.content.read(i * self.ti.piece_length + b, ln)
+                    if self.args.mode == "short-piece":
+                        data = data[:len(data) // 2]
+                    if self.args.mode == "trickle":
+                        # The whole message, one byte at a time.
+                        wire = self.msg(7, struct.pack(">II", i, b) + data)
+                        for k in range(len(wire)):
+                            writer.write(wire[k:k + 1])
+                            await writer.drain()
+                            await asyncio.sleep(1.0 / self.args.trickle_rate)
+                        self.log(cid, "sent_piece", piece=i, begin=b, length=ln)
+                        continue
                     if self.args.mode == "wrong-data":
                         # One flipped byte per block: the block looks plausible,
                         # only the piece hash can tell.
@@ -631,7 +679,8 @@ async def run_leech(args) -> None:
 
 
 SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good",
-                "metadata-wrong", "metadata-oversized"]
+                "metadata-wrong", "metadata-oversized", "huge-length", "bad-bitfield",
+                "have-past-end", "unrequested", "short-piece", "other-hash", "trickle"]
 LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood"]
 
 
@@ -664,6 +713,8 @@ def main() -> int:
     ap.add_argument("--garbage-bytes", type=int, default=256 * 1024,
                     help="garbage modes: how much to send per connection")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--trickle-rate", type=float, default=1.0,
+                    help="trickle mode: bytes per second")
     ap.add_argument("--metadata-size", type=int, default=1 << 30,
                     help="metadata-oversized: the size offered")
     args = ap.parse_args()
