@@ -83,8 +83,7 @@ def main():
 
         log(f"wall: alone {alone.wall:.2f} s, with hostile peers {hostile.wall:.2f} s; "
             f"peak RSS: alone {alone_rss:.1f} MiB, with hostile peers {hostile_rss:.1f} MiB")
-        check(hostile_rss <= RSS_BOUND_MIB,
-              f"peak RSS {hostile_rss:.1f} MiB with hostile peers (bound {RSS_BOUND_MIB} MiB)")
+        swarm.check_rss(hostile_rss, RSS_BOUND_MIB, "with hostile peers")
         # "About the time it takes without them": the end-game must not wait
         # for the trickle, nor the 2^31 announcement hold anything up.
         check(hostile.wall <= 2 * alone.wall + 5,

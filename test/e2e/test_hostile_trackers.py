@@ -101,7 +101,7 @@ def main():
             check(any(expect in ln for ln in lines),
                   f"{mode}: stderr does not say '{expect}' about {hostile_url}:\n"
                   f"{swarm.tail(r.stderr, 10)}")
-            check(peak < RSS_LIMIT_MIB, f"{mode}: peak RSS {peak:.1f} MiB, over {RSS_LIMIT_MIB} MiB")
+            swarm.check_rss(peak, RSS_LIMIT_MIB, mode)
             if mode == "redirect-loop":
                 check(len(asked) >= 6, f"only {len(asked)} requests: the redirects were not followed")
 

@@ -94,7 +94,7 @@ def main():
             log(f"{tag}: exit {r.returncode} in {r.wall:.1f} s, peak RSS {peak:.1f} MiB; "
                 f"stderr: {swarm.tail(r.stderr, 4)}")
             # TLS loads the system's CA store at each announce: it must stay small.
-            check(peak < 64, f"{tag}: peak RSS {peak:.1f} MiB, over 64 MiB")
+            swarm.check_rss(peak, 64, tag)
             return r, out
 
         def file_ok(out, what):

@@ -665,6 +665,16 @@ def proc_cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def check_rss(peak_mib: float, limit_mib: float, what: str) -> None:
+    """Peak memory within its bound; not judged under a sanitizer
+    (ACTORRENT_SANITIZER set), whose shadow memory and quarantine make the
+    client's resident size say nothing about the client."""
+    if os.environ.get("ACTORRENT_SANITIZER"):
+        log(f"{what}: peak RSS {peak_mib:.1f} MiB (not judged under {os.environ['ACTORRENT_SANITIZER']})")
+        return
+    check(peak_mib < limit_mib, f"{what}: peak RSS {peak_mib:.1f} MiB, over {limit_mib} MiB")
+
+
 def proc_vm_hwm_mib(pid: int) -> float:
     """Peak resident set size so far of a live process (VmHWM)."""
     with open(f"/proc/{pid}/status") as f:
