@@ -223,82 +223,66 @@ void accept_reply(tracker_self self, const std::string& tracker, announce_reply&
                            seconds{reply.min_interval.value_or(0)});
 }
 
-// A reply with status 2xx to `tracker`: returns the failure text, or empty
-// when the tracker accepted the announce (its news then went to the owner).
-std::string on_reply(tracker_self self, const std::string& tracker, const std::string& body) {
-  auto reply = parse_announce_reply(body);
-  if (!reply) return "bad reply: " + reply.err().message;
-  if (!reply->failure_reason.empty()) return "failure: " + printable(reply->failure_reason);
-  accept_reply(self, tracker, *reply);
-  return {};
-}
+// How an exchange with the tracker in flight ended: the tracker's reply, or
+// what went wrong, for people.
+struct exchange_outcome {
+  announce_reply reply;
+  std::string failure;  // empty: the tracker accepted the announce
+};
 
-void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std::string& body) {
+// The one place where an exchange ends, whatever the tracker's kind: the
+// schedule learns the outcome, the owner the news, people the failure.
+void finish_exchange(tracker_self self, std::uint64_t id, exchange_outcome outcome) {
   auto& st = self->state;
   if (!st.schedule->in_flight() || id != st.request_id) return;  // an abandoned exchange
   auto order = *st.schedule->in_flight();
   auto now = self->clock().now();
-
   if (order.event == announce_event::stopped) {
-    bool ok = status >= 200 && status < 300;
-    if (ok) {
-      auto reply = parse_announce_reply(body);
-      ok = reply && reply->failure_reason.empty();
-    }
-    if (ok) {
+    if (outcome.failure.empty()) {
       st.schedule->on_accepted(now, seconds{0});
     } else {
-      note(self, order.tracker, "stopped announce failed");
+      note(self, order.tracker, "stopped announce failed: " + outcome.failure);
       st.schedule->on_failed(now);
     }
-    act(self);
-    return;
-  }
-
-  std::string failure;
-  if (status == 0)
-    failure = "HTTP exchange failed: " + body;
-  else if (status < 200 || status > 299)
-    failure = "HTTP status " + std::to_string(status) + " " + body;
-  else
-    failure = on_reply(self, order.tracker, body);
-
-  if (!failure.empty()) {
-    note(self, order.tracker, failure);
+  } else if (outcome.failure.empty()) {
+    accept_reply(self, order.tracker, outcome.reply);
+  } else {
+    note(self, order.tracker, outcome.failure);
     auto pause = st.schedule->on_failed(now);
     if (pause.count() > 0)
       ACTORRENT_LOG(info, "every tracker failed; next announce in " << pause.count() << " s");
   }
   act(self);
+}
+
+void on_http(tracker_self self, std::uint64_t id, std::int32_t status, const std::string& body) {
+  exchange_outcome out;
+  if (status == 0) {
+    out.failure = "HTTP exchange failed: " + body;
+  } else if (status < 200 || status > 299) {
+    out.failure = "HTTP status " + std::to_string(status) + " " + body;
+  } else if (auto reply = parse_announce_reply(body); !reply) {
+    out.failure = "bad reply: " + reply.err().message;
+  } else if (!reply->failure_reason.empty()) {
+    out.failure = "failure: " + printable(reply->failure_reason);
+  } else {
+    out.reply = std::move(*reply);
+  }
+  finish_exchange(self, id, std::move(out));
 }
 
 // A udp:// exchange ended: `failure` is empty when the tracker accepted
 // the announce, else what went wrong, for people.
 void on_udp(tracker_self self, std::uint64_t id, const std::string& failure, std::int32_t interval,
             std::vector<peer_endpoint>& peers) {
-  auto& st = self->state;
-  if (!st.schedule->in_flight() || id != st.request_id) return;  // an abandoned exchange
-  auto order = *st.schedule->in_flight();
-  auto now = self->clock().now();
-  if (order.event == announce_event::stopped) {
-    if (failure.empty()) {
-      st.schedule->on_accepted(now, seconds{0});
-    } else {
-      note(self, order.tracker, "stopped announce failed: " + failure);
-      st.schedule->on_failed(now);
-    }
-  } else if (failure.empty()) {
-    announce_reply reply;
-    reply.interval = std::clamp<std::int64_t>(interval, min_announce_interval, max_announce_interval);
-    reply.peers = std::move(peers);
-    accept_reply(self, order.tracker, reply);
-  } else {
-    note(self, order.tracker, failure);
-    auto pause = st.schedule->on_failed(now);
-    if (pause.count() > 0)
-      ACTORRENT_LOG(info, "every tracker failed; next announce in " << pause.count() << " s");
+  exchange_outcome out;
+  out.failure = failure;
+  if (failure.empty()) {
+    out.reply.interval =
+      std::clamp<std::int64_t>(interval, min_announce_interval, max_announce_interval);
+    out.reply.peers = std::move(peers);
   }
-  act(self);
+  finish_exchange(self, id, std::move(out));
 }
 
 // The trackers this actor can talk to (http://, https:// and udp://); the others are

@@ -22,24 +22,20 @@ void rate_limiter::set_rate(std::uint64_t bytes_per_second) {
   tokens_ = std::min(tokens_, static_cast<double>(burst_for(rate_)));
 }
 
-std::uint64_t rate_limiter::rate() const {
-  std::lock_guard lock{mutex_};
-  return rate_;
-}
-
 void rate_limiter::refill(clock::time_point now) {
   if (now <= last_) return;
-  if (rate_ != 0) {
+  auto bps = rate();
+  if (bps != 0) {
     auto elapsed = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(tokens_ + elapsed * static_cast<double>(rate_),
-                       static_cast<double>(burst_for(rate_)));
+    tokens_ = std::min(tokens_ + elapsed * static_cast<double>(bps),
+                       static_cast<double>(burst_for(bps)));
   }
   last_ = now;
 }
 
 std::size_t rate_limiter::take(std::size_t want, clock::time_point now) {
+  if (unlimited()) return want;
   std::lock_guard lock{mutex_};
-  if (rate_ == 0) return want;
   refill(now);
   auto granted = std::min<double>(static_cast<double>(want), std::floor(std::max(tokens_, 0.0)));
   tokens_ -= granted;
@@ -47,20 +43,23 @@ std::size_t rate_limiter::take(std::size_t want, clock::time_point now) {
 }
 
 void rate_limiter::give_back(std::size_t n) {
+  if (unlimited()) return;
   std::lock_guard lock{mutex_};
-  if (rate_ == 0) return;
-  tokens_ = std::min(tokens_ + static_cast<double>(n), static_cast<double>(burst_for(rate_)));
+  tokens_ = std::min(tokens_ + static_cast<double>(n), static_cast<double>(burst_for(rate())));
 }
 
 rate_limiter::clock::duration rate_limiter::wait_for(std::size_t n, clock::time_point now) {
+  if (unlimited()) return clock::duration::zero();
   std::lock_guard lock{mutex_};
-  if (rate_ == 0) return clock::duration::zero();
   refill(now);
-  auto needed = std::min<double>(static_cast<double>(n), static_cast<double>(burst_for(rate_)))
+  auto bps = rate();
+  // set_rate(0) may have run between the check above and the lock.
+  if (bps == 0) return clock::duration::zero();
+  auto needed = std::min<double>(static_cast<double>(n), static_cast<double>(burst_for(bps)))
                 - tokens_;
   if (needed <= 0) return clock::duration::zero();
   return std::chrono::duration_cast<clock::duration>(
-    std::chrono::duration<double>(needed / static_cast<double>(rate_)));
+    std::chrono::duration<double>(needed / static_cast<double>(bps)));
 }
 
 std::size_t take_all(const rate_limiters& limiters, std::size_t want,

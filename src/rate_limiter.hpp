@@ -5,6 +5,7 @@
 // their rates stays at the limit.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +24,7 @@ public:
 
   /// Takes effect at once; tokens above the new burst are dropped.
   void set_rate(std::uint64_t bytes_per_second);
-  std::uint64_t rate() const;
+  std::uint64_t rate() const { return rate_.load(std::memory_order_relaxed); }
   bool unlimited() const { return rate() == 0; }
 
   /// Grants up to `want` bytes (0 when the bucket is empty; `want` when
@@ -42,8 +43,10 @@ public:
 private:
   void refill(clock::time_point now);
 
-  mutable std::mutex mutex_;
-  std::uint64_t rate_;
+  std::mutex mutex_;
+  // Atomic so that an unlimited bucket, the common case, is passed without
+  // taking the lock on every socket read and write.
+  std::atomic<std::uint64_t> rate_;
   double tokens_;
   clock::time_point last_;
 };

@@ -3,7 +3,7 @@
 # the line "N passed, N failed" counted from meson's test logs.
 #
 # Stages (ACTORRENT_TEST_STAGES; default "main tsan fuzz", which fits a CI run
-# on two cores; "main asan tsan fuzz" adds the ASan build, ~20 min more there):
+# on two cores; "main asan tsan fuzz" adds the ASan build, ~10 min more there):
 #   main  the release build: unit, fuzz-corpus, end-to-end, simulation, install
 #   asan  unit, fuzz-corpus, simulation and chosen end-to-end tests under
 #         AddressSanitizer + UBSan (build-asan/)

@@ -39,26 +39,15 @@ import threading
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swarm import bencode  # noqa: E402
+
 HEAD_LIMIT = 16 * 1024
 
 HTML = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
         b"<body><h1>Bad Gateway</h1><p>The upstream tracker is down for maintenance."
         b"</p></body></html>\n")
-
-
-def bencode(v) -> bytes:
-    if isinstance(v, int):
-        return b"i%de" % v
-    if isinstance(v, str):
-        v = v.encode()
-    if isinstance(v, bytes):
-        return b"%d:%s" % (len(v), v)
-    if isinstance(v, list):
-        return b"l" + b"".join(bencode(x) for x in v) + b"e"
-    if isinstance(v, dict):
-        items = sorted((k.encode() if isinstance(k, str) else k, x) for k, x in v.items())
-        return b"d" + b"".join(bencode(k) + bencode(x) for k, x in items) + b"e"
-    raise TypeError(type(v))
 
 
 def fake_peer(i: int) -> tuple:
