@@ -342,7 +342,7 @@ void peer_protocol::request_work(time_point now) {
     // Choked: a fast peer still serves its allowed-fast pieces.
     if (!fast_) return;
     for (auto piece : allowed_in_)
-      if (peer_has_.test(piece)) only.push_back(piece);
+      if (peer_has_.test(piece) && !ours_.test(piece)) only.push_back(piece);
     if (only.empty()) return;
   }
   auto room = pipeline_ > outstanding_.size() ? pipeline_ - outstanding_.size() : 0;

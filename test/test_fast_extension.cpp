@@ -395,6 +395,13 @@ TEST_CASE("choked by a fast peer: we ask for its allowed-fast pieces only") {
   // Rejected all the same while choked: the piece is no longer counted on.
   p.on_message(wire::reject_request{7, 0, 16384}, t0, 0);
   CHECK(p.allowed_fast_from_peer() == std::vector<std::uint32_t>{9});
+  // Once piece 9 is ours, there is nothing left to ask a choking peer for.
+  p.pending().clear();
+  p.on_work({}, t0);
+  p.on_have(9, t0);
+  p.pending().clear();
+  p.request_work(t0);
+  CHECK_FALSE(p.pending().want);
 }
 
 TEST_CASE("suggestions from a fast peer are passed on, bounded") {
