@@ -83,8 +83,13 @@ using piece_manager_actor = caf::typed_actor<
   caf::reacts_to<want_atom, peer_key, std::uint32_t>,
   // A requested block arrived, with its payload.
   caf::reacts_to<block_atom, peer_key, block_ref, std::vector<std::uint8_t>>,
-  // Requests the peer gave up on (choked, timed out): back to the pool.
+  // Requests the peer gave up on (choked, timed out, rejected): back to the pool.
   caf::reacts_to<drop_atom, peer_key, std::vector<block_ref>>,
+  // The peer chokes us but serves these pieces all the same (its
+  // allowed-fast set, BEP 6): like want, with blocks of these pieces only.
+  caf::reacts_to<want_atom, peer_key, std::uint32_t, std::vector<std::uint32_t>>,
+  // The peer suggests this piece (BEP 6): picked first while we want it.
+  caf::reacts_to<suggest_atom, peer_key, std::uint32_t>,
   // The peer disconnected: every request it had is back in the pool.
   caf::reacts_to<leave_atom, peer_key>,
   // Progress, for the torrent's status and for tests.

@@ -1,6 +1,7 @@
 #include "peer_actor.hpp"
 
 #include "log.hpp"
+#include "peer_client.hpp"
 #include "peer_protocol.hpp"
 #include "wire_decoder.hpp"
 
@@ -97,6 +98,13 @@ void act(peer_self self) {
   for (auto& b : a.blocks) self->send(st.pm, block_atom_v, st.key, b.ref, std::move(b.data));
   if (!a.drop.empty()) self->send(st.pm, drop_atom_v, st.key, std::move(a.drop));
   if (a.joined) {
+    if (st.proto->fast()) {
+      const auto& id = st.proto->remote_id();
+      ACTORRENT_LOG(info, "peer " << st.remote.to_string() << " ("
+                            << client_from_peer_id(std::string_view(
+                                 reinterpret_cast<const char*>(id.data()), id.size()))
+                            << "): fast extension (BEP 6)");
+    }
     if (st.torrent) {
       const auto& id = st.proto->remote_id();
       self->send(st.torrent, connected_atom_v, st.key, std::string(id.begin(), id.end()));
@@ -150,7 +158,10 @@ void act(peer_self self) {
     for (auto piece : a.metadata_rejects) self->send(st.meta_owner, reject_atom_v, st.key, piece);
   }
   if (a.notify_drained_below && st.conn) st.conn->notify_when_drained(*a.notify_drained_below);
-  if (a.want) self->send(st.pm, want_atom_v, st.key, *a.want);
+  for (auto piece : a.suggests) self->send(st.pm, suggest_atom_v, st.key, piece);
+  if (a.want && a.want_pieces.empty()) self->send(st.pm, want_atom_v, st.key, *a.want);
+  if (a.want && !a.want_pieces.empty())
+    self->send(st.pm, want_atom_v, st.key, *a.want, std::move(a.want_pieces));
   if (!a.send.empty() && st.conn) st.conn->send(std::move(a.send));
   if (a.report && st.torrent && st.proto->handshaken())
     self->send(st.torrent, peer_stats_atom_v, st.key, st.proto->stats());

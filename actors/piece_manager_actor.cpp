@@ -1,6 +1,7 @@
 #include "piece_manager_actor.hpp"
 
 #include "ban_policy.hpp"
+#include "piece_suggestions.hpp"
 #include "log.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -18,6 +19,7 @@ struct peer_entry {
   std::string host;
   bitfield has;
   bool starved = false;
+  piece_suggestions suggested;  // BEP 6 hints from the peer
 };
 
 struct piece_manager_state {
@@ -179,6 +181,51 @@ void verify(pm_self self, std::uint32_t piece) {
       });
 }
 
+/// Answers a want of `key` with up to `max` blocks: of the pieces it
+/// suggested first, then of any piece it has, or (`only`: it chokes us)
+/// of those pieces alone.
+void hand_out_work(pm_self self, peer_key key, std::uint32_t max,
+                   const std::vector<std::uint32_t>* only) {
+  auto& st = self->state;
+  auto it = st.peers.find(key);
+  if (it == st.peers.end()) return;
+  auto& peer = it->second;
+  if (st.finished) {
+    self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
+    return;
+  }
+  if (st.verifying_bytes > st.cfg.max_verifying_bytes) {
+    peer.starved = true;
+    self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
+    return;
+  }
+  bitfield allowed;
+  if (only != nullptr) {
+    allowed = bitfield(st.cfg.num_pieces);
+    for (auto p : *only)
+      if (p < st.cfg.num_pieces && peer.has.test(p)) allowed.set(p);
+  }
+  const bitfield& from = only != nullptr ? allowed : peer.has;
+  std::vector<block_ref> blocks;
+  if (!peer.suggested.empty()) {
+    auto hinted = peer.suggested.wanted(from, st.picker->have_bits());
+    if (!hinted.none()) blocks = st.picker->pick(key, hinted, max);
+  }
+  if (blocks.size() < max) {
+    auto more = st.picker->pick(key, from, max - blocks.size());
+    blocks.insert(blocks.end(), more.begin(), more.end());
+  }
+  peer.starved = blocks.empty();
+  bool endgame = st.picker->in_endgame();
+  if (endgame && !st.was_endgame) {
+    ACTORRENT_LOG(info, "end-game: " << st.picker->missing_blocks() << " blocks missing");
+    // Idle peers may now take duplicates of blocks in flight.
+    wake_starved(self, key);
+  }
+  st.was_endgame = endgame;
+  self->send(peer.handle, work_atom_v, std::move(blocks));
+}
+
 piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_config cfg,
                                                  disk_writer_actor disk,
                                                  piece_manager_owner_actor torrent) {
@@ -209,7 +256,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
     [self](join_atom, peer_key key, std::string& host,
            peer_actor handle) -> std::vector<std::uint8_t> {
       auto& st = self->state;
-      st.peers[key] = peer_entry{std::move(handle), std::move(host), bitfield(st.cfg.num_pieces), false};
+      st.peers[key] = peer_entry{std::move(handle), std::move(host), bitfield(st.cfg.num_pieces), false, {}};
       if (st.picker->have_count() == 0) return {};
       return st.picker->have_bits().bytes();
     },
@@ -234,30 +281,15 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       }
       return !st.picker->have(piece) || interesting(st, it->second.has);
     },
-    [self](want_atom, peer_key key, std::uint32_t max) {
+    [self](want_atom, peer_key key, std::uint32_t max) { hand_out_work(self, key, max, nullptr); },
+    [self](want_atom, peer_key key, std::uint32_t max, std::vector<std::uint32_t>& pieces) {
+      hand_out_work(self, key, max, &pieces);
+    },
+    [self](suggest_atom, peer_key key, std::uint32_t piece) {
       auto& st = self->state;
       auto it = st.peers.find(key);
-      if (it == st.peers.end()) return;
-      auto& handle = it->second.handle;
-      if (st.finished) {
-        self->send(handle, work_atom_v, std::vector<block_ref>{});
-        return;
-      }
-      if (st.verifying_bytes > st.cfg.max_verifying_bytes) {
-        it->second.starved = true;
-        self->send(handle, work_atom_v, std::vector<block_ref>{});
-        return;
-      }
-      auto blocks = st.picker->pick(key, it->second.has, max);
-      it->second.starved = blocks.empty();
-      bool endgame = st.picker->in_endgame();
-      if (endgame && !st.was_endgame) {
-        ACTORRENT_LOG(info, "end-game: " << st.picker->missing_blocks() << " blocks missing");
-        // Idle peers may now take duplicates of blocks in flight.
-        wake_starved(self, key);
-      }
-      st.was_endgame = endgame;
-      self->send(handle, work_atom_v, std::move(blocks));
+      if (it != st.peers.end() && piece < st.cfg.num_pieces && !st.picker->have(piece))
+        it->second.suggested.add(piece);
     },
     [self](block_atom, peer_key key, block_ref b, std::vector<std::uint8_t>& data) {
       auto& st = self->state;

@@ -1,5 +1,6 @@
 #include "peer_protocol.hpp"
 
+#include "allowed_fast.hpp"
 #include "extension_handshake.hpp"
 #include "metadata_message.hpp"
 #include "wire_encoder.hpp"
@@ -17,6 +18,8 @@ void peer_protocol::actions::clear() {
   blocks.clear();
   drop.clear();
   want.reset();
+  want_pieces.clear();
+  suggests.clear();
   joined = false;
   bitfield.reset();
   haves.clear();
@@ -57,6 +60,8 @@ void peer_protocol::on_connected(time_point now) {
   hs.info_hash = cfg_.info_hash;
   hs.peer_id = cfg_.our_id;
   hs.reserved[5] |= 0x10;  // BEP 10: we speak the extension protocol
+  // A connection that only fetches metadata has no pieces to speak of.
+  if (!cfg_.metadata_only) hs.reserved[fast_extension_byte] |= fast_extension_bit;
   wire::append_handshake(act_.send, hs);
   last_sent_ = now;
 }
@@ -77,6 +82,13 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
     return;
   }
   peer_extensions_ = (hs.reserved[5] & 0x10) != 0;
+  fast_ = !cfg_.metadata_only && (hs.reserved[fast_extension_byte] & fast_extension_bit) != 0;
+  if (fast_ && remote_ip_.size() == 4) {
+    std::array<std::uint8_t, 4> ip{};
+    std::copy_n(remote_ip_.begin(), 4, ip.begin());
+    allowed_out_ = allowed_fast_set(ip, cfg_.info_hash, cfg_.num_pieces,
+                                    allowed_fast_count(cfg_.num_pieces));
+  }
   if (cfg_.metadata_only && !peer_extensions_) {
     close(errc::wire_protocol, "the peer does not speak the extension protocol, so it cannot send metadata");
     return;
@@ -206,11 +218,25 @@ void peer_protocol::expire_metadata_requests(time_point now) {
 }
 
 void peer_protocol::on_joined(std::span<const std::uint8_t> ours, time_point now) {
-  if (ours.empty() || !ours_.assign_wire(ours, cfg_.num_pieces)) {
-    ours_ = bitfield(cfg_.num_pieces);
+  if (ours.empty() || !ours_.assign_wire(ours, cfg_.num_pieces)) ours_ = bitfield(cfg_.num_pieces);
+  send_our_pieces(now);
+}
+
+void peer_protocol::send_our_pieces(time_point now) {
+  if (!fast_) {
+    if (!ours_.none()) send(wire::bitfield{ours_.bytes()}, now);
     return;
   }
-  send(wire::bitfield{ours}, now);
+  // BEP 6: a fast peer always says what it has, in the shortest form.
+  if (ours_.none())
+    send(wire::have_none{}, now);
+  else if (ours_.all())
+    send(wire::have_all{}, now);
+  else
+    send(wire::bitfield{ours_.bytes()}, now);
+  // Only pieces we have: the others follow as we verify them (on_have).
+  for (auto piece : allowed_out_)
+    if (ours_.test(piece)) send(wire::allowed_fast{piece}, now);
 }
 
 // -- messages -----------------------------------------------------------------
@@ -221,13 +247,19 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
       using T = std::decay_t<decltype(m)>;
       if constexpr (std::is_same_v<T, wire::extended>) {
         on_extended(m, now, queued);
+      } else if constexpr (std::is_same_v<T, wire::suggest_piece> || std::is_same_v<T, wire::have_all>
+                           || std::is_same_v<T, wire::have_none>
+                           || std::is_same_v<T, wire::reject_request>
+                           || std::is_same_v<T, wire::allowed_fast>) {
+        on_fast_message(msg, now);
       } else if (cfg_.metadata_only) {
         // Without metadata there are no pieces to speak of: the peer's
         // bitfield, HAVEs and requests wait for the torrent's connections.
       } else if constexpr (std::is_same_v<T, wire::choke>) {
         peer_choking_ = true;
-        // Without the fast extension a choke discards every pending request.
-        give_back_all();
+        // Without the fast extension a choke discards every pending request;
+        // a fast peer rejects or serves each one (BEP 6), so they stay.
+        if (!fast_) give_back_all();
       } else if constexpr (std::is_same_v<T, wire::unchoke>) {
         peer_choking_ = false;
         last_block_ = now;
@@ -239,7 +271,7 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
       } else if constexpr (std::is_same_v<T, wire::not_interested>) {
         if (peer_interested_) {
           peer_interested_ = stats_.peer_interested = false;
-          upload_queue_.clear();
+          reject_queued(false, now);
           act_.report = true;
         }
       } else if constexpr (std::is_same_v<T, wire::have>) {
@@ -260,7 +292,7 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
       } else if constexpr (std::is_same_v<T, wire::request>) {
         on_request(m, now, queued);
       } else if constexpr (std::is_same_v<T, wire::cancel>) {
-        on_remote_cancel(m);
+        on_remote_cancel(m, now);
       } else {
         // keep-alive, port, unknown (extension messages): nothing to do.
       }
@@ -304,7 +336,15 @@ void peer_protocol::give_back_all() {
 }
 
 void peer_protocol::request_work(time_point now) {
-  if (!handshaken_ || closing() || peer_choking_ || !am_interested_ || want_pending_) return;
+  if (!handshaken_ || closing() || !am_interested_ || want_pending_ || reject_backoff_) return;
+  std::vector<std::uint32_t> only;
+  if (peer_choking_) {
+    // Choked: a fast peer still serves its allowed-fast pieces.
+    if (!fast_) return;
+    for (auto piece : allowed_in_)
+      if (peer_has_.test(piece) && !ours_.test(piece)) only.push_back(piece);
+    if (only.empty()) return;
+  }
   auto room = pipeline_ > outstanding_.size() ? pipeline_ - outstanding_.size() : 0;
   // Ask in batches: one round trip to the PieceManager per few blocks would
   // cost more than the blocks themselves on a fast link.
@@ -313,16 +353,26 @@ void peer_protocol::request_work(time_point now) {
   want_pending_ = true;
   want_sent_ = now;
   act_.want = static_cast<std::uint32_t>(room);
+  act_.want_pieces = std::move(only);
 }
 
 void peer_protocol::on_work(std::vector<block_ref> blocks, time_point now) {
   want_pending_ = false;
   if (blocks.empty()) return;
-  if (peer_choking_ || !am_interested_ || closing()) {
-    // Choked (or no longer interested) while the answer was on its way: the
-    // requests would be ignored by the peer, so they go straight back.
+  if (!am_interested_ || closing()) {
     act_.drop.insert(act_.drop.end(), blocks.begin(), blocks.end());
     return;
+  }
+  if (peer_choking_) {
+    // Choked while the answer was on its way: the peer would ignore the
+    // requests (or reject them), so they go straight back, except those of
+    // its allowed-fast pieces.
+    auto usable = std::partition(blocks.begin(), blocks.end(), [&](const block_ref& b) {
+      return fast_ && std::find(allowed_in_.begin(), allowed_in_.end(), b.piece) != allowed_in_.end();
+    });
+    act_.drop.insert(act_.drop.end(), usable, blocks.end());
+    blocks.erase(usable, blocks.end());
+    if (blocks.empty()) return;
   }
   if (outstanding_.empty()) last_block_ = now;
   for (auto& b : blocks) {
@@ -366,6 +416,7 @@ void peer_protocol::on_have(std::uint32_t piece, time_point now) {
   ours_.set(piece);
   if (!handshaken_) return;
   send(wire::have{piece}, now);
+  if (fast_ && allowed_to_peer(piece)) send(wire::allowed_fast{piece}, now);
   if (ours_.all()) {
     if (peer_has_.all()) {
       close(errc::cancelled, "both sides are seeds");
@@ -395,50 +446,88 @@ std::size_t peer_protocol::cache_limit() const {
   return std::clamp<std::size_t>(by_bytes, 1, cfg_.cached_pieces);
 }
 
+void peer_protocol::refuse_request(const block_ref& r, errc code, std::string why,
+                                   time_point now) {
+  // A fast peer hears that we will not serve it (BEP 6) and may ask
+  // elsewhere; a few such mistakes are forgiven, a stream of them is not.
+  if (fast_ && ++refused_requests_ <= cfg_.max_choked_requests) {
+    send(wire::reject_request{r.piece, r.begin, r.length}, now);
+    return;
+  }
+  close(code, std::move(why));
+}
+
 void peer_protocol::on_request(const wire::request& m, time_point now, std::size_t queued) {
+  const block_ref r{m.piece, m.begin, m.length};
   if (m.length == 0 || m.length > std::min<std::uint32_t>(cfg_.max_request, 128 * 1024)) {
-    close(errc::wire_protocol, "request of " + std::to_string(m.length) + " bytes");
+    refuse_request(r, errc::wire_protocol, "request of " + std::to_string(m.length) + " bytes", now);
     return;
   }
   if (m.piece >= cfg_.num_pieces || ours_.empty() || !ours_.test(m.piece)) {
-    close(errc::wire_protocol,
-          "request for piece " + std::to_string(m.piece) + " that we do not have");
+    refuse_request(r, errc::wire_protocol,
+                   "request for piece " + std::to_string(m.piece) + " that we do not have", now);
     return;
   }
   if (static_cast<std::int64_t>(m.begin) + m.length > piece_size(m.piece)) {
-    close(errc::wire_protocol, "request beyond the end of piece " + std::to_string(m.piece));
+    refuse_request(r, errc::wire_protocol,
+                   "request beyond the end of piece " + std::to_string(m.piece), now);
     return;
   }
-  if (am_choking_) {
-    // BEP 3: requests from a choked peer are dropped. A few arrive after
-    // every choke; a peer that keeps sending them is not playing fair.
-    if (++choked_requests_ > cfg_.max_choked_requests)
+  if (am_choking_ && !(fast_ && allowed_to_peer(m.piece))) {
+    // BEP 3: requests from a choked peer are dropped (BEP 6: rejected). A
+    // few arrive after every choke; a peer that keeps sending them is not
+    // playing fair.
+    if (++choked_requests_ > cfg_.max_choked_requests) {
       close(errc::wire_protocol, "keeps requesting while choked");
+      return;
+    }
+    if (fast_) send(wire::reject_request{r.piece, r.begin, r.length}, now);
     return;
   }
   if (upload_queue_.size() >= cfg_.max_upload_queue) {
-    close(errc::wire_limit,
-          "more than " + std::to_string(cfg_.max_upload_queue) + " requests queued");
+    refuse_request(r, errc::wire_limit,
+                   "more than " + std::to_string(cfg_.max_upload_queue) + " requests queued", now);
     return;
   }
-  upload_queue_.push_back({m.piece, m.begin, m.length});
+  upload_queue_.push_back(r);
   serve(now, queued);
 }
 
-void peer_protocol::on_remote_cancel(const wire::cancel& m) {
+void peer_protocol::on_remote_cancel(const wire::cancel& m, time_point now) {
   block_ref b{m.piece, m.begin, m.length};
   auto it = std::find(upload_queue_.begin(), upload_queue_.end(), b);
-  if (it != upload_queue_.end()) upload_queue_.erase(it);
+  if (it == upload_queue_.end()) return;  // sent already, or never asked: nothing to answer
+  upload_queue_.erase(it);
+  // BEP 6: every request is answered, with the block or with a reject.
+  if (fast_) send(wire::reject_request{b.piece, b.begin, b.length}, now);
+}
+
+bool peer_protocol::allowed_to_peer(std::uint32_t piece) const {
+  return std::find(allowed_out_.begin(), allowed_out_.end(), piece) != allowed_out_.end();
+}
+
+void peer_protocol::reject_queued(bool keep_allowed_fast, time_point now) {
+  if (!fast_) {
+    upload_queue_.clear();
+    return;
+  }
+  std::erase_if(upload_queue_, [&](const block_ref& r) {
+    if (keep_allowed_fast && allowed_to_peer(r.piece)) return false;
+    send(wire::reject_request{r.piece, r.begin, r.length}, now);
+    return true;
+  });
 }
 
 void peer_protocol::set_choking(bool choke, time_point now, std::size_t queued) {
   if (choke == am_choking_ || !handshaken_ || closing()) return;
   am_choking_ = choke;
   if (choke) {
-    upload_queue_.clear();
-    piece_cache_.clear();
+    // A fast peer keeps its allowed-fast requests and hears of the others.
+    reject_queued(true, now);
+    if (upload_queue_.empty()) piece_cache_.clear();
     choked_requests_ = 0;
     send(wire::choke{}, now);
+    serve(now, queued);
   } else {
     send(wire::unchoke{}, now);
     serve(now, queued);
@@ -465,7 +554,8 @@ void peer_protocol::on_drained(time_point now, std::size_t queued) {
 
 void peer_protocol::serve(time_point now, std::size_t queued) {
   if (closing()) return;
-  while (!am_choking_ && !upload_queue_.empty()) {
+  // While we choke the peer, the queue holds only its allowed-fast requests.
+  while (!upload_queue_.empty()) {
     if (queued + act_.send.size() >= cfg_.send_high_water) {
       if (!waiting_for_drain_) {
         waiting_for_drain_ = true;
@@ -484,7 +574,6 @@ void peer_protocol::serve(time_point now, std::size_t queued) {
     stats_.uploaded += r.length;
   }
   // Read ahead: the next pieces asked for are loaded while this one is sent.
-  if (am_choking_) return;
   for (auto& r : upload_queue_) {
     if (loading_.size() >= std::min(cfg_.piece_reads, cache_limit())) break;
     if (cached(r.piece) == nullptr
@@ -556,6 +645,7 @@ void peer_protocol::on_tick(time_point now) {
     close(errc::timeout, "no extension handshake");
     return;
   }
+  reject_backoff_ = false;
   expire_metadata_requests(now);
   if (closing()) return;
   expire_requests(now);
@@ -567,6 +657,65 @@ void peer_protocol::on_tick(time_point now) {
   stats_.snubbed = snubbed_;
   act_.report = true;
   request_work(now);
+}
+
+} // namespace actorrent
+
+namespace actorrent {
+
+// -- the fast extension (BEP 6) -------------------------------------------------
+
+void peer_protocol::on_fast_message(const wire::message& msg, time_point now) {
+  if (!fast_) {
+    close(errc::wire_protocol, std::string(wire::message_name(msg))
+                                 + " without the fast extension in both handshakes");
+    return;
+  }
+  if (std::holds_alternative<wire::have_all>(msg)) {
+    peer_has_ = bitfield(cfg_.num_pieces, true);
+  } else if (std::holds_alternative<wire::have_none>(msg)) {
+    peer_has_ = bitfield(cfg_.num_pieces);
+  } else if (auto* r = std::get_if<wire::reject_request>(&msg)) {
+    on_reject(*r);
+    return;
+  } else if (auto* a = std::get_if<wire::allowed_fast>(&msg)) {
+    // The set is about ten pieces; a peer that offers more gets no more
+    // memory for them.
+    if (allowed_in_.size() < max_allowed_fast_from_peer
+        && std::find(allowed_in_.begin(), allowed_in_.end(), a->piece) == allowed_in_.end())
+      allowed_in_.push_back(a->piece);
+    return;
+  } else if (auto* s = std::get_if<wire::suggest_piece>(&msg)) {
+    // A hint for the PieceManager, which keeps a few per peer; per batch of
+    // input at most as many go out.
+    if (act_.suggests.size() < max_suggestions_per_batch
+        && std::find(act_.suggests.begin(), act_.suggests.end(), s->piece) == act_.suggests.end())
+      act_.suggests.push_back(s->piece);
+    return;
+  }
+  // have_all / have_none: the same path as a bitfield.
+  on_remote_has(now);
+  if (!closing()) act_.bitfield = peer_has_.bytes();
+}
+
+void peer_protocol::on_reject(const wire::reject_request& m) {
+  const block_ref b{m.piece, m.begin, m.length};
+  auto it = std::find_if(outstanding_.begin(), outstanding_.end(),
+                         [&](const auto& r) { return r.block == b; });
+  // A reject of a request we cancelled, or gave back after a timeout, is
+  // the expected answer: nothing is left to do.
+  if (it == outstanding_.end()) return;
+  outstanding_.erase(it);
+  act_.drop.push_back(b);  // back to the pool at once, for any peer
+  if (peer_choking_) {
+    // Rejected while choked: if it was an allowed-fast piece, the peer does
+    // not honour it after all; asking again would only be rejected again.
+    std::erase(allowed_in_, b.piece);
+  } else {
+    // Rejected while unchoked (its queue is full): asking again at once
+    // could be rejected at once, so wait for the next tick.
+    reject_backoff_ = true;
+  }
 }
 
 } // namespace actorrent

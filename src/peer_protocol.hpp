@@ -1,7 +1,8 @@
 // The protocol of one peer connection, without sockets, actors or clocks of
 // its own: choke and interest both ways, the request pipeline and its
 // sizing, request and snub timeouts, the upload queue with whole-piece
-// read-ahead, and the checks on what the remote peer asks of us.
+// read-ahead, the checks on what the remote peer asks of us, and the fast
+// extension (BEP 6) when both sides speak it.
 //
 // The peer actor feeds it what happens (wire messages, answers from the
 // PieceManager and the disk, the time) and carries out the actions it
@@ -109,6 +110,10 @@ public:
     std::vector<block> blocks;                           ///< requested blocks: to the PieceManager
     std::vector<block_ref> drop;                         ///< requests given up: back to the pool
     std::optional<std::uint32_t> want;                   ///< ask the PieceManager for up to N blocks
+    /// With `want`: only blocks of these pieces (the peer chokes us; they
+    /// are its allowed-fast pieces). Empty: any piece.
+    std::vector<std::uint32_t> want_pieces;
+    std::vector<std::uint32_t> suggests;                 ///< the peer suggests these pieces (BEP 6)
     bool joined = false;                                 ///< handshake done: join, tell the torrent
     std::optional<std::vector<std::uint8_t>> bitfield;   ///< ask the PieceManager: interesting?
     std::vector<std::uint32_t> haves;                    ///< new pieces of the peer: ask likewise
@@ -188,6 +193,12 @@ public:
   const std::string& peer_client() const noexcept { return peer_client_; }
   std::size_t metadata_in_flight() const noexcept { return metadata_outstanding_.size(); }
   std::size_t metadata_served() const noexcept { return metadata_served_; }
+  /// Both handshakes set the fast extension bit (BEP 6).
+  bool fast() const noexcept { return fast_; }
+  /// Pieces the peer serves us while it chokes us (its allowed_fast messages).
+  const std::vector<std::uint32_t>& allowed_fast_from_peer() const noexcept { return allowed_in_; }
+  /// Pieces we serve the peer while we choke it (our canonical set).
+  const std::vector<std::uint32_t>& allowed_fast_to_peer() const noexcept { return allowed_out_; }
 
 private:
   struct outstanding_request {
@@ -205,7 +216,7 @@ private:
   void set_interest(bool interesting, time_point now);
   void on_block(const wire::piece& p, time_point now);
   void on_request(const wire::request& m, time_point now, std::size_t queued);
-  void on_remote_cancel(const wire::cancel& m);
+  void on_remote_cancel(const wire::cancel& m, time_point now);
   void on_remote_has(time_point now);
   void serve(time_point now, std::size_t queued);
   const std::vector<std::uint8_t>* cached(std::uint32_t piece) const;
@@ -219,6 +230,12 @@ private:
   void on_metadata_message(std::span<const std::uint8_t> payload, time_point now, std::size_t queued);
   void send_extended(std::uint8_t id, const std::vector<std::uint8_t>& payload, time_point now);
   void expire_metadata_requests(time_point now);
+  void on_fast_message(const wire::message& m, time_point now);
+  void on_reject(const wire::reject_request& m);
+  void send_our_pieces(time_point now);
+  bool allowed_to_peer(std::uint32_t piece) const;
+  void refuse_request(const block_ref& r, errc code, std::string why, time_point now);
+  void reject_queued(bool keep_allowed_fast, time_point now);
 
   peer_config cfg_;
   bool incoming_;
@@ -263,6 +280,15 @@ private:
   };
   std::deque<metadata_request> metadata_outstanding_;
   unsigned metadata_timeouts_ = 0;
+
+  // The fast extension (BEP 6).
+  static constexpr std::size_t max_allowed_fast_from_peer = 64;
+  static constexpr std::size_t max_suggestions_per_batch = 16;
+  bool fast_ = false;                       // both handshakes set its bit
+  std::vector<std::uint32_t> allowed_out_;  // we serve these while choking the peer
+  std::vector<std::uint32_t> allowed_in_;   // the peer serves these while choking us
+  bool reject_backoff_ = false;             // a request was rejected: no new one before the tick
+  std::size_t refused_requests_ = 0;        // invalid requests we rejected instead of closing
 
   time_point started_;
   time_point last_received_;

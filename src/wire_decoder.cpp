@@ -26,7 +26,10 @@ inline std::uint32_t load32(const std::uint8_t* p) noexcept {
 const char* id_name(std::uint8_t id) noexcept {
   static constexpr const char* names[] = {"choke", "unchoke", "interested", "not_interested",
                                           "have", "bitfield", "request", "piece", "cancel", "port"};
+  static constexpr const char* fast_names[] = {"suggest_piece", "have_all", "have_none",
+                                               "reject_request", "allowed_fast"};
   if (id == static_cast<std::uint8_t>(message_id::extended)) return "extended";
+  if (id >= 13 && id < 13 + std::size(fast_names)) return fast_names[id - 13];
   return id < std::size(names) ? names[id] : "unknown";
 }
 
@@ -209,8 +212,26 @@ result<std::optional<item>> decoder::next() {
       pos_ += 4 + std::size_t{len};
       return ok(bitfield{bits});
     }
+    case message_id::have_all:
+    case message_id::have_none: {
+      if (len != 1) return bad_length(1);
+      pos_ += 5;
+      if (id == static_cast<std::uint8_t>(message_id::have_all)) return ok(have_all{});
+      return ok(have_none{});
+    }
+    case message_id::suggest_piece:
+    case message_id::allowed_fast: {
+      if (len != 5) return bad_length(5);
+      if (avail < 9) return std::optional<item>{};
+      const std::uint32_t index = load32(p + 5);
+      if (!check_index(index)) return bad_index(index);
+      pos_ += 9;
+      if (id == static_cast<std::uint8_t>(message_id::suggest_piece)) return ok(suggest_piece{index});
+      return ok(allowed_fast{index});
+    }
     case message_id::request:
-    case message_id::cancel: {
+    case message_id::cancel:
+    case message_id::reject_request: {
       if (len != 13) return bad_length(13);
       if (avail < 17) return std::optional<item>{};
       const std::uint32_t index = load32(p + 5);
@@ -222,7 +243,8 @@ result<std::optional<item>> decoder::next() {
       if (!check_index(index)) return bad_index(index);
       pos_ += 17;
       if (id == static_cast<std::uint8_t>(message_id::request)) return ok(request{index, begin, length});
-      return ok(cancel{index, begin, length});
+      if (id == static_cast<std::uint8_t>(message_id::cancel)) return ok(cancel{index, begin, length});
+      return ok(reject_request{index, begin, length});
     }
     case message_id::piece: {
       if (len < 9)

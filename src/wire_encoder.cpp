@@ -45,7 +45,10 @@ std::size_t encoded_size(const message& m) {
     [](const port&) -> std::size_t { return 7; },
     [](const extended& e) -> std::size_t { return 6 + e.payload.size(); },
     [](const unknown& u) -> std::size_t { return 4 + std::size_t{unknown_length(u)}; },
-    [](const auto&) -> std::size_t { return 5; }, // choke .. not_interested
+    [](const suggest_piece&) -> std::size_t { return 9; },
+    [](const allowed_fast&) -> std::size_t { return 9; },
+    [](const reject_request&) -> std::size_t { return 17; },
+    [](const auto&) -> std::size_t { return 5; }, // choke .. not_interested, have_all, have_none
   }, m);
 }
 
@@ -90,6 +93,14 @@ std::size_t encode_to(const message& m, std::span<std::uint8_t> out) {
       if (!e.payload.empty()) std::memcpy(p, e.payload.data(), e.payload.size());
       p += e.payload.size();
     },
+    [&](const suggest_piece& s) { p = put32(put_header(p, 5, message_id::suggest_piece), s.piece); },
+    [&](const have_all&) { p = put_header(p, 1, message_id::have_all); },
+    [&](const have_none&) { p = put_header(p, 1, message_id::have_none); },
+    [&](const reject_request& r) {
+      p = put_header(p, 13, message_id::reject_request);
+      p = put32(put32(put32(p, r.piece), r.begin), r.length);
+    },
+    [&](const allowed_fast& a) { p = put32(put_header(p, 5, message_id::allowed_fast), a.piece); },
     [&](const unknown& u) {
       const std::uint32_t len = unknown_length(u);
       p = put32(p, len);

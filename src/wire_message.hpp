@@ -1,5 +1,5 @@
-// The messages of the BitTorrent peer wire protocol (BEP 3) after the
-// handshake. Payload-carrying messages hold views, not copies, so decoding a
+// The messages of the BitTorrent peer wire protocol (BEP 3, and the fast
+// extension of BEP 6) after the handshake. Payload-carrying messages hold views, not copies, so decoding a
 // block never copies it a second time.
 #pragma once
 
@@ -14,7 +14,9 @@ namespace actorrent::wire {
 /// The one-byte id that follows a message's length prefix.
 enum class message_id : std::uint8_t {
   choke = 0, unchoke = 1, interested = 2, not_interested = 3, have = 4,
-  bitfield = 5, request = 6, piece = 7, cancel = 8, port = 9, extended = 20
+  bitfield = 5, request = 6, piece = 7, cancel = 8, port = 9,
+  suggest_piece = 13, have_all = 14, have_none = 15, reject_request = 16, allowed_fast = 17,
+  extended = 20
 };
 
 struct keep_alive { friend bool operator==(const keep_alive&, const keep_alive&) = default; };
@@ -71,6 +73,28 @@ struct extended {
   }
 };
 
+// The fast extension (BEP 6); only valid between peers that both set its
+// handshake bit.
+
+/// A hint: the sender would like us to download this piece.
+struct suggest_piece {
+  std::uint32_t piece;
+  friend bool operator==(const suggest_piece&, const suggest_piece&) = default;
+};
+/// Instead of a bitfield: the sender has every piece / none.
+struct have_all { friend bool operator==(const have_all&, const have_all&) = default; };
+struct have_none { friend bool operator==(const have_none&, const have_none&) = default; };
+/// The sender will not serve this request (choked, cancelled, over its limits).
+struct reject_request {
+  std::uint32_t piece, begin, length;
+  friend bool operator==(const reject_request&, const reject_request&) = default;
+};
+/// The sender serves requests for this piece even while it chokes us.
+struct allowed_fast {
+  std::uint32_t piece;
+  friend bool operator==(const allowed_fast&, const allowed_fast&) = default;
+};
+
 /// A message with an id this codec does not handle, or an extension message
 /// over the size bound. The decoder skips its payload and reports it so
 /// callers can log.
@@ -82,13 +106,15 @@ struct unknown {
 };
 
 using message = std::variant<keep_alive, choke, unchoke, interested, not_interested, have,
-                             bitfield, request, piece, cancel, port, extended, unknown>;
+                             bitfield, request, piece, cancel, port, extended, unknown,
+                             suggest_piece, have_all, have_none, reject_request, allowed_fast>;
 
 /// A short name for logs ("keep_alive", "piece", ...).
 inline std::string_view message_name(const message& m) noexcept {
   static constexpr std::string_view names[] = {
     "keep_alive", "choke", "unchoke", "interested", "not_interested", "have",
-    "bitfield", "request", "piece", "cancel", "port", "extended", "unknown"};
+    "bitfield", "request", "piece", "cancel", "port", "extended", "unknown",
+    "suggest_piece", "have_all", "have_none", "reject_request", "allowed_fast"};
   static_assert(std::size(names) == std::variant_size_v<message>);
   return names[m.index()];
 }

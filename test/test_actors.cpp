@@ -410,3 +410,52 @@ TEST_CASE("a disk write error in the middle of a piece leaves no claim and no co
   CHECK(contains(again, blocks[1]));
   CHECK(again.size() == 8);
 }
+
+TEST_CASE("fast extension: a peer that chokes us gets blocks of its allowed-fast pieces only") {
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  f.self->send(f.pm, want_atom_v, peer_key{1}, std::uint32_t{100}, std::vector<std::uint32_t>{2, 9});
+  f.sched.run();
+  REQUIRE(ra->work.size() == 1);
+  REQUIRE(ra->work[0].size() == 2);  // piece 2 has two blocks; 9 is no piece
+  for (auto& b : ra->work[0]) CHECK(b.piece == 2);
+}
+
+TEST_CASE("fast extension: a suggested piece is picked first, until we have it") {
+  std::uint32_t usual = 0;
+  {
+    fixture f;
+    f.add_peer(1, std::make_shared<peer_record>());
+    auto first = f.want(1, 1);
+    REQUIRE(first.size() == 1);
+    usual = first[0].piece;
+  }
+  fixture f;
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  const std::uint32_t hint = (usual + 1) % num_pieces;
+  f.self->send(f.pm, suggest_atom_v, peer_key{1}, hint);
+  f.sched.run();
+  auto first = f.want(1, 100);
+  REQUIRE(first.size() == 8);
+  CHECK(first[0].piece == hint);
+  CHECK(first[1].piece == hint);
+}
+
+TEST_CASE("fast extension: a rejected request (drop) is handed to the next peer at once") {
+  fixture f(1);
+  auto ra = std::make_shared<peer_record>();
+  auto rb = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  f.add_peer(2, rb);
+  auto for_a = f.want(1, 100);
+  REQUIRE(for_a.size() == 8);
+  CHECK(f.want(2, 100).empty());
+  f.self->send(f.pm, drop_atom_v, peer_key{1}, std::vector<block_ref>{for_a[5]});
+  f.sched.run();
+  CHECK(rb->wakes == 1);
+  auto for_b = f.want(2, 100);
+  REQUIRE(for_b.size() == 1);
+  CHECK(for_b[0] == for_a[5]);
+}

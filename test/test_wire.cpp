@@ -221,6 +221,12 @@ TEST_CASE("every message encodes to the bytes of BEP 3 and decodes back") {
     {port{6881}, B({0, 0, 0, 3, 9, 0x1a, 0xe1})},
     {extended{3, ext_payload}, B({0, 0, 0, 5, 20, 3, 'd', 'e', 'e'})},
     {unknown{21, 3}, B({0, 0, 0, 3, 21, 0, 0})},
+    {suggest_piece{0x01020304}, B({0, 0, 0, 5, 13, 0x01, 0x02, 0x03, 0x04})},
+    {have_all{}, B({0, 0, 0, 1, 14})},
+    {have_none{}, B({0, 0, 0, 1, 15})},
+    {reject_request{3, 0x4000, 0x4000},
+     B({0, 0, 0, 13, 16, 0, 0, 0, 3, 0, 0, 0x40, 0, 0, 0, 0x40, 0})},
+    {allowed_fast{0x0a0b0c0d}, B({0, 0, 0, 5, 17, 0x0a, 0x0b, 0x0c, 0x0d})},
   };
   REQUIRE(rows.size() == std::variant_size_v<message>);
   for (const auto& r : rows) {
@@ -485,6 +491,9 @@ TEST_CASE("request and cancel lengths must be 1 to max_block") {
   CHECK(first_error(encode(cancel{0, 0, 16385})).code == errc::wire_limit);
   CHECK_FALSE(first_error(encode(request{0, 0, 16384})));
   CHECK_FALSE(first_error(encode(request{0, 0, 1})));
+  CHECK(first_error(encode(reject_request{0, 0, 0})).code == errc::wire_limit);
+  CHECK(first_error(encode(reject_request{0, 0, 16385})).code == errc::wire_limit);
+  CHECK_FALSE(first_error(encode(reject_request{0, 0, 16384})));
 }
 
 TEST_CASE("fixed-size messages must have their exact length") {
@@ -503,6 +512,11 @@ TEST_CASE("fixed-size messages must have their exact length") {
     {B({0, 0, 0, 14, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}), "cancel"},
     {B({0, 0, 0, 2, 9, 0}), "port"},
     {B({0, 0, 0, 4, 9, 0, 0, 0}), "port"},
+    {B({0, 0, 0, 4, 13, 0, 0, 0}), "suggest_piece"},
+    {B({0, 0, 0, 2, 14, 0}), "have_all"},
+    {B({0, 0, 0, 2, 15, 0}), "have_none"},
+    {B({0, 0, 0, 12, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), "reject_request"},
+    {B({0, 0, 0, 6, 17, 0, 0, 0, 0, 0}), "allowed_fast"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
@@ -546,6 +560,10 @@ TEST_CASE("piece indexes must be below the piece count") {
   CHECK(first_error(encode(cancel{0xffffffff, 0, 16384}), lim).code == errc::wire_protocol);
   const bytes block = pattern(10, 0);
   CHECK(first_error(encode(piece{20, 0, block}), lim).code == errc::wire_protocol);
+  CHECK(first_error(encode(suggest_piece{20}), lim).code == errc::wire_protocol);
+  CHECK(first_error(encode(allowed_fast{20}), lim).code == errc::wire_protocol);
+  CHECK(first_error(encode(reject_request{20, 0, 16384}), lim).code == errc::wire_protocol);
+  CHECK_FALSE(first_error(encode(allowed_fast{19}), lim));
   CHECK_FALSE(first_error(encode(have{0xffffffff}))); // piece count unknown
 }
 

@@ -24,6 +24,11 @@ Modes (all listen on 127.0.0.1:--port):
   short-piece seeds, but every PIECE carries half the requested length
   other-hash  answers the handshake with another torrent's info-hash
   trickle     seeds correct blocks one byte per second (--trickle-rate)
+  With --fast a seeder speaks the fast extension (BEP 6): the handshake bit,
+  HAVE_ALL instead of its bitfield, a SUGGEST_PIECE for --suggest, and a
+  REJECT for every request it drops (cancelled).  fast-choked is such a
+  seeder that never unchokes but makes every piece allowed-fast, so a
+  client can only download by requesting allowed-fast pieces while choked.
 
 Leech modes connect to --target 127.0.0.1:PORT as a downloader (handshake,
 then misbehave), log what happens and exit by themselves:
@@ -38,6 +43,14 @@ then misbehave), log what happens and exit by themselves:
               (if unchoked anyway it pauses until choked again or --deadline)
   leech-flood         interested; once unchoked sends --count (default 5000)
               requests at once while reading whatever comes back
+  leech-fast          speaks the fast extension (BEP 6), sends HAVE_NONE and
+              stays choked (never interested); checks what the seeder sends
+              instead of a bitfield (HAVE_ALL) and its ALLOWED_FAST set, then
+              a request outside the set (must be rejected), one inside it
+              (must be served while choked), and one inside it cancelled at
+              once (the cancel must be answered with a reject).  --variant
+              nobit: the same HAVE_NONE without the handshake bit (the
+              seeder must disconnect)
 A leech mode ends with a "result" record: whether and how fast (seconds after
 the misbehaviour began) the other side disconnected, the payload bytes it
 received, and whether anything it should not get was served.
@@ -150,8 +163,14 @@ class Mock:
             return self.ti.total_size - index * self.ti.piece_length
         return self.ti.piece_length
 
+    def fast(self) -> bool:
+        return self.args.fast or self.args.mode == "fast-choked"
+
     def handshake(self) -> bytes:
-        return PSTR + bytes(8) + self.ti.info_hash + self.peer_id
+        reserved = bytearray(8)
+        if self.fast():
+            reserved[7] |= 0x04
+        return PSTR + bytes(reserved) + self.ti.info_hash + self.peer_id
 
     @staticmethod
     def msg(mid: int, payload: bytes = b"") -> bytes:
@@ -191,6 +210,16 @@ class Mock:
             writer.write(self.handshake())
             if mode == "bad-bitfield":
                 writer.write(self.msg(5, self.bitfield + b"\xff"))
+            elif self.fast():
+                # One write: the client sees the suggestion and the whole
+                # allowed-fast set together, before it can ask for anything.
+                hello = self.msg(14)
+                if self.args.suggest is not None:
+                    hello += self.msg(13, struct.pack(">I", self.args.suggest))
+                if mode == "fast-choked":
+                    hello += b"".join(self.msg(17, struct.pack(">I", i))
+                                      for i in range(self.ti.num_pieces))
+                writer.write(hello)
             else:
                 writer.write(self.msg(5, self.bitfield))
             if mode == "have-past-end":
@@ -338,7 +367,7 @@ class Mock:
         state = {"unchoked": False}
 
         async def on_msg(mid, p, rec):
-            if mid == 2 and not state["unchoked"]:
+            if mid == 2 and not state["unchoked"] and self.args.mode != "fast-choked":
                 state["unchoked"] = True
                 writer.write(self.msg(1))
                 await writer.drain()
@@ -355,6 +384,9 @@ class Mock:
                 was = key in pending
                 if was:
                     pending.remove(key)
+                    if self.fast():
+                        writer.write(self.msg(16, struct.pack(">III", *key)))
+                        await writer.drain()
                 self.log(cid, "cancel_applied", was_pending=was, **rec)
 
         async def server():
@@ -452,6 +484,10 @@ class Leech:
         self.requests_while_choked = 0
         self.got: set = set()          # (piece, begin, length) of every block received
         self.piece_evt = asyncio.Event()
+        self.have_all = False          # fast extension (BEP 6) messages received
+        self.allowed: list = []
+        self.rejects: set = set()
+        self.fast_evt = asyncio.Event()
 
     def piece_size(self, index: int) -> int:
         if index == self.ti.num_pieces - 1:
@@ -513,8 +549,20 @@ class Leech:
                     if self.pieces <= 20:
                         self.log(0, "piece", piece=i, begin=b, length=ln)
                     self.piece_evt.set()
+                elif mid == 14:
+                    self.have_all = True
+                    self.log(0, "have_all")
+                elif mid == 17 and len(p) == 4:
+                    self.allowed.append(struct.unpack(">I", p)[0])
+                    self.log(0, "allowed_fast", piece=self.allowed[-1])
+                elif mid == 16 and len(p) == 12:
+                    key = struct.unpack(">III", p)
+                    self.rejects.add(key)
+                    self.log(0, "reject", piece=key[0], begin=key[1], length=key[2])
                 else:
                     self.log(0, MSG_NAMES.get(mid, f"unknown_{mid}"), bytes=len(p))
+                if mid in (14, 16, 17):
+                    self.fast_evt.set()
         except asyncio.IncompleteReadError:
             self.mark_closed("eof")
         except (ConnectionError, OSError) as e:
@@ -557,10 +605,62 @@ class Leech:
                 pass
         return key in self.got
 
+    async def wait_for(self, pred, timeout: float) -> bool:
+        """Until pred() holds, the connection closes, or timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while not pred() and not self.closed_evt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.fast_evt.clear()
+            self.piece_evt.clear()
+            waits = [asyncio.create_task(self.fast_evt.wait()),
+                     asyncio.create_task(self.piece_evt.wait())]
+            await asyncio.wait(waits, timeout=min(left, 0.2), return_when=asyncio.FIRST_COMPLETED)
+            for t in waits:
+                t.cancel()
+        return pred()
+
+    async def fast_checks(self, writer, res: dict) -> None:
+        """leech-fast: what a fast seeder must do for a peer it chokes."""
+        self.misbehave_at = time.monotonic()
+        await self.send(writer, Mock.msg(15))       # have_none: a fresh downloader
+        if self.args.variant == "nobit":
+            return
+        await self.wait_for(lambda: self.have_all and len(self.allowed) >= 2, 10)
+        res["have_all"] = self.have_all
+        res["allowed_fast"] = list(self.allowed)
+        if len(self.allowed) < 2:
+            return
+        a, b = self.allowed[0], self.allowed[1]
+        outside = next(i for i in range(self.ti.num_pieces) if i not in self.allowed)
+
+        def block(i: int, n: int = 0) -> tuple:
+            return (i, n * swarm.BLOCK, min(swarm.BLOCK, self.piece_size(i) - n * swarm.BLOCK))
+
+        x = block(outside)
+        await self.request(writer, *x)
+        res["outside_rejected"] = await self.wait_for(lambda: x in self.rejects, 10)
+        res["outside_served"] = x in self.got
+        y = block(a)
+        await self.request(writer, *y)
+        res["allowed_served"] = await self.wait_for(lambda: y in self.got, 10)
+        res["allowed_served_choked"] = res["allowed_served"] and self.served_while_choked > 0
+        # Request and cancel in one write: the cancel reaches the seeder
+        # before it can have read the piece, so it must answer with a reject.
+        z = block(b)
+        self.requests_sent += 1
+        await self.send(writer, Mock.msg(6, struct.pack(">III", *z))
+                        + Mock.msg(8, struct.pack(">III", *z)))
+        res["cancel_rejected"] = await self.wait_for(lambda: z in self.rejects, 10)
+        res["cancelled_served"] = z in self.got
+        res["unchoked_meanwhile"] = self.unchoke_msgs > 0
+
     async def run(self) -> dict:
         a = self.args
         mode = a.mode
-        res = {"mode": mode, "variant": a.variant if mode == "leech-out-of-range" else None}
+        res = {"mode": mode,
+               "variant": a.variant if mode in ("leech-out-of-range", "leech-fast") else None}
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port), 10)
@@ -569,7 +669,10 @@ class Leech:
             return res
         self.log(0, "connect", peer=f"{self.host}:{self.port}")
         res["connected"] = True
-        writer.write(PSTR + bytes(8) + self.ti.info_hash + self.peer_id)
+        reserved = bytearray(8)
+        if mode == "leech-fast" and a.variant != "nobit":
+            reserved[7] |= 0x04
+        writer.write(PSTR + bytes(reserved) + self.ti.info_hash + self.peer_id)
         try:
             await writer.drain()
             hs = await asyncio.wait_for(reader.readexactly(HANDSHAKE_LEN), 15)
@@ -580,13 +683,18 @@ class Leech:
         ok = hs[:20] == PSTR and hs[28:48] == self.ti.info_hash
         self.log(0, "handshake", valid=ok, peer_id=hs[48:68].hex())
         res["handshake"] = ok
+        res["fast_bit"] = bool(hs[27] & 0x04)
         if not ok:
             writer.close()
             return res
         rd = asyncio.create_task(self.reader_loop(reader))
         bad = None
         try:
-            if mode == "leech-choked":
+            if mode == "leech-fast":
+                await self.fast_checks(writer, res)
+                if a.variant != "nobit":
+                    return res
+            elif mode == "leech-choked":
                 # Only requests sent while choked count; a seeder that unchokes
                 # us anyway (some do, interested or not) is waited out, bounded.
                 self.misbehave_at = time.monotonic()
@@ -680,8 +788,10 @@ async def run_leech(args) -> None:
 
 SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good",
                 "metadata-wrong", "metadata-oversized", "huge-length", "bad-bitfield",
-                "have-past-end", "unrequested", "short-piece", "other-hash", "trickle"]
-LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood"]
+                "have-past-end", "unrequested", "short-piece", "other-hash", "trickle",
+                "fast-choked"]
+LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood",
+               "leech-fast"]
 
 
 def main() -> int:
@@ -693,8 +803,9 @@ def main() -> int:
                     help="listen address (seeder modes), in 127.0.0.0/8: another loopback "
                          "address makes the mock a host of its own, e.g. for bans")
     ap.add_argument("--target", help="leech modes: 127.0.0.1:PORT of the seeder to connect to")
-    ap.add_argument("--variant", choices=["index", "end"], default="index",
-                    help="leech-out-of-range: piece index past the end, or block past its piece")
+    ap.add_argument("--variant", choices=["index", "end", "nobit"], default="index",
+                    help="leech-out-of-range: piece index past the end, or block past its piece; "
+                         "leech-fast: nobit sends fast messages without the handshake bit")
     ap.add_argument("--length", type=int, default=256 * 1024,
                     help="leech-oversize: request length")
     ap.add_argument("--count", type=int, default=0,
@@ -713,6 +824,10 @@ def main() -> int:
     ap.add_argument("--garbage-bytes", type=int, default=256 * 1024,
                     help="garbage modes: how much to send per connection")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fast", action="store_true",
+                    help="seeder modes: speak the fast extension (BEP 6)")
+    ap.add_argument("--suggest", type=int,
+                    help="with --fast: send SUGGEST_PIECE for this piece after HAVE_ALL")
     ap.add_argument("--trickle-rate", type=float, default=1.0,
                     help="trickle mode: bytes per second")
     ap.add_argument("--metadata-size", type=int, default=1 << 30,
@@ -730,7 +845,7 @@ def main() -> int:
         ap.error(f"--mode {args.mode} needs --port")
     if not args.host.startswith("127."):
         ap.error("--host must be a loopback address (127.0.0.0/8)")
-    if args.mode in ("slow", "good") and not args.content:
+    if args.mode in ("slow", "good", "fast-choked") and not args.content:
         ap.error(f"--mode {args.mode} needs --content")
     try:
         asyncio.run(Mock(args).run())
