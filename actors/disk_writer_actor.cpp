@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "resume_data.hpp"
+#include "stored_piece_check.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -107,16 +108,9 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
     [self](check_atom, std::vector<std::uint32_t>& pieces)
       -> caf::result<std::vector<std::uint32_t>> {
       auto& st = self->state;
-      std::vector<std::uint32_t> good;
-      std::vector<std::uint8_t> data;
-      for (auto piece : pieces) {
-        auto size = st.store->layout().piece_size(piece);
-        if (size <= 0 || piece >= st.hashes.size()) continue;
-        data.resize(static_cast<std::size_t>(size));
-        if (auto err = st.store->read(piece, 0, data)) return to_caf_error(err);
-        if (sha1(data) == st.hashes[piece]) good.push_back(piece);
-      }
-      return good;
+      auto good = verify_stored_pieces(*st.store, st.hashes, pieces);
+      if (!good) return to_caf_error(good.err());
+      return std::move(*good);
     },
     [self](resume_atom, std::vector<std::uint8_t>& verified) -> caf::result<bool> {
       auto& st = self->state;
