@@ -83,10 +83,11 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
       // A second pass over the blocks, only when someone must be judged.
       if (!v.passed || digests) v.blocks = block_digests(blocks);
       if (!v.passed) return v;
-      for (auto& b : blocks) {
-        if (auto err = st.store->write(piece, b.begin, b.data))
-          return to_caf_error(err);
-      }
+      // matches() left the blocks sorted and contiguous from 0: one gathered write.
+      std::vector<std::span<const std::uint8_t>> parts;
+      parts.reserve(blocks.size());
+      for (auto& b : blocks) parts.emplace_back(b.data);
+      if (auto err = st.store->write_parts(piece, 0, parts)) return to_caf_error(err);
       return v;
     },
     [self](read_atom, std::uint32_t piece, std::uint32_t begin,
