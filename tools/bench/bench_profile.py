@@ -40,6 +40,8 @@ def parse_args():
 
 
 def annotate(out_file: str, inclusive: bool, top: int) -> str:
+    """The top functions; inclusive counts only for actorrent's own code (the
+    thread and CAF dispatch frames above it say nothing)."""
     r = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
                         f"--threshold=100", out_file], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=300)
@@ -53,7 +55,7 @@ def annotate(out_file: str, inclusive: bool, top: int) -> str:
         if line.startswith("--") and keep:
             started = True
             continue
-        if started and line.strip():
+        if started and line.strip() and (not inclusive or "actorrent::" in line):
             keep.append(line.strip()[:160])
         if len(keep) > top:
             break
