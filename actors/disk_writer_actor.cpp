@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "resume_data.hpp"
+#include "stored_piece_check.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -82,10 +83,11 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
       // A second pass over the blocks, only when someone must be judged.
       if (!v.passed || digests) v.blocks = block_digests(blocks);
       if (!v.passed) return v;
-      for (auto& b : blocks) {
-        if (auto err = st.store->write(piece, b.begin, b.data))
-          return to_caf_error(err);
-      }
+      // matches() left the blocks sorted and contiguous from 0: one gathered write.
+      std::vector<std::span<const std::uint8_t>> parts;
+      parts.reserve(blocks.size());
+      for (auto& b : blocks) parts.emplace_back(b.data);
+      if (auto err = st.store->write_parts(piece, 0, parts)) return to_caf_error(err);
       return v;
     },
     [self](read_atom, std::uint32_t piece, std::uint32_t begin,
@@ -107,16 +109,9 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
     [self](check_atom, std::vector<std::uint32_t>& pieces)
       -> caf::result<std::vector<std::uint32_t>> {
       auto& st = self->state;
-      std::vector<std::uint32_t> good;
-      std::vector<std::uint8_t> data;
-      for (auto piece : pieces) {
-        auto size = st.store->layout().piece_size(piece);
-        if (size <= 0 || piece >= st.hashes.size()) continue;
-        data.resize(static_cast<std::size_t>(size));
-        if (auto err = st.store->read(piece, 0, data)) return to_caf_error(err);
-        if (sha1(data) == st.hashes[piece]) good.push_back(piece);
-      }
-      return good;
+      auto good = verify_stored_pieces(*st.store, st.hashes, pieces);
+      if (!good) return to_caf_error(good.err());
+      return std::move(*good);
     },
     [self](resume_atom, std::vector<std::uint8_t>& verified) -> caf::result<bool> {
       auto& st = self->state;

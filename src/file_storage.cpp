@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <system_error>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace actorrent {
@@ -27,12 +29,14 @@ errc code_for(int err) noexcept {
 
 std::string os_message(int err) { return std::generic_category().message(err); }
 
-// Writes all of `len` bytes, retrying short writes and interruptions.
-// Returns 0 or an errno value.
-int pwrite_all(int fd, const std::uint8_t* p, std::int64_t len, std::int64_t off) {
-  while (len > 0) {
-    const auto chunk = static_cast<std::size_t>(std::min<std::int64_t>(len, 1 << 30));
-    const ssize_t n = ::pwrite(fd, p, chunk, static_cast<off_t>(off));
+// Writes all the bytes of `iov` (adjusted in place as it goes), at most
+// IOV_MAX entries a call, retrying short writes and interruptions. Returns 0
+// or an errno value.
+int pwritev_all(int fd, std::vector<iovec>& iov, std::int64_t off) {
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    const ssize_t n = ::pwritev(fd, iov.data() + first, count, static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -40,9 +44,16 @@ int pwrite_all(int fd, const std::uint8_t* p, std::int64_t len, std::int64_t off
     // A regular file never accepts zero bytes of a non-empty write; treat it
     // as a failure rather than spin.
     if (n == 0) return EIO;
-    p += n;
-    len -= n;
     off += n;
+    auto left = static_cast<std::size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (left > 0) {
+      iov[first].iov_base = static_cast<std::uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return 0;
 }
@@ -294,14 +305,43 @@ error file_storage::acquire(std::uint32_t file, bool for_write, int& fd) {
 
 error file_storage::write(std::uint32_t piece, std::int64_t offset,
                           std::span<const std::uint8_t> data) {
+  const std::span<const std::uint8_t> one[] = {data};
+  return write_parts(piece, offset, one);
+}
+
+error file_storage::write_parts(std::uint32_t piece, std::int64_t offset,
+                                std::span<const std::span<const std::uint8_t>> parts) {
   if (!opened_)
     return path_error_ ? path_error_ : error{errc::invalid_argument, "storage is not open"};
-  if (data.empty()) return {};
-  const auto slices = layout_.map(piece, offset, static_cast<std::int64_t>(data.size()));
+  std::int64_t total = 0;
+  for (auto part : parts) total += static_cast<std::int64_t>(part.size());
+  if (total == 0) return {};
+  const auto slices = layout_.map(piece, offset, total);
   if (slices.empty())
-    return error{errc::invalid_argument, "write of " + std::to_string(data.size()) + " bytes at piece " +
+    return error{errc::invalid_argument, "write of " + std::to_string(total) + " bytes at piece " +
                  std::to_string(piece) + " offset " + std::to_string(offset) + " is out of range"};
+  std::vector<iovec> iov;
+  std::size_t part = 0;           // the part holding the next slice's first byte
+  std::int64_t part_start = 0;    // its offset in the concatenation
   for (const auto& s : slices) {
+    // The parts that cover [buffer_offset, buffer_offset + length).
+    iov.clear();
+    while (part_start + static_cast<std::int64_t>(parts[part].size()) <= s.buffer_offset) {
+      part_start += static_cast<std::int64_t>(parts[part].size());
+      ++part;
+    }
+    for (std::int64_t pos = s.buffer_offset, end = s.buffer_offset + s.length; pos < end;) {
+      const auto size = static_cast<std::int64_t>(parts[part].size());
+      const auto from = pos - part_start;
+      const auto n = std::min(size - from, end - pos);
+      iov.push_back({const_cast<std::uint8_t*>(parts[part].data() + from),  // pwritev only reads
+                     static_cast<std::size_t>(n)});
+      pos += n;
+      if (from + n == size) {
+        part_start += size;
+        ++part;
+      }
+    }
     const auto& lf = layout_.files()[s.file];
     if (lf.pad) continue;
     int fd = -1;
@@ -321,8 +361,7 @@ error file_storage::write(std::uint32_t piece, std::int64_t offset,
       h.sized = true;
     }
     h.dirty = true;
-    if (int err = pwrite_all(fd, data.data() + s.buffer_offset, s.length, s.file_offset))
-      return os_error(err, s.file, "cannot write");
+    if (int err = pwritev_all(fd, iov, s.file_offset)) return os_error(err, s.file, "cannot write");
   }
   return {};
 }

@@ -34,6 +34,8 @@ public:
   error open() override;
   error write(std::uint32_t piece, std::int64_t offset,
               std::span<const std::uint8_t> data) override;
+  error write_parts(std::uint32_t piece, std::int64_t offset,
+                    std::span<const std::span<const std::uint8_t>> parts) override;
   error read(std::uint32_t piece, std::int64_t offset,
              std::span<std::uint8_t> out) override;
   error flush() override;

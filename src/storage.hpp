@@ -29,6 +29,18 @@ public:
   virtual error write(std::uint32_t piece, std::int64_t offset,
                       std::span<const std::uint8_t> data) = 0;
 
+  /// Writes the concatenation of `parts` at (piece, offset), same rules as
+  /// write(): a verified piece's blocks go to disk in one call per file
+  /// (pwritev) instead of one per block. This default writes part by part.
+  virtual error write_parts(std::uint32_t piece, std::int64_t offset,
+                            std::span<const std::span<const std::uint8_t>> parts) {
+    for (auto part : parts) {
+      if (auto err = write(piece, offset, part)) return err;
+      offset += static_cast<std::int64_t>(part.size());
+    }
+    return {};
+  }
+
   /// Reads out.size() bytes at (piece, offset), same range rules as write().
   /// Padding files, files not created yet and the part of a file beyond its
   /// current end on disk (a file not yet written to full size) read as zeros.

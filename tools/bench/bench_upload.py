@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Upload benchmark: actorrent seeding to aria2c, next to libtorrent seeding
-the same torrent to aria2c.
+"""Upload benchmark: actorrent seeding to aria2c (or libtorrent), next to
+libtorrent seeding the same torrent to the same downloader.
 
 One single-file torrent, two seeders on 127.0.0.1 started once and kept for
 the whole run: `actorrent seed` and a libtorrent seeder
@@ -39,6 +39,8 @@ def parse_args():
     ap.add_argument("--piece-kib", type=int, default=256, help="piece length (default 256)")
     ap.add_argument("--runs", type=int, default=3, help="downloads per seeder (default 3)")
     ap.add_argument("--only", help="comma-separated subset of: " + ", ".join(SEEDERS))
+    ap.add_argument("--downloader", choices=("aria2c", "libtorrent"), default="aria2c",
+                    help="the client that downloads from each seeder (default aria2c)")
     ap.add_argument("--actorrent", help="actorrent binary (default: $ACTORRENT_BIN or build*/tools/)")
     ap.add_argument("--timeout", type=float, default=300, help="per download, seconds")
     ap.add_argument("--json", help="also write every run's figures to this file")
@@ -53,6 +55,8 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     if "libtorrent" in args.chosen:
+        swarm.need_libtorrent()
+    if args.downloader == "libtorrent":
         swarm.need_libtorrent()
     for tool in ("opentracker", "mktorrent", "aria2c"):
         swarm.need_tool(tool)
@@ -91,7 +95,10 @@ def main() -> int:
                     cpu0 = swarm.proc_cpu_seconds(pid)
                 except OSError:
                     raise swarm.HarnessError(f"the {kind} seeder (pid {pid}) is gone")
-                r = sw.run_aria2c(torrent, out, timeout=args.timeout)
+                if args.downloader == "aria2c":
+                    r = sw.run_aria2c(torrent, out, timeout=args.timeout)
+                else:
+                    r = sw.run_lt_download(torrent, out, timeout=args.timeout)
                 try:
                     seeder_cpu = swarm.proc_cpu_seconds(pid) - cpu0
                     hwm = swarm.proc_vm_hwm_mib(pid)
@@ -100,7 +107,7 @@ def main() -> int:
                 got = os.path.join(out, name)
                 ok = (r.returncode == 0 and not r.timed_out and os.path.isfile(got)
                       and swarm.sha256_file(got) == digest)
-                log(f"{kind} run {run + 1}: aria2c {swarm.describe(r)}; seeder cpu="
+                log(f"{kind} run {run + 1}: {args.downloader} {swarm.describe(r)}; seeder cpu="
                     f"{seeder_cpu:.2f}s hwm={hwm:.0f}MiB {'ok' if ok else 'FAILED'}")
                 if not ok:
                     print(swarm.tail(r.stderr, 20))
@@ -111,9 +118,9 @@ def main() -> int:
 
     print()
     print(f"{args.size_mib} MiB, {args.piece_kib} KiB pieces, one seeder per download via its "
-          f"own opentracker, aria2c downloading, 127.0.0.1, {args.runs} runs each "
+          f"own opentracker, {args.downloader} downloading, 127.0.0.1, {args.runs} runs each "
           f"(median of successful runs; RSS: the seeder's peak)")
-    print(f"{'seeder':<11} {'ok':>5} {'aria2c s':>9} {'MiB/s':>7} {'aria2c CPU':>10} "
+    print(f"{'seeder':<11} {'ok':>5} {'dl wall s':>9} {'MiB/s':>7} {'dl CPU s':>10} "
           f"{'seeder CPU s':>12} {'seeder RSS MiB':>14}   per run wall s")
     med = {}
     for kind in args.chosen:
@@ -137,6 +144,7 @@ def main() -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"size_mib": args.size_mib, "piece_kib": args.piece_kib,
+                       "downloader": args.downloader,
                        "runs": results, "median": med}, f, indent=1)
     failed = sum(1 for d in args.chosen for x in results[d] if not x["ok"])
     return 1 if failed else 0
