@@ -193,6 +193,7 @@ private:
   std::function<void(result<std::vector<std::uint8_t>>)> accept_done_;
   incoming_encryption accept_enc_;
   std::vector<std::uint8_t> plain_in_;
+  std::optional<sha1_hash> mse_info_hash_;  // the torrent the encrypted handshake named
 };
 
 } // namespace actorrent

@@ -234,6 +234,7 @@ void tcp_connection::read_encrypted_handshake(std::vector<std::uint8_t> first) {
   }
   mse_write();
   mse_read([self = shared_from_this()] {
+    self->mse_info_hash_ = self->mse_->info_hash();
     self->plain_in_ = self->finish_mse();
     self->collect_handshake();
   });
@@ -243,6 +244,17 @@ void tcp_connection::collect_handshake() {
   if (plain_in_.size() >= wire::handshake_size) {
     std::vector<std::uint8_t> hs(plain_in_.begin(), plain_in_.begin() + wire::handshake_size);
     plain_in_.erase(plain_in_.begin(), plain_in_.begin() + wire::handshake_size);
+    auto decoded = wire::decode_handshake(hs);
+    if (!decoded) {
+      accept_failed(decoded.err());
+      return;
+    }
+    // The key the connection is encrypted with must be the torrent it asks for.
+    if (decoded->info_hash != *mse_info_hash_) {
+      accept_failed({errc::wire_protocol, "the handshake names another torrent than the "
+                                          "encryption handshake"});
+      return;
+    }
     accept_succeeded(std::move(hs));
     return;
   }
