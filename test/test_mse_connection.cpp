@@ -46,13 +46,15 @@ struct seen {
   }
 };
 
+/// With `conn`, every chunk is acknowledged (it holds only a weak reference,
+/// so the connection's callbacks do not keep the connection alive).
 tcp_connection::callbacks callbacks_for(const std::shared_ptr<seen>& s,
-                                        std::shared_ptr<tcp_connection>* conn = nullptr) {
+                                        std::weak_ptr<tcp_connection> conn = {}) {
   tcp_connection::callbacks cb;
   cb.on_connected = [s] { s->record([](seen& x) { x.connected = true; }); };
   cb.on_data = [s, conn](std::vector<std::uint8_t> chunk) {
     s->record([&](seen& x) { x.bytes.insert(x.bytes.end(), chunk.begin(), chunk.end()); });
-    if (conn && *conn) (*conn)->ack();
+    if (auto c = conn.lock()) c->ack();
   };
   cb.on_closed = [s](error err) { s->record([&](seen& x) { x.closed = std::move(err); }); };
   return cb;
@@ -114,7 +116,7 @@ TEST_CASE("require to prefer: RC4 both ways, the handshake and data arrive as se
   CHECK(in->encrypted());
 
   auto got = std::make_shared<seen>();
-  in->start(callbacks_for(got, &in));
+  in->start(callbacks_for(got, in));
   REQUIRE(got->wait(5s, [](seen& x) { return x.bytes.size() >= 4; }));
   CHECK(got->bytes == std::vector<std::uint8_t>{'m', 'o', 'r', 'e'});
   std::vector<std::uint8_t> big(200'000);
