@@ -145,7 +145,8 @@ void connect_more(magnet_self self) {
   auto room = st.cfg.max_connections - st.connections.size();
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
     auto key = st.next_key++;
-    auto conn = tcp_connection::create(st.net->io(), {});
+    auto conn = tcp_connection::create(
+      st.net->io(), {.encryption = st.cfg.encryption, .info_hash = st.cfg.link.info_hash});
     auto handle = spawn_metadata_peer(*st.sys, key, conn, remote,
                                       caf::actor_cast<metadata_owner_actor>(self), st.cfg.peer);
     self->monitor(handle);

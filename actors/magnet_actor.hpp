@@ -41,6 +41,8 @@ struct magnet_config {
   std::filesystem::path download_dir;
   /// Send a status_update event to the listeners once a second.
   bool status_updates = false;
+  /// Message Stream Encryption of the connections we make.
+  encryption_policy encryption = encryption_policy::off;
   /// Starts the torrent from the metainfo, with the peers known so far.
   std::function<result<torrent_control>(const metainfo&, std::vector<peer_endpoint>)> start;
 };

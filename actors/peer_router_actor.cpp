@@ -15,17 +15,22 @@ namespace {
 struct router_state {
   static inline const char* name = "actorrent.peer_router";
   std::map<sha1_hash, incoming_peer_actor> torrents;
+  std::shared_ptr<encryption_keys> keys;
 };
 
 using router_self = peer_router_actor::stateful_pointer<router_state>;
 
-peer_router_actor::behavior_type peer_router(router_self self) {
+peer_router_actor::behavior_type peer_router(router_self self,
+                                             std::shared_ptr<encryption_keys> keys) {
+  self->state.keys = std::move(keys);
   // A torrent is forgotten when it exits, so its info-hash is free again.
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& torrents = self->state.torrents;
     for (auto it = torrents.begin(); it != torrents.end();) {
-      if (it->second.address() == dm.source)
+      if (it->second.address() == dm.source) {
+        if (self->state.keys) self->state.keys->remove(it->first);
         it = torrents.erase(it);
+      }
       else
         ++it;
     }
@@ -61,12 +66,15 @@ peer_router_actor::behavior_type peer_router(router_self self) {
       }
       self->monitor(torrent);
       torrents.emplace(info_hash, std::move(torrent));
+      if (self->state.keys) self->state.keys->add(info_hash);
     },
   };
 }
 
 } // namespace
 
-peer_router_actor spawn_peer_router(caf::actor_system& sys) { return sys.spawn(peer_router); }
+peer_router_actor spawn_peer_router(caf::actor_system& sys, std::shared_ptr<encryption_keys> keys) {
+  return sys.spawn(peer_router, std::move(keys));
+}
 
 } // namespace actorrent

@@ -58,6 +58,7 @@ struct session::impl {
   std::shared_ptr<rate_limiter> down_limit;
   std::shared_ptr<rate_limiter> up_limit;
   std::shared_ptr<connection_budget> connections;
+  std::shared_ptr<encryption_keys> keys = std::make_shared<encryption_keys>();
 
   impl(caf::actor_system& s, session_options o)
     : sys(s),
@@ -141,14 +142,17 @@ caf::actor_system& session::system() noexcept { return impl_->sys; }
 void session::init(caf::actor_system& sys, session_options opts) {
   impl_ = std::make_unique<impl>(sys, std::move(opts));
   if (!impl_->opts.listen) return;
-  impl_->router = spawn_peer_router(sys);
+  impl_->router = spawn_peer_router(sys, impl_->keys);
   auto router = impl_->router;
+  tcp_connection::incoming_encryption enc;
+  enc.policy = impl_->opts.encryption;
+  enc.lookup = [keys = impl_->keys](const sha1_hash& req2) { return keys->find(req2); };
   auto l = listener::open(
     impl_->net.io(), impl_->opts.bind_address, impl_->opts.listen_port,
     [router](std::shared_ptr<tcp_connection> conn, std::vector<std::uint8_t> handshake) {
       caf::anon_send(router, incoming_atom_v, std::move(conn), std::move(handshake));
     },
-    std::chrono::seconds(10));
+    std::chrono::seconds(10), std::move(enc));
   if (!l) {
     impl_->listen_error = l.err();
     return;
@@ -301,6 +305,7 @@ result<torrent_handle> session::add_magnet(std::string_view uri, const add_torre
   mc.listen_port = port;
   mc.download_dir = params.download_dir;
   mc.status_updates = impl_->opts.status_updates;
+  mc.encryption = params.encryption.value_or(impl_->opts.encryption);
   // The torrent proper starts from the session's own path, with the peers
   // found while fetching. The session outlives the magnet actor: its
   // destructor waits for every torrent to stop.
@@ -326,6 +331,7 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
                                             std::vector<caf::actor> listeners, std::uint16_t port,
                                             std::vector<peer_endpoint> more_peers) {
   torrent_config cfg;
+  cfg.encryption = params.encryption.value_or(opts.encryption);
   cfg.peers = std::move(more_peers);
   for (auto& text : params.peers) {
     auto ep = parse_endpoint(text);

@@ -221,7 +221,8 @@ void connect_more(torrent_self self) {
     if (st.cfg.dial) {
       handle = st.cfg.dial(dial_request{st.sys, key, remote, st.pm, st.disk, self, &st.cfg.peer});
     } else {
-      auto conn = tcp_connection::create(st.net->io(), {});
+      auto conn = tcp_connection::create(
+        st.net->io(), {.encryption = st.cfg.encryption, .info_hash = st.meta->info_hash});
       conn->set_rate_limits(st.cfg.down_limits, st.cfg.up_limits);
       handle = spawn_outgoing_peer(*st.sys, key, conn, remote, st.pm, st.disk, self, st.cfg.peer);
     }

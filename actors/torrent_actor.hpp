@@ -88,6 +88,8 @@ struct torrent_config {
   /// The DiskWriter gets a thread of its own (file I/O blocks); off runs it
   /// on the scheduler, for a deterministic simulation on memory storage.
   bool disk_thread = true;
+  /// Message Stream Encryption of the connections we make.
+  encryption_policy encryption = encryption_policy::off;
 };
 
 /// Spawns a torrent downloading into `store` (opened). It first checks what

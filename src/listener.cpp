@@ -8,11 +8,13 @@
 namespace actorrent {
 
 listener::listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor,
-                   accept_handler on_accept, std::chrono::milliseconds handshake_timeout)
+                   accept_handler on_accept, std::chrono::milliseconds handshake_timeout,
+                   tcp_connection::incoming_encryption encryption)
   : io_(io),
     acceptor_(std::move(acceptor)),
     on_accept_(std::move(on_accept)),
     handshake_timeout_(handshake_timeout),
+    encryption_(std::move(encryption)),
     backoff_(io) {
   asio::error_code ec;
   port_ = acceptor_.local_endpoint(ec).port();
@@ -20,7 +22,8 @@ listener::listener(asio::io_context& io, asio::ip::tcp::acceptor acceptor,
 
 result<std::shared_ptr<listener>> listener::open(asio::io_context& io, const std::string& address,
                                                  std::uint16_t port, accept_handler on_accept,
-                                                 std::chrono::milliseconds handshake_timeout) {
+                                                 std::chrono::milliseconds handshake_timeout,
+                                                 tcp_connection::incoming_encryption encryption) {
   asio::error_code ec;
   auto addr = asio::ip::make_address(address, ec);
   if (ec) return error{errc::invalid_argument, "bad listen address " + address};
@@ -35,7 +38,7 @@ result<std::shared_ptr<listener>> listener::open(asio::io_context& io, const std
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)
     return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
   auto l = std::make_shared<listener>(io, std::move(acceptor), std::move(on_accept),
-                                      handshake_timeout);
+                                      handshake_timeout, std::move(encryption));
   asio::post(io, [l] { l->do_accept(); });
   return l;
 }
@@ -61,7 +64,7 @@ void listener::do_accept() {
     } else {
       ++self->pending_;
       auto conn = tcp_connection::adopt(std::move(socket), {});
-      conn->read_exactly(wire::handshake_size, self->handshake_timeout_,
+      conn->accept_handshake(self->encryption_, self->handshake_timeout_,
                          [self, conn](result<std::vector<std::uint8_t>> hs) {
                            --self->pending_;
                            if (!hs) {

@@ -83,52 +83,79 @@ void tcp_connection::connect(const peer_endpoint& remote, std::chrono::milliseco
   // Here, not on the network thread: any thread may read remote(), and a
   // value set once, before the connection's work begins, never changes under it.
   set_remote(remote);
-  asio::post(strand_, [self = shared_from_this(), remote, timeout, cb = std::move(cb)]() mutable {
+  asio::post(strand_, [self = shared_from_this(), timeout, cb = std::move(cb)]() mutable {
     if (!self->install(std::move(cb))) return;
-    self->connecting_ = true;
-    self->deadline_.expires_after(timeout);
-    self->deadline_.async_wait([self, remote](const asio::error_code& ec) {
-      // An expiry already queued when the connect completed cannot be
-      // cancelled any more: it must not close the connection that won.
-      if (!ec && self->connecting_)
-        self->fail({errc::timeout, "connect to " + remote.to_string() + " timed out"});
-    });
-    auto on_connected = [self, remote](const asio::error_code& ec,
-                                       const asio::ip::tcp::endpoint&) {
-      if (self->closed_) return;
-      if (ec) {
-        self->fail(from_asio(ec, ("connect to " + remote.to_string()).c_str()));
-        return;
-      }
-      self->connecting_ = false;
-      self->open_ = true;
-      self->deadline_.cancel();
-      asio::error_code ignored;
-      self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-      if (self->cb_.on_connected) self->cb_.on_connected();
-      self->do_read();
-      self->do_write();
-    };
-    asio::error_code ec;
-    auto addr = asio::ip::make_address(remote.host, ec);
-    if (!ec) {
-      std::vector<asio::ip::tcp::endpoint> eps{{addr, remote.port}};
-      asio::async_connect(self->socket_, eps, asio::bind_executor(self->strand_, on_connected));
+    self->connect_timeout_ = timeout;
+    self->do_connect();
+  });
+}
+
+void tcp_connection::do_connect() {
+  auto self = shared_from_this();
+  auto remote = remote_;
+  auto attempt = attempt_;
+  connecting_ = true;
+  deadline_.expires_after(connect_timeout_);
+  deadline_.async_wait([self, remote, attempt](const asio::error_code& ec) {
+    // An expiry already queued when the connect completed cannot be
+    // cancelled any more: it must not close the connection that won.
+    if (!ec && self->connecting_ && attempt == self->attempt_)
+      self->fail({errc::timeout, "connect to " + remote.to_string() + " timed out"});
+  });
+  auto on_connected = [self, remote, attempt](const asio::error_code& ec,
+                                              const asio::ip::tcp::endpoint&) {
+    if (self->closed_ || attempt != self->attempt_) return;
+    if (ec) {
+      self->fail(from_asio(ec, ("connect to " + remote.to_string()).c_str()));
       return;
     }
-    self->resolver_.async_resolve(
-      remote.host, std::to_string(remote.port),
-      [self, remote, on_connected](const asio::error_code& rec,
-                                   asio::ip::tcp::resolver::results_type results) {
-        if (self->closed_) return;
-        if (rec) {
-          self->fail(from_asio(rec, ("resolve " + remote.host).c_str()));
-          return;
-        }
-        asio::async_connect(self->socket_, results,
-                            asio::bind_executor(self->strand_, on_connected));
-      });
-  });
+    self->connecting_ = false;
+    self->deadline_.cancel();
+    // The handlers of an abandoned attempt have all run by now (they were
+    // queued on this strand before the new connect began).
+    self->retired_.clear();
+    asio::error_code ignored;
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    if (self->wants_mse()) {
+      self->begin_outgoing_mse();
+      return;
+    }
+    self->on_transport_ready();
+  };
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(remote.host, ec);
+  if (!ec) {
+    std::vector<asio::ip::tcp::endpoint> eps{{addr, remote.port}};
+    asio::async_connect(socket_, eps, asio::bind_executor(strand_, on_connected));
+    return;
+  }
+  resolver_.async_resolve(
+    remote.host, std::to_string(remote.port),
+    [self, remote, on_connected](const asio::error_code& rec,
+                                 asio::ip::tcp::resolver::results_type results) {
+      if (self->closed_) return;
+      if (rec) {
+        self->fail(from_asio(rec, ("resolve " + remote.host).c_str()));
+        return;
+      }
+      asio::async_connect(self->socket_, results,
+                          asio::bind_executor(self->strand_, on_connected));
+    });
+}
+
+void tcp_connection::on_transport_ready(std::vector<std::uint8_t> payload) {
+  open_ = true;
+  if (!announced_connected_) {
+    announced_connected_ = true;
+    if (cb_.on_connected) cb_.on_connected();
+  }
+  if (!payload.empty() && !closed_) {
+    // Arrived with the end of the encryption handshake; acknowledged like a read.
+    ++unacked_;
+    if (cb_.on_data) cb_.on_data(std::move(payload));
+  }
+  do_read();
+  do_write();
 }
 
 void tcp_connection::start(callbacks cb, std::vector<std::uint8_t> first_chunk) {
@@ -138,6 +165,9 @@ void tcp_connection::start(callbacks cb, std::vector<std::uint8_t> first_chunk) 
     self->open_ = true;
     asio::error_code ignored;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    // Bytes that came with an encrypted handshake, past its 68 bytes.
+    first.insert(first.end(), self->plain_in_.begin(), self->plain_in_.end());
+    self->plain_in_ = {};
     if (!first.empty()) {
       // Counted like a read: the receiver acknowledges it like one.
       ++self->unacked_;
@@ -215,17 +245,25 @@ void tcp_connection::do_read() {
   auto buf = std::make_shared<std::vector<std::uint8_t>>(size);
   socket_.async_read_some(
     asio::buffer(*buf),
-    asio::bind_executor(strand_, [self = shared_from_this(), buf](const asio::error_code& ec,
-                                                                  std::size_t n) {
+    asio::bind_executor(strand_, [self = shared_from_this(), buf, attempt = attempt_](
+                                   const asio::error_code& ec, std::size_t n) {
+      if (attempt != self->attempt_) return;
       self->reading_ = false;
       // The socket had fewer bytes than were granted: the rest is not spent.
       give_back_all(self->down_limits_, buf->size() - n);
       if (self->closed_) return;
       if (ec) {
-        self->fail(from_asio(ec, "read"));
+        auto err = from_asio(ec, "read");
+        if (!self->retry_encrypted(err)) self->fail(err);
         return;
       }
       buf->resize(n);
+      if (!self->received_any_) {
+        // The peer answered: a plaintext attempt will not be made again.
+        self->received_any_ = true;
+        self->replay_ = {};
+      }
+      if (self->decryptor_) self->decryptor_->apply(*buf);
       ++self->unacked_;
       if (self->cb_.on_data) self->cb_.on_data(std::move(*buf));
       self->do_read();
@@ -275,12 +313,22 @@ void tcp_connection::send(std::vector<std::uint8_t> bytes) {
 void tcp_connection::do_write() {
   // Sent before the connect completed: it waits in the queue, since writing
   // to a socket not yet open would fail the connection.
-  if (closed_ || !open_ || writing_ || write_throttled_) return;
+  if (closed_ || !open_ || writing_ || mse_writing_ || write_throttled_) return;
   if (in_flight_.empty()) {
     // Gather what is queued into one write: fewer syscalls for many small messages.
     while (!write_queue_.empty() && in_flight_.size() < 64) {
-      in_flight_bytes_ += write_queue_.front().size();
-      in_flight_.push_back(std::move(write_queue_.front()));
+      auto& b = write_queue_.front();
+      if (opts_.encryption == encryption_policy::prefer && !mse_attempt_ && !received_any_
+          && !replay_overflow_) {
+        // Bounded: the handshake and the first messages, not an upload.
+        if (replay_.size() + b.size() <= 64 * 1024)
+          replay_.insert(replay_.end(), b.begin(), b.end());
+        else
+          replay_overflow_ = true;
+      }
+      if (encryptor_) encryptor_->apply(b);
+      in_flight_bytes_ += b.size();
+      in_flight_.push_back(std::move(b));
       write_queue_.pop_front();
     }
     if (in_flight_.empty()) return;
@@ -314,8 +362,9 @@ void tcp_connection::do_write() {
   writing_ = true;
   asio::async_write(
     socket_, buffers,
-    asio::bind_executor(strand_, [self = shared_from_this(), size](const asio::error_code& ec,
-                                                                   std::size_t) {
+    asio::bind_executor(strand_, [self = shared_from_this(), size, attempt = attempt_](
+                                   const asio::error_code& ec, std::size_t) {
+      if (attempt != self->attempt_) return;
       self->writing_ = false;
       if (self->closed_) {
         // fail() took what was not yet written off the count; the buffers
@@ -332,7 +381,8 @@ void tcp_connection::do_write() {
         self->write_offset_ = 0;
       }
       if (ec) {
-        self->fail(from_asio(ec, "write"));
+        auto err = from_asio(ec, "write");
+        if (!self->retry_encrypted(err)) self->fail(err);
         return;
       }
       if (self->drain_mark_ != 0

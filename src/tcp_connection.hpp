@@ -8,7 +8,9 @@
 // slow actor never lets its mailbox grow without bound.
 #pragma once
 
+#include "actorrent/encryption.hpp"
 #include "actorrent/error.hpp"
+#include "mse_handshake.hpp"
 #include "rate_limiter.hpp"
 #include "tracker_url.hpp"
 
@@ -23,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace actorrent {
@@ -42,7 +45,22 @@ public:
   struct options {
     std::size_t read_chunk = 64 * 1024;
     std::size_t max_unacked_chunks = 4;
+    /// Outgoing connections: Message Stream Encryption towards the peer,
+    /// keyed by the torrent's info-hash (see actorrent/encryption.hpp).
+    encryption_policy encryption = encryption_policy::off;
+    sha1_hash info_hash;
   };
+
+  /// Incoming connections: what accept_handshake() lets in, and how an
+  /// encrypted one finds its torrent.
+  struct incoming_encryption {
+    encryption_policy policy = encryption_policy::prefer;
+    mse::skey_lookup lookup;
+  };
+
+  /// The whole encryption handshake, from the connect or accept to the
+  /// agreement, must fit in this.
+  static constexpr std::chrono::seconds mse_timeout{10};
 
   /// A connection that will connect().
   static std::shared_ptr<tcp_connection> create(asio::io_context& io, options opts);
@@ -63,6 +81,16 @@ public:
   /// on error.
   void read_exactly(std::size_t n, std::chrono::milliseconds timeout,
                     std::function<void(result<std::vector<std::uint8_t>>)> done);
+  /// Before start(), on an accepted socket: reads the peer's 68-byte
+  /// BitTorrent handshake, in plaintext or, when the first bytes are not
+  /// the protocol's, inside a Message Stream Encryption handshake as
+  /// `enc` allows; all within `timeout`. `done` gets the handshake or the
+  /// error (the connection is then closed). Payload that came with it is
+  /// kept for start().
+  void accept_handshake(incoming_encryption enc, std::chrono::milliseconds timeout,
+                        std::function<void(result<std::vector<std::uint8_t>>)> done);
+  /// Whether the stream is RC4-encrypted (set once the handshake agreed).
+  bool encrypted() const noexcept { return encrypted_.load(std::memory_order_acquire); }
   /// Calls on_drained once, as soon as fewer than `bytes` are queued.
   void notify_when_drained(std::size_t bytes);
   /// Queues bytes for sending; before the connect or start() they wait. Writes
@@ -87,6 +115,20 @@ public:
 
 private:
   bool install(callbacks cb);
+  void do_connect();
+  void on_transport_ready(std::vector<std::uint8_t> payload = {});
+  // Message Stream Encryption (tcp_connection_mse.cpp).
+  bool wants_mse() const noexcept;
+  void begin_outgoing_mse();
+  void mse_write();
+  void mse_read(std::function<void()> then);
+  std::vector<std::uint8_t> finish_mse();
+  bool retry_encrypted(const error& err);
+  void read_plain_handshake(std::vector<std::uint8_t> first);
+  void read_encrypted_handshake(std::vector<std::uint8_t> first);
+  void collect_handshake();
+  void accept_succeeded(std::vector<std::uint8_t> handshake);
+  void accept_failed(error err);
   void set_remote(const peer_endpoint& remote);
   void do_read();
   void do_write();
@@ -126,6 +168,32 @@ private:
   enum : std::uint8_t { remote_unset, remote_writing, remote_set };
   std::atomic<std::uint8_t> remote_state_{remote_unset};
   peer_endpoint remote_;
+
+  std::chrono::milliseconds connect_timeout_{0};
+  bool announced_connected_ = false;
+  // Every handler of a socket operation carries the attempt it belongs to:
+  // one left over from a plaintext attempt given up for an encrypted one
+  // finds a newer attempt and does nothing.
+  unsigned attempt_ = 0;
+  std::vector<std::vector<std::uint8_t>> retired_;
+  // Encryption: the handshake while it runs, then the streams.
+  std::unique_ptr<mse::handshake> mse_;
+  std::vector<std::uint8_t> mse_out_;
+  bool mse_writing_ = false;
+  bool mse_attempt_ = false;
+  std::optional<mse::rc4_stream> encryptor_;
+  std::optional<mse::rc4_stream> decryptor_;
+  std::atomic<bool> encrypted_{false};
+  // What a plaintext attempt sent before the peer said anything: sent again,
+  // encrypted, when the peer hangs up on it (policy prefer).
+  bool received_any_ = false;
+  std::vector<std::uint8_t> replay_;
+  bool replay_overflow_ = false;
+  // Incoming: the handshake being collected, and payload past it for start().
+  std::function<void(result<std::vector<std::uint8_t>>)> accept_done_;
+  incoming_encryption accept_enc_;
+  std::vector<std::uint8_t> plain_in_;
+  std::optional<sha1_hash> mse_info_hash_;  // the torrent the encrypted handshake named
 };
 
 } // namespace actorrent

@@ -118,3 +118,12 @@ TEST_CASE("rates in bytes per second, K, M and G as powers of 1024") {
   CHECK(o->max_up == 300u * 1024);
   CHECK_FALSE(parse({"create", "d", "--max-down", "1M"}).has_value());
 }
+
+TEST_CASE("--encryption prefer|require|off") {
+  CHECK(parse({"x.torrent"})->encryption == encryption_policy::prefer);
+  CHECK(parse({"x.torrent", "--encryption", "require"})->encryption == encryption_policy::require);
+  CHECK(parse({"x.torrent", "--encryption", "off"})->encryption == encryption_policy::off);
+  CHECK(parse({"seed", "x.torrent", "--encryption", "prefer"})->encryption == encryption_policy::prefer);
+  CHECK_FALSE(parse({"x.torrent", "--encryption", "on"}));
+  CHECK_FALSE(parse({"x.torrent", "--encryption"}));
+}

@@ -273,6 +273,7 @@ int download(const cli::options& opts) {
   {
     session_options sopts;
     sopts.bind_address = opts.bind;
+    sopts.encryption = opts.encryption;
     sopts.listen_port = opts.port;
     sopts.max_download_rate = opts.max_down;
     sopts.max_upload_rate = opts.max_up;

@@ -74,6 +74,10 @@ const char* usage() {
          "                            download runs even when no tracker answers\n"
          "  -p, --port PORT           port to listen on and announce (default 6881; 0: any)\n"
          "      --bind ADDRESS        address to listen on (default 0.0.0.0)\n"
+         "      --encryption MODE     peer connections encrypted (MSE/PE, RC4) or not:\n"
+         "                            prefer (default: both accepted; outgoing tries\n"
+         "                            plaintext, then encrypted if the peer hangs up),\n"
+         "                            require (encrypted only), off (plaintext only)\n"
          "      --seed                keep seeding after the download completes\n"
          "      --seed-time SEC       stop seeding after SEC seconds\n"
          "      --seed-ratio R        stop seeding once R x the torrent's size was uploaded\n"
@@ -199,6 +203,15 @@ result<options> parse(int argc, char** argv) {
       auto v = need_value(i, a);
       if (!v) return v.err();
       o.bind = std::string(*v);
+    } else if (a == "--encryption") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      auto p = parse_encryption_policy(*v);
+      if (!p)
+        return error{errc::invalid_argument,
+                     "bad --encryption: " + std::string(*v) + " (prefer, require or off)"};
+      o.encryption = *p;
     } else if (a == "--seed-time") {
       mark_download(a);
       auto v = need_value(i, a);

@@ -1,6 +1,7 @@
 // Command-line parsing for the actorrent executable.
 #pragma once
 
+#include "actorrent/encryption.hpp"
 #include "actorrent/error.hpp"
 
 #include <cstdint>
@@ -20,6 +21,7 @@ struct options {
   std::vector<std::string> peers;  // -a HOST:PORT
   std::uint16_t port = 6881;
   std::string bind = "0.0.0.0";
+  encryption_policy encryption = encryption_policy::prefer;  // --encryption
   bool seed = false;
   int seed_time = -1;              // seconds; -1: no limit
   double seed_ratio = -1;          // -1: no limit

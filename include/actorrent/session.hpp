@@ -16,6 +16,7 @@
 #pragma once
 
 #include "actorrent/control.hpp"
+#include "actorrent/encryption.hpp"
 #include "actorrent/error.hpp"
 #include "actorrent/events.hpp"
 #include "actorrent/magnet_link.hpp"
@@ -68,6 +69,10 @@ struct session_options {
   /// Peer connections of all torrents together (0: only each torrent's
   /// max_connections applies).
   std::size_t max_connections = 0;
+  /// Message Stream Encryption of peer connections, in and out (see
+  /// actorrent/encryption.hpp); add_torrent_params::encryption may narrow
+  /// a torrent's outgoing connections.
+  encryption_policy encryption = encryption_policy::prefer;
 };
 
 struct add_torrent_params {
@@ -100,6 +105,9 @@ struct add_torrent_params {
   /// (0: only the session's apply).
   std::uint64_t max_download_rate = 0;
   std::uint64_t max_upload_rate = 0;
+  /// This torrent's outgoing connections, instead of the session's
+  /// encryption policy (incoming ones follow the session's).
+  std::optional<encryption_policy> encryption;
 };
 
 /// A torrent of a session, as its host holds it: cheap to copy, valid after

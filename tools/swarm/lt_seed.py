@@ -48,6 +48,19 @@ def settings(args) -> dict:
     })
     if args.upload_limit:
         s["upload_rate_limit"] = args.upload_limit
+    if args.encryption == "forced":
+        # RC4-encrypted connections only, both ways.
+        s.update({"in_enc_policy": int(lt.enc_policy.forced),
+                  "out_enc_policy": int(lt.enc_policy.forced),
+                  "allowed_enc_level": int(lt.enc_level.rc4),
+                  "prefer_rc4": True})
+    elif args.encryption == "disabled":
+        s.update({"in_enc_policy": int(lt.enc_policy.disabled),
+                  "out_enc_policy": int(lt.enc_policy.disabled)})
+    if args.encryption:
+        # Why connections end: the tests of encryption read it.
+        s["alert_mask"] |= int(lt.alert.category_t.peer_notification
+                               | lt.alert.category_t.connect_notification)
     return s
 
 
@@ -63,6 +76,9 @@ def main() -> int:
     ap.add_argument("--download", action="store_true", help="download, exit when complete")
     ap.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to")
     ap.add_argument("--timeout", type=float, default=120, help="download mode: give up after")
+    ap.add_argument("--encryption", choices=["forced", "disabled"],
+                    help="encrypted connections only (RC4), or plaintext only; "
+                         "default: both accepted, plaintext first")
     args = ap.parse_args()
     if bool(args.torrent) == bool(args.magnet) or (args.magnet and not args.download):
         ap.error("give --torrent, or --magnet with --download")
@@ -102,7 +118,9 @@ def main() -> int:
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_error_alert, lt.tracker_reply_alert,
                               lt.torrent_error_alert, lt.file_error_alert,
-                              lt.listen_failed_alert, lt.listen_succeeded_alert)):
+                              lt.listen_failed_alert, lt.listen_succeeded_alert,
+                              lt.peer_disconnected_alert, lt.peer_error_alert,
+                              lt.incoming_connection_alert, lt.peer_connect_alert)):
                 print(f"[lt] {a.what()}: {a.message()}", flush=True)
         st = h.status()
         if args.magnet and not metadata_said and st.has_metadata:

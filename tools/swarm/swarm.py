@@ -983,7 +983,7 @@ class Swarm:
 
     def start_lt_seeder(self, torrent: str, content_dir: str, port: int | None = None,
                         upload_limit: int | None = None, seed_mode: bool = False,
-                        timeout: float = 120) -> int:
+                        timeout: float = 120, encryption: str | None = None) -> int:
         """Start lt_seed.py; return its listen port once it is seeding.
 
         content_dir is the save path: the directory that holds the torrent's
@@ -995,6 +995,8 @@ class Swarm:
             argv += ["--upload-limit", str(upload_limit)]
         if seed_mode:
             argv.append("--seed-mode")
+        if encryption:
+            argv += ["--encryption", encryption]
         tag = f"lt_seed-{port}"
         p = self.spawn(tag, argv)
         self._wait_ready(tag, p, port, timeout, marker="READY")
@@ -1171,18 +1173,22 @@ class Swarm:
         return h
 
     @staticmethod
-    def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float) -> list:
+    def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float,
+                          encryption: str | None = None) -> list:
         source = ["--magnet" if torrent.startswith("magnet:") else "--torrent", torrent]
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download"] + source + [
                 "--save-path", out_dir, "--port", str(free_port()),
                 "--timeout", str(int(timeout))]
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
+        if encryption:
+            argv += ["--encryption", encryption]
         return argv
 
     def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                        timeout: float = 120) -> RunResult:
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
+                        timeout: float = 120, encryption: str | None = None) -> RunResult:
+        """`encryption`: "forced" (RC4 only) or "disabled" (plaintext only)."""
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, encryption)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout + 10, self.log_dir, self._next_tag("libtorrent"))
 
