@@ -19,11 +19,15 @@ import time
 import libtorrent as lt
 
 
+def bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def settings(args) -> dict:
     s = lt.high_performance_seed() if not args.download else lt.default_settings()
     s.update({
-        "listen_interfaces": f"127.0.0.1:{args.port}",
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": f"{bracketed(args.host)}:{args.port}",
+        "outgoing_interfaces": args.host,
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -57,6 +61,8 @@ def main() -> int:
     ap.add_argument("--magnet", help="download mode: a magnet link instead of --torrent")
     ap.add_argument("--save-path", required=True)
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="loopback address to listen on and connect from (127.0.0.1 or ::1)")
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes/s, 0 = unlimited")
     ap.add_argument("--seed-mode", action="store_true",
                     help="trust the data and hash pieces lazily instead of checking at start")
@@ -73,6 +79,8 @@ def main() -> int:
         # default; put every address in the global class so the limit applies.
         f = lt.ip_filter()
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                   1 << lt.session.global_peer_class_id)
         ses.set_peer_class_filter(f)
 
     if args.magnet:
@@ -113,7 +121,7 @@ def main() -> int:
                                                   lt.torrent_status.checking_resume_data):
                 for p in args.peer:
                     host, port = p.rsplit(":", 1)
-                    h.connect_peer((host, int(port)))
+                    h.connect_peer((host.strip("[]"), int(port)))
                 connected = True
             if st.is_seeding or st.state in (lt.torrent_status.finished, lt.torrent_status.seeding):
                 print(f"DONE {st.total_wanted} bytes in {time.monotonic() - start:.2f} s",

@@ -898,13 +898,14 @@ class Swarm:
         sys.stdout.flush()
 
     def _wait_ready(self, tag: str, proc: subprocess.Popen, port: int, timeout: float,
-                    marker: str | None = None, probe: bool = True) -> None:
+                    marker: str | None = None, probe: bool = True,
+                    host: str = "127.0.0.1") -> None:
         def ready():
             if proc.poll() is not None:
                 raise HarnessError(f"{tag} exited with {proc.returncode}:\n{tail(self.proc_log(tag))}")
             if marker and marker not in self.proc_log(tag):
                 return False
-            return port_accepts(port) if probe else True
+            return port_accepts(port, host) if probe else True
         wait_until(ready, timeout, f"{tag} on port {port}")
 
     # ---- tracker
@@ -983,22 +984,22 @@ class Swarm:
 
     def start_lt_seeder(self, torrent: str, content_dir: str, port: int | None = None,
                         upload_limit: int | None = None, seed_mode: bool = False,
-                        timeout: float = 120) -> int:
+                        timeout: float = 120, host: str = "127.0.0.1") -> int:
         """Start lt_seed.py; return its listen port once it is seeding.
 
         content_dir is the save path: the directory that holds the torrent's
         file (single-file) or its root directory (multi-file)."""
         port = port or free_port()
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--torrent", torrent,
-                "--save-path", content_dir, "--port", str(port)]
+                "--save-path", content_dir, "--port", str(port), "--host", host]
         if upload_limit:
             argv += ["--upload-limit", str(upload_limit)]
         if seed_mode:
             argv.append("--seed-mode")
         tag = f"lt_seed-{port}"
         p = self.spawn(tag, argv)
-        self._wait_ready(tag, p, port, timeout, marker="READY")
-        log(f"libtorrent seeder on 127.0.0.1:{port} (pid {p.pid})")
+        self._wait_ready(tag, p, port, timeout, marker="READY", host=host)
+        log(f"libtorrent seeder on {host}:{port} (pid {p.pid})")
         return port
 
     # ---- scripted peers
@@ -1171,18 +1172,19 @@ class Swarm:
         return h
 
     @staticmethod
-    def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float) -> list:
+    def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float,
+                          host: str = "127.0.0.1") -> list:
         source = ["--magnet" if torrent.startswith("magnet:") else "--torrent", torrent]
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download"] + source + [
                 "--save-path", out_dir, "--port", str(free_port()),
-                "--timeout", str(int(timeout))]
+                "--timeout", str(int(timeout)), "--host", host]
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         return argv
 
     def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                        timeout: float = 120) -> RunResult:
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
+                        timeout: float = 120, host: str = "127.0.0.1") -> RunResult:
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, host)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout + 10, self.log_dir, self._next_tag("libtorrent"))
 
