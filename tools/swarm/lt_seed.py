@@ -69,6 +69,9 @@ def main() -> int:
     ap.add_argument("--download", action="store_true", help="download, exit when complete")
     ap.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to")
     ap.add_argument("--timeout", type=float, default=120, help="download mode: give up after")
+    ap.add_argument("--show-pex-peers", action="store_true",
+                    help="download mode: print 'PEX-PEER HOST:PORT' for each peer connected "
+                         "that was learned by peer exchange")
     args = ap.parse_args()
     if bool(args.torrent) == bool(args.magnet) or (args.magnet and not args.download):
         ap.error("give --torrent, or --magnet with --download")
@@ -106,6 +109,7 @@ def main() -> int:
     connected = False
     ready_said = False
     metadata_said = False
+    pex_seen = set()
     while not stop["flag"]:
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_error_alert, lt.tracker_reply_alert,
@@ -116,6 +120,12 @@ def main() -> int:
         if args.magnet and not metadata_said and st.has_metadata:
             print(f"METADATA {time.monotonic() - start:.2f} s", flush=True)
             metadata_said = True
+        if args.download and args.show_pex_peers:
+            for p in h.get_peer_info():
+                where = f"{p.ip[0]}:{p.ip[1]}"
+                if p.source & lt.peer_info.pex and where not in pex_seen:
+                    pex_seen.add(where)
+                    print(f"PEX-PEER {where}", flush=True)
         if args.download:
             if not connected and st.state not in (lt.torrent_status.checking_files,
                                                   lt.torrent_status.checking_resume_data):

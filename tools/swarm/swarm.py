@@ -1173,25 +1173,27 @@ class Swarm:
 
     @staticmethod
     def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float,
-                          host: str = "127.0.0.1") -> list:
+                          host: str = "127.0.0.1", extra_args: Sequence[str] = ()) -> list:
         source = ["--magnet" if torrent.startswith("magnet:") else "--torrent", torrent]
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download"] + source + [
                 "--save-path", out_dir, "--port", str(free_port()),
-                "--timeout", str(int(timeout)), "--host", host]
+                "--timeout", str(int(timeout)), "--host", host] + list(extra_args)
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         return argv
 
     def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                        timeout: float = 120, host: str = "127.0.0.1") -> RunResult:
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, host)
+                        timeout: float = 120, host: str = "127.0.0.1",
+                        extra_args: Sequence[str] = ()) -> RunResult:
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, host, extra_args)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout + 10, self.log_dir, self._next_tag("libtorrent"))
 
     def start_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                          timeout: float = 120) -> Background:
+                          timeout: float = 120, host: str = "127.0.0.1",
+                          extra_args: Sequence[str] = ()) -> Background:
         """The libtorrent downloader in the background (it gives up after timeout)."""
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, host, extra_args)
         tag = self._next_tag("libtorrent")
         log(f"start ({tag}): " + " ".join(argv))
         h = Background(argv, self.log_dir, tag)
