@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """IPv6 on ::1: actorrent downloads from a libtorrent seeder listening on
-[::1] (`-a [::1]:PORT`), then seeds over a dual-stack socket (`--bind ::`)
+[::1] (`-a [::1]:PORT`), and again knowing it only from an HTTP tracker's
+compact `peers6`, then seeds over a dual-stack socket (`--bind ::`)
 to a libtorrent downloader that connects over ::1, to an actorrent leecher
 that connects over 127.0.0.1 (and is known by that address, not as
 ::ffff:127.0.0.1), and serves a magnet link whose only peer is
@@ -48,8 +49,18 @@ def main():
         check_run_ok(r, "actorrent downloading from [::1]")
         problems = swarm.verify_files(os.path.join(out, name), path)
         check(not problems, "download from [::1]: " + "; ".join(problems))
-        check(f"[::1]:{lt_port}" in r.stdout + r.stderr or swarm.stats_of(r)["downloaded"] >= SIZE,
-              "the download did not come from the [::1] seeder")
+        check(swarm.stats_of(r)["downloaded"] >= SIZE, "the download did not come from the [::1] seeder")
+
+        url, _ = sw.start_hostile_tracker("good", peers=[f"[::1]:{lt_port}"])
+        tracked = sw.path("tracked.torrent")
+        swarm.make_torrent(path, tracked, PIECE, url)
+        t_out = sw.mkdir("from-tracker")
+        rt = sw.start_actorrent(tracked, t_out, extra_args=["--bind", "::"],
+                                what="v6-tracker-leecher").finish(TIMEOUT)
+        log(f"actorrent told of [::1]:{lt_port} by peers6: {describe(rt)}")
+        check_run_ok(rt, "actorrent downloading from a peers6 peer")
+        problems = swarm.verify_files(os.path.join(t_out, name), path)
+        check(not problems, "download from a peers6 peer: " + "; ".join(problems))
 
         # What actorrent fetched over IPv6, it now seeds on "::".
         port = sw.start_actorrent_seeder(torrent, out, extra_args=["--bind", "::", "-v"])
