@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """IPv6 on ::1: actorrent downloads from a libtorrent seeder listening on
 [::1] (`-a [::1]:PORT`), and again knowing it only from an HTTP tracker's
-compact `peers6`, then seeds over a dual-stack socket (`--bind ::`)
+compact `peers6`, and from a UDP tracker on [::1] (BEP 15: 18-byte
+entries), then seeds over a dual-stack socket (`--bind ::`)
 to a libtorrent downloader that connects over ::1, to an actorrent leecher
 that connects over 127.0.0.1 (and is known by that address, not as
 ::ffff:127.0.0.1), and serves a magnet link whose only peer is
@@ -61,6 +62,17 @@ def main():
         check_run_ok(rt, "actorrent downloading from a peers6 peer")
         problems = swarm.verify_files(os.path.join(t_out, name), path)
         check(not problems, "download from a peers6 peer: " + "; ".join(problems))
+
+        udp_url, _ = sw.start_udp_tracker(peers=[f"[::1]:{lt_port}"], host="::1")
+        udp_torrent = sw.path("udp.torrent")
+        swarm.make_torrent(path, udp_torrent, PIECE, udp_url)
+        u_out = sw.mkdir("from-udp-tracker")
+        ru = sw.start_actorrent(udp_torrent, u_out, extra_args=["--bind", "::"],
+                                what="v6-udp-leecher").finish(TIMEOUT)
+        log(f"actorrent told of [::1]:{lt_port} by a UDP tracker on [::1]: {describe(ru)}")
+        check_run_ok(ru, "actorrent downloading from a peer of a UDP tracker on [::1]")
+        problems = swarm.verify_files(os.path.join(u_out, name), path)
+        check(not problems, "download from a UDP tracker's IPv6 peer: " + "; ".join(problems))
 
         # What actorrent fetched over IPv6, it now seeds on "::".
         port = sw.start_actorrent_seeder(torrent, out, extra_args=["--bind", "::", "-v"])

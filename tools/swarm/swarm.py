@@ -961,22 +961,23 @@ class Swarm:
         log(f"hostile tracker on {url} (pid {p.pid}), mode {mode_file or mode}")
         return url, log_path
 
-    def start_udp_tracker(self, peers: Sequence[int] = (), extra: Sequence[str] = (),
-                          port: int | None = None) -> tuple:
+    def start_udp_tracker(self, peers: Sequence = (), extra: Sequence[str] = (),
+                          port: int | None = None, host: str = "127.0.0.1") -> tuple:
         """Start udp_tracker.py (a BEP 15 tracker that can drop, delay, duplicate
-        and garble) handing out 127.0.0.1:PORT for each of `peers`; return
+        and garble) on host (127.0.0.1 or ::1) handing out 127.0.0.1:PORT for
+        each port in `peers` (or the HOST:PORT given as a string); return
         (udp:// announce URL, path of its JSON-lines log of what it received)."""
         port = port or free_port()
         log_path = os.path.join(self.root, f"udp-tracker-{port}.jsonl")
         argv = [sys.executable, os.path.join(HERE, "udp_tracker.py"), "--port", str(port),
-                "--log", log_path]
+                "--log", log_path, "--host", host]
         for p in peers:
-            argv += ["--peer", f"127.0.0.1:{p}"]
+            argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         argv += list(extra)
         tag = f"udp-tracker-{port}"
         p = self.spawn(tag, argv)
         self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
-        url = f"udp://127.0.0.1:{port}/announce"
+        url = f"udp://{f'[{host}]' if ':' in host else host}:{port}/announce"
         log(f"fake UDP tracker on {url} (pid {p.pid}) {' '.join(extra)}")
         return url, log_path
 
