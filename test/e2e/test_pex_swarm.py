@@ -9,9 +9,9 @@ address (`-a`), and keep seeding for a few seconds after they complete.
 Nobody tells a leecher of another but the seeder's PEX, so the leechers can
 only exchange data if PEX works: every leecher must complete with the right
 bytes, and together they must have uploaded at least a whole piece's worth
-to each other.  The same swarm with a private torrent (BEP 27) must not do
-so: no PEX is sent or followed, and the leechers upload nothing to each
-other."""
+to each other.  The same swarm with a private torrent (BEP 27), run
+alongside, must not: no PEX is sent or followed, and the leechers upload
+nothing to each other."""
 
 import os
 import signal
@@ -31,17 +31,14 @@ SEED_TIME = 2
 TIMEOUT = 90        # per leecher, from the common start
 
 
-def run_swarm(sw, private: bool) -> tuple:
-    """Seeder plus three leechers that know only the seeder; returns the
-    leechers' stats and the seeder's."""
+def start_swarm(sw, private: bool) -> tuple:
+    """Seeder plus three leechers that know only the seeder, started."""
     what = "private" if private else "public"
     content = sw.mkdir(f"content-{what}")
     swarm.make_content(content, [("payload.bin", SIZE)], seed=7 if private else 3)
     torrent = sw.path(f"{what}.torrent")
     swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, PIECE, None, private=private)
     seed_port = sw.start_actorrent_seeder(torrent, content, extra_args=["--max-up", SEED_UP, "-v"])
-    seeder = sw.actorrent_at(seed_port)
-
     log(f"{what}: {LEECHERS} leechers, each told only of the seeder")
     leechers = []
     for i in range(LEECHERS):
@@ -50,6 +47,13 @@ def run_swarm(sw, private: bool) -> tuple:
                                extra_args=["--seed", "--seed-time", str(SEED_TIME), "-v"],
                                what=f"{what}-leecher{i}")
         leechers.append((h, out))
+    return what, content, sw.actorrent_at(seed_port), leechers
+
+
+def finish_swarm(started) -> tuple:
+    """Waits for the leechers, checks their data, stops the seeder; returns
+    the leechers' stats and runs, and the seeder's stats."""
+    what, content, seeder, leechers = started
     stats = []
     for i, (h, out) in enumerate(leechers):
         r = h.finish(TIMEOUT)
@@ -64,12 +68,16 @@ def run_swarm(sw, private: bool) -> tuple:
     check(not s.timed_out and s.returncode == 0, f"{what} seeder stopped by SIGTERM: {describe(s)}")
     sst = swarm.stats_of(s, f"{what} seeder")
     log(f"{what} seeder uploaded {sst['uploaded'] / MiB:.1f} MiB")
-    return stats, sst, s
+    return stats, sst
 
 
 def main():
     with swarm.Swarm("pex-swarm") as sw:
-        stats, sst, _ = run_swarm(sw, private=False)
+        # Both swarms at once: they share nothing but the machine.
+        public = start_swarm(sw, private=False)
+        private = start_swarm(sw, private=True)
+
+        stats, _ = finish_swarm(public)
         up = sum(st["uploaded"] for st, _ in stats)
         best = max(st["uploaded"] for st, _ in stats)
         log(f"leechers uploaded {up / MiB:.1f} MiB to each other (best {best / MiB:.2f} MiB)")
@@ -79,7 +87,7 @@ def main():
         learned = sum(1 for _, r in stats if "pex from" in r.stderr + r.stdout)
         check(learned > 0, "no leecher logged a PEX message ('pex from')")
 
-        pstats, psst, ps = run_swarm(sw, private=True)
+        pstats, psst = finish_swarm(private)
         pup = sum(st["uploaded"] for st, _ in pstats)
         check(pup == 0, f"private torrent: the leechers uploaded {pup} bytes to each other, "
               "so they found each other although only the seeder was given")
