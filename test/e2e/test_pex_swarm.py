@@ -5,7 +5,9 @@ other by PEX.
 A 2 MiB torrent without a tracker.  `actorrent seed` serves it with its
 upload limited to 512 KiB/s, so the seeder alone needs 4 s or more per copy;
 three actorrent leechers start together, each given only the seeder's
-address (`-a`), and keep seeding for a few seconds after they complete.
+address (`-a`), and keep seeding for a few seconds after they complete; a
+fourth with `--max-peers 1` must keep to its one connection (the seeder)
+although PEX names the others to it and it to them.
 Nobody tells a leecher of another but the seeder's PEX, so the leechers can
 only exchange data if PEX works: every leecher must complete with the right
 bytes, and together they must have uploaded at least a whole piece's worth
@@ -47,13 +49,22 @@ def start_swarm(sw, private: bool) -> tuple:
                                extra_args=["--seed", "--seed-time", str(SEED_TIME), "-v"],
                                what=f"{what}-leecher{i}")
         leechers.append((h, out))
-    return what, content, sw.actorrent_at(seed_port), leechers
+    limited = None
+    if not private:
+        # Peers learned by PEX count against the connection limit like any
+        # others: with room for one connection (the seeder) this leecher
+        # neither dials nor accepts the others, so it uploads nothing.
+        out = sw.mkdir("out-limited")
+        h = sw.start_actorrent(torrent, out, peers=[seed_port], extra_args=["--max-peers", "1", "-v"],
+                               what="public-limited")
+        limited = (h, out)
+    return what, content, sw.actorrent_at(seed_port), leechers, limited
 
 
 def finish_swarm(started) -> tuple:
     """Waits for the leechers, checks their data, stops the seeder; returns
     the leechers' stats and runs, and the seeder's stats."""
-    what, content, seeder, leechers = started
+    what, content, seeder, leechers, limited = started
     stats = []
     for i, (h, out) in enumerate(leechers):
         r = h.finish(TIMEOUT)
@@ -64,6 +75,16 @@ def finish_swarm(started) -> tuple:
         st = swarm.stats_of(r, f"{what} leecher {i}")
         log(f"{what} leecher {i} stats: {st}")
         stats.append((st, r))
+    if limited:
+        h, out = limited
+        r = h.finish(TIMEOUT)
+        log(f"leecher with --max-peers 1 (:{h.port}): {describe(r)}")
+        check_run_ok(r, "leecher with --max-peers 1")
+        problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+        check(not problems, "leecher with --max-peers 1 has wrong data: " + "; ".join(problems))
+        st = swarm.stats_of(r, "leecher with --max-peers 1")
+        check(st["uploaded"] == 0, f"the leecher with --max-peers 1 uploaded {st['uploaded']} bytes: "
+              "it took a connection beyond its limit")
     s = seeder.stop(signal.SIGTERM, grace=15)
     check(not s.timed_out and s.returncode == 0, f"{what} seeder stopped by SIGTERM: {describe(s)}")
     sst = swarm.stats_of(s, f"{what} seeder")
