@@ -196,6 +196,15 @@ using torrent_actor = tracker_owner_actor::extend_with<piece_manager_owner_actor
   caf::reacts_to<tick_atom>,
   // A peer's transfer figures and interest, once a second and on changes.
   caf::reacts_to<peer_stats_atom, peer_key, peer_stats>,
+  // Peer exchange (BEP 11), never for a private torrent. A peer's PEX is
+  // due: reply with the addresses of the other peers we are connected to
+  // (where they accept connections) and their BEP 11 flags, one per address.
+  caf::replies_to<pex_atom, peer_key>::with<std::vector<peer_endpoint>, std::vector<std::uint8_t>>,
+  // Addresses a peer told us of with PEX, already checked and bounded.
+  caf::reacts_to<pex_atom, peer_key, std::vector<peer_endpoint>>,
+  // The port an incoming peer listens on (its extension handshake), so it
+  // can be named to others and is not dialled again.
+  caf::reacts_to<pex_atom, peer_key, std::uint16_t>,
   // Stop (the session is closing): save resume data, announce "stopped",
   // close every connection, reply with the final figures, exit.
   caf::replies_to<stop_atom>::with<torrent_status>>;

@@ -153,6 +153,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_ATOM(actorrent, actorrent, reject_atom, "reject")
   // The fast extension (BEP 6).
   CAF_ADD_ATOM(actorrent, actorrent, suggest_atom, "suggest")
+  // peer exchange (BEP 11)
+  CAF_ADD_ATOM(actorrent, actorrent, pex_atom, "pex")
 
 CAF_END_TYPE_ID_BLOCK(actorrent)
 

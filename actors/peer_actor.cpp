@@ -157,6 +157,22 @@ void act(peer_self self) {
       self->send(st.meta_owner, metadata_atom_v, st.key, p.piece, p.total_size, std::move(p.data));
     for (auto piece : a.metadata_rejects) self->send(st.meta_owner, reject_atom_v, st.key, piece);
   }
+  if (st.torrent) {
+    if (a.remote_listen_port) self->send(st.torrent, pex_atom_v, st.key, *a.remote_listen_port);
+    if (!a.pex_learned.empty()) self->send(st.torrent, pex_atom_v, st.key, std::move(a.pex_learned));
+    if (a.pex_due) {
+      self->request(st.torrent, 10s, pex_atom_v, st.key)
+        .then(
+          [self](std::vector<peer_endpoint>& peers, std::vector<std::uint8_t>& flags) {
+            std::vector<pex_peer> connected;
+            for (std::size_t i = 0; i < peers.size() && i < flags.size(); ++i)
+              connected.push_back({std::move(peers[i]), flags[i]});
+            self->state.proto->on_pex_peers(connected, self->clock().now());
+            act(self);
+          },
+          [](caf::error&) {});  // a busy torrent: the next interval tells the same
+    }
+  }
   if (a.notify_drained_below && st.conn) st.conn->notify_when_drained(*a.notify_drained_below);
   for (auto piece : a.suggests) self->send(st.pm, suggest_atom_v, st.key, piece);
   if (a.want && a.want_pieces.empty()) self->send(st.pm, want_atom_v, st.key, *a.want);

@@ -4,6 +4,8 @@
 #include "log.hpp"
 #include "peer_client.hpp"
 #include "peer_list.hpp"
+#include "peer_sources.hpp"
+#include "pex_message.hpp"
 #include "piece_manager_actor.hpp"
 #include "resume_data.hpp"
 #include "tracker_actor.hpp"
@@ -35,7 +37,16 @@ struct connection {
   time_point since{};  // actor clock: the choker runs on simulated time too
   std::string client;  // from the remote's peer id, for people
   connection_budget::slot slot;  // in the session's budget while this lives
+  std::uint16_t listen_port = 0;  // an incoming peer's, from its extension handshake
 };
+
+/// Where a connection's peer accepts connections: the address we dialled,
+/// or an incoming peer's host with the port of its extension handshake.
+std::optional<peer_endpoint> connectable_address(const connection& c) {
+  if (!c.incoming) return c.remote;
+  if (c.listen_port != 0) return peer_endpoint{c.remote.host, c.listen_port};
+  return std::nullopt;
+}
 
 /// What the torrent last heard from one tracker.
 struct tracker_news {
@@ -59,6 +70,7 @@ struct torrent_actor_state {
   tracker_actor tracker;
 
   std::unique_ptr<peer_list> peers;
+  peer_sources sources;  // where peers may come from (BEP 27: private torrents)
   std::unordered_map<peer_key, connection> connections;
   peer_key next_key = 1;
 
@@ -492,6 +504,48 @@ void accept_incoming(torrent_self self, connection_ptr& conn, std::vector<std::u
   ACTORRENT_LOG(debug, "incoming peer " << remote.to_string());
 }
 
+/// The peers to name in a PEX message to `asker`: every other connection
+/// that completed its handshake, where it accepts connections.
+caf::result<std::vector<peer_endpoint>, std::vector<std::uint8_t>> pex_peers(torrent_self self,
+                                                                            peer_key asker) {
+  auto& st = self->state;
+  std::vector<peer_endpoint> peers;
+  std::vector<std::uint8_t> flags;
+  if (!st.sources.pex) return {std::move(peers), std::move(flags)};
+  for (const auto& [key, c] : st.connections) {
+    if (key == asker || !c.handshaken) continue;
+    auto addr = connectable_address(c);
+    if (!addr) continue;
+    std::uint8_t f = 0;
+    if (c.stats.seed) f |= pex_flag::seed;
+    // We reached it, so it accepts connections.
+    if (!c.incoming) f |= pex_flag::connectable;
+    peers.push_back(std::move(*addr));
+    flags.push_back(f);
+  }
+  return {std::move(peers), std::move(flags)};
+}
+
+/// Addresses a peer named in its PEX: into the peer list, unless they are
+/// peers we are connected to already.
+void learn_from_pex(torrent_self self, peer_key from, std::vector<peer_endpoint>& learned) {
+  auto& st = self->state;
+  if (!st.sources.pex || st.stopping) return;
+  auto now = self->clock().now();
+  std::size_t taken = 0;
+  for (auto& p : learned) {
+    bool connected = std::any_of(st.connections.begin(), st.connections.end(), [&](const auto& kv) {
+      auto addr = connectable_address(kv.second);
+      return addr && *addr == p;
+    });
+    if (!connected && st.peers->add(p, now)) ++taken;
+  }
+  if (auto it = st.connections.find(from); it != st.connections.end())
+    ACTORRENT_LOG(info, "pex from " << it->second.remote.to_string() << ": " << learned.size()
+                                    << " peers, " << taken << " new");
+  if (taken > 0) connect_more(self);
+}
+
 /// Every piece is verified and on disk: stop, or go on seeding.
 void on_download_done(torrent_self self) {
   auto& st = self->state;
@@ -768,6 +822,8 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
   // Peers that come from a magnet link fetch the info dictionary from us
   // (BEP 9). A private torrent's metainfo goes only where its owner sends it.
   if (!meta->is_private) st.cfg.peer.metadata = std::make_shared<const std::string>(meta->raw_info);
+  st.sources = allowed_peer_sources(meta->is_private);
+  st.cfg.peer.pex = st.cfg.peer.pex && st.sources.pex;
 
   peer_list_config plc;
   plc.max_connect_failures = st.cfg.max_connect_failures;
@@ -853,6 +909,16 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
       it->second.stats = stats;
       if (became_interested && !st.stopping && st.chokes->on_interested(key, self->clock().now()))
         self->send(it->second.handle, unchoke_atom_v);
+    },
+    [self](pex_atom, peer_key key) { return pex_peers(self, key); },
+    [self](pex_atom, peer_key key, std::vector<peer_endpoint>& learned) {
+      learn_from_pex(self, key, learned);
+    },
+    [self](pex_atom, peer_key key, std::uint16_t port) {
+      auto& st = self->state;
+      auto it = st.connections.find(key);
+      if (it == st.connections.end() || !it->second.incoming) return;
+      it->second.listen_port = port;
     },
     [self](incoming_atom, connection_ptr& conn, std::vector<std::uint8_t>& handshake) {
       accept_incoming(self, conn, handshake);

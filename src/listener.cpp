@@ -3,6 +3,7 @@
 #include "handshake.hpp"
 #include "log.hpp"
 
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 
 namespace actorrent {
@@ -33,6 +34,9 @@ result<std::shared_ptr<listener>> listener::open(asio::io_context& io, const std
   if (acceptor.open(ep.protocol(), ec); ec)
     return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
   acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  // "::" takes IPv4 connections too (as ::ffff:a.b.c.d), whatever the
+  // system's default; a specific IPv6 address only its own.
+  if (addr.is_v6() && addr.is_unspecified()) acceptor.set_option(asio::ip::v6_only(false), ec);
   if (acceptor.bind(ep, ec); ec)
     return error{errc::io_error, "cannot listen on " + where + ": " + ec.message()};
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)

@@ -1,5 +1,5 @@
 // The addresses a torrent knows of and may connect to: from trackers, from
-// the user (-a), later from PEX and the DHT. Decides which to dial next,
+// the user (-a), from PEX, later from the DHT. Decides which to dial next,
 // backs off from addresses that fail, gives up on dead ones and never dials
 // a banned host, on any port.
 //

@@ -29,6 +29,9 @@ void peer_protocol::actions::clear() {
   metadata_offer.reset();
   metadata_pieces.clear();
   metadata_rejects.clear();
+  pex_due = false;
+  pex_learned.clear();
+  remote_listen_port.reset();
   // `close` stays: a connection that must close is closing for good.
 }
 
@@ -41,7 +44,9 @@ peer_protocol::peer_protocol(const peer_config& cfg, bool incoming, time_point n
     started_(now),
     last_received_(now),
     last_sent_(now),
-    last_block_(now) {}
+    last_block_(now) {
+  pex_ = pex_exchange(cfg.pex_timing);
+}
 
 void peer_protocol::close(errc code, std::string why) {
   if (!act_.close) act_.close = error{code, std::move(why)};
@@ -108,6 +113,7 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
 void peer_protocol::send_extension_handshake(time_point now) {
   extension_handshake h;
   h.m.emplace_back("ut_metadata", our_ut_metadata_id);
+  if (pex_enabled()) h.m.emplace_back("ut_pex", our_ut_pex_id);
   h.client = "actorrent 0.1.0";
   if (cfg_.listen_port != 0) h.listen_port = cfg_.listen_port;
   h.reqq = static_cast<std::uint32_t>(cfg_.max_upload_queue);
@@ -127,6 +133,8 @@ void peer_protocol::on_extended(const wire::extended& m, time_point now, std::si
     on_extension_handshake(m.payload, now);
   } else if (m.id == our_ut_metadata_id) {
     on_metadata_message(m.payload, now, queued);
+  } else if (m.id == our_ut_pex_id) {
+    on_pex_message(m.payload, now);
   }
   // Other ids: extensions we did not offer; BEP 10 says ignore them.
 }
@@ -141,6 +149,15 @@ void peer_protocol::on_extension_handshake(std::span<const std::uint8_t> payload
   peer_ext_handshake_ = true;
   peer_metadata_id_ = h->id_of("ut_metadata");
   if (!h->client.empty()) peer_client_ = h->client;
+  if (h->listen_port) act_.remote_listen_port = *h->listen_port;
+  peer_pex_id_ = pex_enabled() ? h->id_of("ut_pex") : 0;
+  if (peer_pex_id_ != 0) {
+    // The address the remote sees us at, with our port, is us: a peer
+    // that names it in its PEX must not make us dial ourselves.
+    if (auto ours = address_from_bytes(h->yourip); !ours.empty() && cfg_.listen_port != 0)
+      pex_.add_own_address({std::move(ours), cfg_.listen_port});
+    pex_.start(now);
+  }
   if (!cfg_.metadata_only) return;
   if (peer_metadata_id_ == 0 || !h->metadata_size) {
     close(errc::cancelled, "the peer has no metadata to send");
@@ -195,6 +212,24 @@ void peer_protocol::on_metadata_message(std::span<const std::uint8_t> payload, t
       return;
     }
   }
+}
+
+// -- peer exchange (BEP 11) ---------------------------------------------------
+
+void peer_protocol::on_pex_message(std::span<const std::uint8_t> payload, time_point now) {
+  // Never offered (private torrent, metadata only): not followed.
+  if (!pex_enabled()) return;
+  auto learned = pex_.on_message(payload, now);
+  if (!learned) {
+    close(learned.err().code, learned.err().message);
+    return;
+  }
+  act_.pex_learned.insert(act_.pex_learned.end(), learned->begin(), learned->end());
+}
+
+void peer_protocol::on_pex_peers(const std::vector<pex_peer>& connected, time_point now) {
+  if (closing() || peer_pex_id_ == 0) return;
+  if (auto payload = pex_.make_message(connected)) send_extended(peer_pex_id_, *payload, now);
 }
 
 void peer_protocol::request_metadata(std::uint32_t piece, time_point now) {
@@ -655,6 +690,7 @@ void peer_protocol::on_tick(time_point now) {
   // answer to the first want that still comes is used like any other).
   if (want_pending_ && now - want_sent_ > cfg_.want_timeout) want_pending_ = false;
   stats_.snubbed = snubbed_;
+  if (peer_pex_id_ != 0 && pex_.take_due(now)) act_.pex_due = true;
   act_.report = true;
   request_work(now);
 }

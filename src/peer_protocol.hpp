@@ -19,6 +19,7 @@
 #include "block_ref.hpp"
 #include "handshake.hpp"
 #include "peer_stats.hpp"
+#include "pex_exchange.hpp"
 #include "wire_message.hpp"
 
 #include <array>
@@ -89,6 +90,10 @@ struct peer_config {
   /// Metadata requests one peer may make; more is a flood and ends the
   /// connection (4 MiB of metadata is 256 pieces: each may be asked twice).
   std::size_t max_metadata_requests = 512;
+  /// Peer exchange (BEP 11): offered, sent and taken. Off for private
+  /// torrents (BEP 27) and for connections that only fetch metadata.
+  bool pex = true;
+  pex_config pex_timing;
 };
 
 class peer_protocol {
@@ -128,6 +133,9 @@ public:
     std::optional<std::int64_t> metadata_offer;          ///< metadata_only: the peer has this many bytes
     std::vector<metadata_piece> metadata_pieces;         ///< metadata pieces we asked for
     std::vector<std::uint32_t> metadata_rejects;         ///< refused, or unanswered in time
+    bool pex_due = false;                                ///< ask the torrent for its peers: on_pex_peers
+    std::vector<peer_endpoint> pex_learned;              ///< addresses the peer told us of (PEX)
+    std::optional<std::uint16_t> remote_listen_port;     ///< the port the peer listens on (its extension handshake)
     std::optional<error> close;                          ///< end the connection, for this reason
 
     void clear();
@@ -174,6 +182,9 @@ public:
   /// Asks the peer for a piece of the metadata (metadata_only); the answer
   /// comes as metadata_pieces or metadata_rejects.
   void request_metadata(std::uint32_t piece, time_point now);
+  /// The peers the torrent is connected to (this one left out), asked for
+  /// with pex_due: tells the remote what changed since the last message.
+  void on_pex_peers(const std::vector<pex_peer>& connected, time_point now);
 
   actions& pending() noexcept { return act_; }
   const peer_stats& stats() const noexcept { return stats_; }
@@ -199,6 +210,9 @@ public:
   const std::vector<std::uint32_t>& allowed_fast_from_peer() const noexcept { return allowed_in_; }
   /// Pieces we serve the peer while we choke it (our canonical set).
   const std::vector<std::uint32_t>& allowed_fast_to_peer() const noexcept { return allowed_out_; }
+  /// The extended id the remote receives ut_pex under (0: none, or PEX off).
+  std::uint8_t peer_pex_id() const noexcept { return peer_pex_id_; }
+  const pex_exchange& pex() const noexcept { return pex_; }
 
 private:
   struct outstanding_request {
@@ -236,6 +250,8 @@ private:
   bool allowed_to_peer(std::uint32_t piece) const;
   void refuse_request(const block_ref& r, errc code, std::string why, time_point now);
   void reject_queued(bool keep_allowed_fast, time_point now);
+  bool pex_enabled() const noexcept { return cfg_.pex && !cfg_.metadata_only; }
+  void on_pex_message(std::span<const std::uint8_t> payload, time_point now);
 
   peer_config cfg_;
   bool incoming_;
@@ -280,6 +296,8 @@ private:
   };
   std::deque<metadata_request> metadata_outstanding_;
   unsigned metadata_timeouts_ = 0;
+  std::uint8_t peer_pex_id_ = 0;  // its id for ut_pex
+  pex_exchange pex_;
 
   // The fast extension (BEP 6).
   static constexpr std::size_t max_allowed_fast_from_peer = 64;

@@ -1,4 +1,5 @@
 #include "tcp_connection.hpp"
+#include "plain_address.hpp"
 
 #include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
@@ -50,7 +51,7 @@ std::shared_ptr<tcp_connection> tcp_connection::adopt(asio::ip::tcp::socket sock
   auto conn = std::make_shared<tcp_connection>(ex, std::move(socket), opts);
   asio::error_code ec;
   auto ep = conn->socket_.remote_endpoint(ec);
-  if (!ec) conn->set_remote({ep.address().to_string(), ep.port()});
+  if (!ec) conn->set_remote({plain_address(ep.address()).to_string(), ep.port()});
   return conn;
 }
 

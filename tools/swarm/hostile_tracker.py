@@ -7,6 +7,7 @@ request (so one tracker can change its behaviour between runs of a client;
 a second word there overrides --count):
 
   good           a compact peer list of the --peer addresses, interval 30 s
+                 (IPv6 ones, written [addr]:port, in "peers6")
   garbage        status 200 and 4 KiB of random bytes
   html200        status 200 and an HTML error page
   html500        status 500 and an HTML error page
@@ -134,9 +135,14 @@ class Handler(socketserver.BaseRequestHandler):
     # ---- behaviours
 
     def mode_good(self, target):
-        peers = b"".join(socket.inet_aton(h) + struct.pack(">H", p) for h, p in self.server.peers)
-        self.respond("200 OK", bencode({"interval": 30, "complete": len(self.server.peers),
-                                        "incomplete": 0, "peers": peers}))
+        v4 = [(h, p) for h, p in self.server.peers if ":" not in h]
+        v6 = [(h, p) for h, p in self.server.peers if ":" in h]
+        reply = {"interval": 30, "complete": len(self.server.peers), "incomplete": 0,
+                 "peers": b"".join(socket.inet_aton(h) + struct.pack(">H", p) for h, p in v4)}
+        if v6:
+            reply["peers6"] = b"".join(socket.inet_pton(socket.AF_INET6, h) + struct.pack(">H", p)
+                                       for h, p in v6)
+        self.respond("200 OK", bencode(reply))
 
     def mode_garbage(self, target):
         self.respond("200 OK", random.Random(7).randbytes(4096), "application/octet-stream")
@@ -227,7 +233,7 @@ class Server(socketserver.ThreadingTCPServer):
         self.peers = []
         for p in args.peer:
             h, _, port = p.rpartition(":")
-            self.peers.append((h, int(port)))
+            self.peers.append((h.strip("[]"), int(port)))
         self.tls = None
         if args.cert:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -19,11 +19,15 @@ import time
 import libtorrent as lt
 
 
+def bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def settings(args) -> dict:
     s = lt.high_performance_seed() if not args.download else lt.default_settings()
     s.update({
-        "listen_interfaces": f"127.0.0.1:{args.port}",
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": f"{bracketed(args.host)}:{args.port}",
+        "outgoing_interfaces": args.host,
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -70,6 +74,8 @@ def main() -> int:
     ap.add_argument("--magnet", help="download mode: a magnet link instead of --torrent")
     ap.add_argument("--save-path", required=True)
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="loopback address to listen on and connect from (127.0.0.1 or ::1)")
     ap.add_argument("--upload-limit", type=int, default=0, help="bytes/s, 0 = unlimited")
     ap.add_argument("--seed-mode", action="store_true",
                     help="trust the data and hash pieces lazily instead of checking at start")
@@ -79,6 +85,9 @@ def main() -> int:
     ap.add_argument("--encryption", choices=["forced", "disabled"],
                     help="encrypted connections only (RC4), or plaintext only; "
                          "default: both accepted, plaintext first")
+    ap.add_argument("--show-pex-peers", action="store_true",
+                    help="download mode: print 'PEX-PEER HOST:PORT' for each peer connected "
+                         "that was learned by peer exchange")
     args = ap.parse_args()
     if bool(args.torrent) == bool(args.magnet) or (args.magnet and not args.download):
         ap.error("give --torrent, or --magnet with --download")
@@ -89,6 +98,8 @@ def main() -> int:
         # default; put every address in the global class so the limit applies.
         f = lt.ip_filter()
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                   1 << lt.session.global_peer_class_id)
         ses.set_peer_class_filter(f)
 
     if args.magnet:
@@ -114,6 +125,7 @@ def main() -> int:
     connected = False
     ready_said = False
     metadata_said = False
+    pex_seen = set()
     while not stop["flag"]:
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_error_alert, lt.tracker_reply_alert,
@@ -126,12 +138,18 @@ def main() -> int:
         if args.magnet and not metadata_said and st.has_metadata:
             print(f"METADATA {time.monotonic() - start:.2f} s", flush=True)
             metadata_said = True
+        if args.download and args.show_pex_peers:
+            for p in h.get_peer_info():
+                where = f"{p.ip[0]}:{p.ip[1]}"
+                if p.source & lt.peer_info.pex and where not in pex_seen:
+                    pex_seen.add(where)
+                    print(f"PEX-PEER {where}", flush=True)
         if args.download:
             if not connected and st.state not in (lt.torrent_status.checking_files,
                                                   lt.torrent_status.checking_resume_data):
                 for p in args.peer:
                     host, port = p.rsplit(":", 1)
-                    h.connect_peer((host, int(port)))
+                    h.connect_peer((host.strip("[]"), int(port)))
                 connected = True
             if st.is_seeding or st.state in (lt.torrent_status.finished, lt.torrent_status.seeding):
                 print(f"DONE {st.total_wanted} bytes in {time.monotonic() - start:.2f} s",

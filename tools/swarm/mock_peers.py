@@ -29,6 +29,13 @@ Modes (all listen on 127.0.0.1:--port):
   REJECT for every request it drops (cancelled).  fast-choked is such a
   seeder that never unchokes but makes every piece allowed-fast, so a
   client can only download by requesting allowed-fast pieces while choked.
+  pex-flood   speaks the extension protocol with ut_pex (BEP 11); once the
+              client's extension handshake names its ut_pex id, sends one
+              PEX message whose "added" holds 0.0.0.0, 224.0.0.1,
+              255.255.255.255 and 127.0.0.1 port 0 (never to be dialled),
+              then 80 addresses 127.3.0.1..80 port 9; right after it, 100
+              more PEX messages of 50 addresses 127.4.x.y port 9 each (a
+              flood: sooner than the BEP allows). Then only reads.
 
 Leech modes connect to --target 127.0.0.1:PORT as a downloader (handshake,
 then misbehave), log what happens and exit by themselves:
@@ -201,6 +208,9 @@ class Mock:
             if mode.startswith("metadata-"):
                 await self.offer_metadata(reader, writer, cid)
                 return
+            if mode == "pex-flood":
+                await self.pex_flood(reader, writer, cid)
+                return
             if mode == "other-hash":
                 other = bytes(b ^ 0x5A for b in self.ti.info_hash)
                 writer.write(PSTR + bytes(8) + other + self.peer_id)
@@ -295,6 +305,39 @@ class Mock:
             writer.write(self.msg(20, bytes([state["their_id"]]) + reply))
             await writer.drain()
             self.log(cid, "metadata_sent", piece=piece)
+
+        await self.read_messages(reader, cid, on_msg)
+
+    async def pex_flood(self, reader, writer, cid) -> None:
+        """The pex-flood mode: BEP 10 handshake with ut_pex, then PEX messages."""
+        reserved = bytearray(8)
+        reserved[5] = 0x10
+        writer.write(PSTR + bytes(reserved) + self.ti.info_hash + self.peer_id)
+        writer.write(self.msg(20, b"\x00" + swarm.bencode(
+            {b"m": {b"ut_pex": 1}, b"p": self.args.port, b"v": b"mock"})))
+        await writer.drain()
+        sent = {"done": False}
+
+        def compact(a, b, c, d, port):
+            return bytes([a, b, c, d]) + struct.pack(">H", port)
+
+        async def on_msg(mid, p, rec):
+            if mid != 20 or not p or p[0] != 0 or sent["done"]:
+                return
+            their = swarm.bdecode(p[1:]).get(b"m", {}).get(b"ut_pex", 0)
+            self.log(cid, "extension_handshake", their_ut_pex=their)
+            if not their:
+                return
+            sent["done"] = True
+            bad = (compact(0, 0, 0, 0, 6881) + compact(224, 0, 0, 1, 6881)
+                   + compact(255, 255, 255, 255, 6881) + compact(127, 0, 0, 1, 0))
+            good = b"".join(compact(127, 3, 0, i, 9) for i in range(1, 81))
+            writer.write(self.msg(20, bytes([their]) + swarm.bencode({b"added": bad + good})))
+            for k in range(100):
+                flood = b"".join(compact(127, 4, k, i, 9) for i in range(1, 51))
+                writer.write(self.msg(20, bytes([their]) + swarm.bencode({b"added": flood})))
+            await writer.drain()
+            self.log(cid, "pex_sent", messages=101)
 
         await self.read_messages(reader, cid, on_msg)
 
@@ -789,7 +832,7 @@ async def run_leech(args) -> None:
 SERVER_MODES = ["silent", "garbage", "garbage-msg", "wrong-data", "slow", "good",
                 "metadata-wrong", "metadata-oversized", "huge-length", "bad-bitfield",
                 "have-past-end", "unrequested", "short-piece", "other-hash", "trickle",
-                "fast-choked"]
+                "fast-choked", "pex-flood"]
 LEECH_MODES = ["leech-out-of-range", "leech-oversize", "leech-choked", "leech-flood",
                "leech-fast"]
 

@@ -898,13 +898,14 @@ class Swarm:
         sys.stdout.flush()
 
     def _wait_ready(self, tag: str, proc: subprocess.Popen, port: int, timeout: float,
-                    marker: str | None = None, probe: bool = True) -> None:
+                    marker: str | None = None, probe: bool = True,
+                    host: str = "127.0.0.1") -> None:
         def ready():
             if proc.poll() is not None:
                 raise HarnessError(f"{tag} exited with {proc.returncode}:\n{tail(self.proc_log(tag))}")
             if marker and marker not in self.proc_log(tag):
                 return False
-            return port_accepts(port) if probe else True
+            return port_accepts(port, host) if probe else True
         wait_until(ready, timeout, f"{tag} on port {port}")
 
     # ---- tracker
@@ -960,22 +961,23 @@ class Swarm:
         log(f"hostile tracker on {url} (pid {p.pid}), mode {mode_file or mode}")
         return url, log_path
 
-    def start_udp_tracker(self, peers: Sequence[int] = (), extra: Sequence[str] = (),
-                          port: int | None = None) -> tuple:
+    def start_udp_tracker(self, peers: Sequence = (), extra: Sequence[str] = (),
+                          port: int | None = None, host: str = "127.0.0.1") -> tuple:
         """Start udp_tracker.py (a BEP 15 tracker that can drop, delay, duplicate
-        and garble) handing out 127.0.0.1:PORT for each of `peers`; return
+        and garble) on host (127.0.0.1 or ::1) handing out 127.0.0.1:PORT for
+        each port in `peers` (or the HOST:PORT given as a string); return
         (udp:// announce URL, path of its JSON-lines log of what it received)."""
         port = port or free_port()
         log_path = os.path.join(self.root, f"udp-tracker-{port}.jsonl")
         argv = [sys.executable, os.path.join(HERE, "udp_tracker.py"), "--port", str(port),
-                "--log", log_path]
+                "--log", log_path, "--host", host]
         for p in peers:
-            argv += ["--peer", f"127.0.0.1:{p}"]
+            argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         argv += list(extra)
         tag = f"udp-tracker-{port}"
         p = self.spawn(tag, argv)
         self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
-        url = f"udp://127.0.0.1:{port}/announce"
+        url = f"udp://{f'[{host}]' if ':' in host else host}:{port}/announce"
         log(f"fake UDP tracker on {url} (pid {p.pid}) {' '.join(extra)}")
         return url, log_path
 
@@ -983,14 +985,15 @@ class Swarm:
 
     def start_lt_seeder(self, torrent: str, content_dir: str, port: int | None = None,
                         upload_limit: int | None = None, seed_mode: bool = False,
-                        timeout: float = 120, encryption: str | None = None) -> int:
+                        timeout: float = 120, encryption: str | None = None,
+                        host: str = "127.0.0.1") -> int:
         """Start lt_seed.py; return its listen port once it is seeding.
 
         content_dir is the save path: the directory that holds the torrent's
         file (single-file) or its root directory (multi-file)."""
         port = port or free_port()
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--torrent", torrent,
-                "--save-path", content_dir, "--port", str(port)]
+                "--save-path", content_dir, "--port", str(port), "--host", host]
         if upload_limit:
             argv += ["--upload-limit", str(upload_limit)]
         if seed_mode:
@@ -999,8 +1002,8 @@ class Swarm:
             argv += ["--encryption", encryption]
         tag = f"lt_seed-{port}"
         p = self.spawn(tag, argv)
-        self._wait_ready(tag, p, port, timeout, marker="READY")
-        log(f"libtorrent seeder on 127.0.0.1:{port} (pid {p.pid})")
+        self._wait_ready(tag, p, port, timeout, marker="READY", host=host)
+        log(f"libtorrent seeder on {host}:{port} (pid {p.pid})")
         return port
 
     # ---- scripted peers
@@ -1174,11 +1177,12 @@ class Swarm:
 
     @staticmethod
     def _lt_download_argv(torrent: str, out_dir: str, peers: Sequence, timeout: float,
-                          encryption: str | None = None) -> list:
+                          encryption: str | None = None, host: str = "127.0.0.1",
+                          extra_args: Sequence[str] = ()) -> list:
         source = ["--magnet" if torrent.startswith("magnet:") else "--torrent", torrent]
         argv = [SYSTEM_PYTHON, os.path.join(HERE, "lt_seed.py"), "--download"] + source + [
                 "--save-path", out_dir, "--port", str(free_port()),
-                "--timeout", str(int(timeout))]
+                "--timeout", str(int(timeout)), "--host", host] + list(extra_args)
         for p in peers:
             argv += ["--peer", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         if encryption:
@@ -1186,16 +1190,20 @@ class Swarm:
         return argv
 
     def run_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                        timeout: float = 120, encryption: str | None = None) -> RunResult:
+                        timeout: float = 120, encryption: str | None = None,
+                        host: str = "127.0.0.1", extra_args: Sequence[str] = ()) -> RunResult:
         """`encryption`: "forced" (RC4 only) or "disabled" (plaintext only)."""
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, encryption)
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, encryption, host,
+                                      extra_args)
         log("run: " + " ".join(argv))
         return run_measured(argv, timeout + 10, self.log_dir, self._next_tag("libtorrent"))
 
     def start_lt_download(self, torrent: str, out_dir: str, peers: Sequence = (),
-                          timeout: float = 120) -> Background:
+                          timeout: float = 120, host: str = "127.0.0.1",
+                          extra_args: Sequence[str] = ()) -> Background:
         """The libtorrent downloader in the background (it gives up after timeout)."""
-        argv = self._lt_download_argv(torrent, out_dir, peers, timeout)
+        argv = self._lt_download_argv(torrent, out_dir, peers, timeout, host=host,
+                                      extra_args=extra_args)
         tag = self._next_tag("libtorrent")
         log(f"start ({tag}): " + " ".join(argv))
         h = Background(argv, self.log_dir, tag)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A UDP tracker (BEP 15) that misbehaves on purpose, for tests.
 
-Listens on --host:--port (127.0.0.0/8 only) and answers connect, announce
-and scrape requests; announce replies name the --peer addresses (IPv4, 6-byte
-entries), scrape replies count them all as seeders.  Misbehaviour:
+Listens on --host:--port (127.0.0.0/8 or ::1 only) and answers connect,
+announce and scrape requests; announce replies name the --peer addresses
+(6-byte entries on 127.x, 18-byte IPv6 entries, [addr]:port, on ::1), scrape replies count them all as seeders.  Misbehaviour:
   --drop N        ignore the first N requests (any action)
   --delay SEC     wait SEC before each reply
   --duplicate     send each reply twice
@@ -48,16 +48,23 @@ def main() -> int:
     ap.add_argument("--log", required=True)
     ap.add_argument("--deadline", type=float, default=300.0)
     args = ap.parse_args()
-    if not args.host.startswith("127."):
+    if not (args.host.startswith("127.") or args.host == "::1"):
         print("loopback only", file=sys.stderr)
         return 2
+    v6 = args.host == "::1"
 
+    # BEP 15: a tracker answers over IPv6 with IPv6 peers only.
     peers = b""
     for p in args.peer:
         host, port = p.rsplit(":", 1)
-        peers += socket.inet_aton(host) + struct.pack(">H", int(port))
+        host = host.strip("[]")
+        if v6 != (":" in host):
+            continue
+        addr = socket.inet_pton(socket.AF_INET6, host) if v6 else socket.inet_aton(host)
+        peers += addr + struct.pack(">H", int(port))
+    peer_entry = 18 if v6 else 6
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((args.host, args.port))
     sock.settimeout(0.2)
     log = open(args.log, "a", buffering=1)
@@ -107,10 +114,10 @@ def main() -> int:
                 if args.error is not None:
                     reply = struct.pack(">II", 3, tid) + args.error.encode()
                 elif cid in connections:
-                    reply = struct.pack(">IIiii", 1, tid, args.interval, 0, len(args.peer)) + peers
+                    reply = struct.pack(">IIiii", 1, tid, args.interval, 0, len(peers) // peer_entry) + peers
             elif action == 2 and cid in connections:
                 n = (len(data) - 16) // 20
-                reply = struct.pack(">II", 2, tid) + struct.pack(">iii", len(args.peer), 0, 0) * n
+                reply = struct.pack(">II", 2, tid) + struct.pack(">iii", len(peers) // peer_entry, 0, 0) * n
         answered = reply is not None and not args.silent and received > args.drop
         entry["answered"] = answered
         record(entry)
