@@ -151,6 +151,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   // Metadata of a magnet link (BEP 9).
   CAF_ADD_ATOM(actorrent, actorrent, metadata_atom, "metadata")
   CAF_ADD_ATOM(actorrent, actorrent, reject_atom, "reject")
+  // File selection.
+  CAF_ADD_ATOM(actorrent, actorrent, priority_atom, "priority")
 
 CAF_END_TYPE_ID_BLOCK(actorrent)
 

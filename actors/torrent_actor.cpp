@@ -1,6 +1,7 @@
 #include "torrent_actor.hpp"
 
 #include "disk_writer_actor.hpp"
+#include "file_selection.hpp"
 #include "log.hpp"
 #include "peer_client.hpp"
 #include "peer_list.hpp"
@@ -388,6 +389,8 @@ void start(torrent_self self, bitfield have) {
   pmc.picker = st.cfg.picker;
   pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
   pmc.have = std::move(have);
+  if (!st.cfg.file_priorities.empty())
+    pmc.priorities = piece_priorities(*st.meta, st.cfg.file_priorities);
   bool all_present = pmc.have.all();
   st.pm = spawn_piece_manager(*st.sys, std::move(pmc), st.disk, self);
   adopt(self, st.pm);
@@ -553,12 +556,14 @@ caf::result<transfer_stats> current_counters(torrent_self self) {
 }
 
 /// Per-file progress: the bytes of each file that lie in verified pieces.
-std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& have) {
+std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& have,
+                                          const std::vector<std::uint8_t>& priorities) {
   std::vector<file_progress> out;
   out.reserve(meta.files.size());
   for (const auto& f : meta.files) {
     if (f.pad) continue;
     file_progress fp;
+    if (out.size() < priorities.size()) fp.priority = priorities[out.size()];
     fp.path = meta.multi_file ? meta.name + "/" + f.path_string() : meta.name;
     fp.size = f.length;
     if (f.length > 0) {
@@ -586,7 +591,7 @@ caf::result<torrent_status> status_on_request(torrent_self self, const status_re
   }
   if (!r.files) return s;
   if (!st.pm) {
-    s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()));
+    s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()), st.cfg.file_priorities);
     return s;
   }
   auto rp = self->make_response_promise<torrent_status>();
@@ -596,7 +601,7 @@ caf::result<torrent_status> status_on_request(torrent_self self, const status_re
         const auto& meta = *self->state.meta;
         bitfield have(meta.piece_count());
         if (!have.assign_wire(bits, meta.piece_count())) have = bitfield(meta.piece_count());
-        s.files = files_progress(meta, have);
+        s.files = files_progress(meta, have, self->state.cfg.file_priorities);
         rp.deliver(std::move(s));
       },
       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -643,6 +648,27 @@ void recheck_torrent(torrent_self self) {
         check_pieces(self, std::move(todo), 0, bitfield(st.meta->piece_count()));
       },
       [self](caf::error& err) { fail(self, "recheck: " + from_caf_error(err).to_string()); });
+}
+
+/// A new file selection: the PieceManager picks by it from now on. A
+/// complete torrent that lacks a wanted piece now downloads again.
+void select_files(torrent_self self, std::vector<std::uint8_t> priorities) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.cfg.file_priorities = std::move(priorities);
+  if (!st.pm) return;  // still checking: start() takes them
+  self->request(st.pm, 5s, priority_atom_v, piece_priorities(*st.meta, st.cfg.file_priorities))
+    .then(
+      [self](bool complete) {
+        auto& st = self->state;
+        if (complete || !st.complete || st.stopping) return;
+        st.complete = false;
+        st.complete_at_start = false;
+        st.last_progress = self->clock().now();
+        ACTORRENT_LOG(info, st.meta->name << ": more files wanted; downloading again");
+        connect_more(self);
+      },
+      [](caf::error&) {});
 }
 
 /// Stops for good; with delete_files the files and the resume data go too.
@@ -860,6 +886,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](const pause_request&) { pause_torrent(self); },
     [self](const resume_request&) { resume_torrent(self); },
     [self](const recheck_request&) { recheck_torrent(self); },
+    [self](file_priority_request& r) { select_files(self, std::move(r.priorities)); },
     [self](const remove_request& r) { return remove_on_request(self, r.delete_files); },
     [self](stop_atom) { return stop_on_request(self); },
   };
