@@ -492,7 +492,14 @@ int download(const cli::options& opts) {
       },
       // Other events are for embedding hosts; the command line shows them at -v
       // through the log.
-      [](const torrent_added&) {}, [](const piece_verified&) {}, [](const hash_failed&) {},
+      [](const torrent_added&) {}, [](const hash_failed&) {},
+      // At -vv: the order pieces complete in (--sequential shows there).
+      [&](const piece_verified& e) {
+        if (opts.verbosity < 2) return;
+        auto* it = find(e.info_hash);
+        std::cerr << "actorrent: " << (it ? prefix(*it) : std::string()) << "piece " << e.piece
+                  << " verified\n";
+      },
       [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
       // A tracker problem does not stop the download (other trackers, -a
       // peers), but the user should know why a tracker gives nothing.
