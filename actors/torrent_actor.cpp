@@ -89,6 +89,9 @@ struct torrent_actor_state {
   bool paused = false;
   bool rechecking = false;  // the PieceManager is being replaced
   std::string check_reason;  // why the start-up check hashes what it does
+  // Counts this torrent among those sharing the session's connections
+  // while it downloads.
+  connection_budget::member budget_member;
   std::uint32_t checked_pieces = 0, to_check = 0;
 
   // Every child actor still running. The torrent exits only after they all
@@ -202,11 +205,22 @@ void adopt(torrent_self self, const Handle& child) {
 
 void connect_more(torrent_self self) {
   auto& st = self->state;
-  if (st.stopping || st.complete || st.checking || st.paused) return;
+  if (st.stopping || st.complete || st.checking || st.paused) {
+    st.budget_member = {};
+    return;
+  }
+  auto& budget = st.cfg.session_connections;
+  if (budget && budget->limit() != 0 && !st.budget_member) st.budget_member = budget->join();
   if (st.connections.size() >= st.cfg.max_connections) return;
   auto room = st.cfg.max_connections - st.connections.size();
-  if (auto& budget = st.cfg.session_connections; budget && budget->limit() != 0)
-    room = std::min(room, budget->limit() - std::min(budget->used(), budget->limit()));
+  if (budget && budget->limit() != 0) {
+    const auto share = st.budget_member.share();
+    const auto free = budget->limit() - std::min(budget->used(), budget->limit());
+    const auto below_share = share > st.connections.size() ? share - st.connections.size() : 0;
+    room = std::min({room, free, below_share});
+    st.budget_member.set_starving(free == 0 && below_share > 0
+                                  && st.peers->size() > st.connections.size());
+  }
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
     connection_budget::slot slot;
     if (st.cfg.session_connections) {
@@ -231,6 +245,24 @@ void connect_more(torrent_self self) {
     st.connections.emplace(key, connection{std::move(remote), handle, false, false, {},
                                            self->clock().now(), {}, std::move(slot)});
   }
+}
+
+/// Over its share of the session's connections while another torrent
+/// cannot get its own: closes the connection that gives least, one per tick.
+void give_back_connection(torrent_self self) {
+  auto& st = self->state;
+  const auto& budget = st.cfg.session_connections;
+  if (!budget || !st.budget_member || !budget->someone_starving()) return;
+  const auto share = st.budget_member.share();
+  if (st.connections.size() <= share) return;
+  auto worst = st.connections.end();
+  for (auto it = st.connections.begin(); it != st.connections.end(); ++it)
+    if (worst == st.connections.end()
+        || it->second.stats.download_rate < worst->second.stats.download_rate)
+      worst = it;
+  ACTORRENT_LOG(info, st.meta->name << ": giving back the connection to "
+                        << worst->second.remote.to_string() << " (session connection limit)");
+  self->send(worst->second.handle, stop_atom_v);
 }
 
 void finish_shutdown(torrent_self self) {
@@ -341,6 +373,7 @@ void on_tick(torrent_self self) {
   self->delayed_send(self, 1s, tick_atom_v);
   if (st.checking || !st.pm) return;
   connect_more(self);
+  give_back_connection(self);
   if (now >= st.next_rechoke) {
     st.next_rechoke = now + st.cfg.choking.rechoke_interval;
     rechoke(self);
