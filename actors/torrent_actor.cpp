@@ -530,13 +530,15 @@ void on_download_done(torrent_self self) {
   st.complete = true;
   st.seeding_since = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": download complete");
-  // BEP 3: "completed" is for a download that finished while running.
-  if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
   self->request(st.pm, 5s, status_atom_v)
     .then(
       [self](torrent_progress& p) {
         auto& st = self->state;
         st.progress = p;
+        // BEP 3: "completed" is for a download that finished while running,
+        // and a file selection that left pieces out is not the torrent.
+        if (st.tracker && !st.complete_at_start && p.pieces_have == p.pieces_total)
+          self->send(st.tracker, completed_atom_v);
         if (!st.cfg.seed) {
           finish(self, false);
           return;

@@ -5,10 +5,12 @@
 lists them) and exits 0: each is identical to the seeder's, every other file
 is absent or holds only the bytes of pieces it shares with a chosen file
 (the rest of it sparse zeros), only the chosen files' pieces are fetched,
-and the resume file claims exactly those pieces. A second run without
---only fetches only the rest (byte counter), from the resume data, and the
-whole tree is then identical."""
+and the resume file claims exactly those pieces; the tracker hears no
+"completed" (the torrent is not complete). A second run without --only
+fetches only the rest (byte counter), from the resume data, the whole tree
+is then identical, and that run announces "completed"."""
 
+import json
 import os
 import sys
 
@@ -38,7 +40,9 @@ def pieces_of(offset, size, piece):
 def main():
     swarm.need_libtorrent()
     with swarm.Swarm("file-selection") as sw:
-        torrent, save, root, ih = sw.make_multi(PIECE)
+        tracker_port = swarm.free_port()
+        torrent, save, root, ih = sw.make_multi(
+            PIECE, announce=f"http://127.0.0.1:{tracker_port}/announce")
         ti = swarm.read_torrent(torrent)
         ranges = file_ranges(ti)
         chosen = {i - 1 for i in CHOSEN}
@@ -53,6 +57,12 @@ def main():
             f"{len(wanted)} pieces ({wanted_bytes} bytes)")
 
         port = sw.start_lt_seeder(torrent, save)
+        _, tracker_log = sw.start_hostile_tracker("good", port=tracker_port, peers=[port])
+
+        def our_events():
+            with open(tracker_log) as f:
+                records = [json.loads(line) for line in f if line.strip()]
+            return [r.get("event", "") for r in records if r.get("peer_id", "").startswith("-AR")]
         out = sw.mkdir("out")
         only = ",".join(str(i) for i in CHOSEN)
         r = sw.run_actorrent(torrent, out, peers=[port], extra_args=["--only", only], timeout=60)
@@ -96,6 +106,10 @@ def main():
               f"resume file claims {claims} instead of the {len(wanted)} wanted pieces")
         swarm.check_resume_truthful(torrent, out, "--only run")
         log(f"--only: downloaded={st['downloaded']} for {wanted_bytes} bytes of wanted pieces")
+        events = our_events()
+        check("started" in events and "completed" not in events,
+              f"--only run announced {events}: 'completed' is for the whole torrent")
+        seen = len(events)
 
         # Every file now: only what the first run left out comes over the wire.
         r2 = sw.run_actorrent(torrent, out, peers=[port], timeout=60)
@@ -110,6 +124,9 @@ def main():
         problems = swarm.verify_files(os.path.join(out, ti.name), root)
         check(not problems, "tree after the second run is wrong: " + "; ".join(problems))
         log(f"second run: downloaded={st2['downloaded']} for the {rest} bytes left; tree identical")
+        events = our_events()[seen:]
+        check("completed" in events, f"the run that completed the torrent announced {events}")
+        log(f"tracker events: --only run without 'completed', second run {events}")
 
 
 if __name__ == "__main__":
