@@ -97,7 +97,11 @@ using piece_manager_actor = caf::typed_actor<
   // Our verified pieces (wire bitfield), for per-file progress.
   caf::replies_to<have_atom>::with<std::vector<std::uint8_t>>,
   // Save the resume data now (on shutdown); replies once it is on disk.
-  caf::replies_to<resume_atom>::with<bool>>;
+  caf::replies_to<resume_atom>::with<bool>,
+  // A new file selection as piece priorities (0: skip). Replies whether
+  // every wanted piece is verified now; when the answer is false for a
+  // download that was complete, done_atom follows once it is again.
+  caf::replies_to<priority_atom, std::vector<std::uint8_t>>::with<bool>>;
 
 /// The only owner of the files. Blocks are held in memory until their piece
 /// is complete, then hashed; only verified data is written.

@@ -362,6 +362,11 @@ magnet_actor::behavior_type magnet(magnet_self self, caf::actor_system* sys, net
     [self](const recheck_request& r) {
       if (self->state.torrent) self->send(self->state.torrent, r);
     },
+    // Before the metadata the files are unknown: add_torrent_params carries
+    // a selection for then.
+    [self](const file_priority_request& r) {
+      if (self->state.torrent) self->send(self->state.torrent, r);
+    },
     [self](const remove_request& r) -> caf::result<bool> {
       auto& st = self->state;
       if (st.torrent) {

@@ -155,6 +155,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_ATOM(actorrent, actorrent, suggest_atom, "suggest")
   // peer exchange (BEP 11)
   CAF_ADD_ATOM(actorrent, actorrent, pex_atom, "pex")
+  // File selection.
+  CAF_ADD_ATOM(actorrent, actorrent, priority_atom, "priority")
 
 CAF_END_TYPE_ID_BLOCK(actorrent)
 

@@ -118,7 +118,7 @@ void save_resume(pm_self self, F then) {
 
 void check_done(pm_self self) {
   auto& st = self->state;
-  if (st.finished || !st.picker->complete()) return;
+  if (st.finished || !st.picker->wanted_complete()) return;
   st.finished = true;
   save_resume(self, [self](bool ok) {
     if (ok) self->send(self->state.torrent, done_atom_v);
@@ -248,6 +248,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       }
     }
   }
+  if (!st.cfg.priorities.empty()) st.picker->set_priorities(st.cfg.priorities);
   st.progress.pieces_total = st.cfg.num_pieces;
   st.progress.bytes_total = st.cfg.total_length;
   check_done(self);
@@ -336,7 +337,32 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       p.pieces_have = st.picker->have_count();
       p.endgame = st.picker->in_endgame();
       p.min_availability = st.picker->min_availability();
+      // O(pieces) once a second at most: cheaper than keeping it on every change.
+      for (std::uint32_t i = 0; i < st.cfg.num_pieces; ++i) {
+        if (st.picker->priority(i) == 0) continue;
+        p.total_wanted += st.picker->piece_size(i);
+        if (st.picker->have(i)) p.total_wanted_done += st.picker->piece_size(i);
+      }
       return p;
+    },
+    [self](priority_atom, std::vector<std::uint8_t>& priorities) {
+      auto& st = self->state;
+      st.picker->set_priorities(priorities);
+      if (st.picker->wanted_complete()) {
+        check_done(self);
+        return true;
+      }
+      if (st.finished) {
+        // More is wanted than what was complete: downloading again.
+        st.finished = false;
+        ACTORRENT_LOG(info, "file selection changed: " << st.picker->wanted_missing_blocks()
+                                                       << " blocks to download");
+      }
+      for (auto& [key, p] : st.peers) {
+        p.starved = false;
+        self->send(p.handle, wake_atom_v);
+      }
+      return false;
     },
   };
 }

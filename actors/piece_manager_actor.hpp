@@ -16,6 +16,9 @@ struct piece_manager_config {
   picker_config picker;
   /// Pieces already verified on disk (start-up check); empty = none.
   bitfield have;
+  /// One per piece (the file selection, 0: skip); empty: every piece at 1.
+  /// "Done" means every piece of priority > 0 is verified.
+  std::vector<std::uint8_t> priorities;
   /// Bytes of pieces started and not yet verified (partial or waiting for
   /// the hash check): their blocks sit in the DiskWriter's memory. Past
   /// this, peers only get blocks of pieces already started. Used when

@@ -1,5 +1,6 @@
 #include "actorrent/session.hpp"
 
+#include "file_selection.hpp"
 #include "file_storage.hpp"
 #include "listener.hpp"
 #include "log.hpp"
@@ -188,6 +189,10 @@ void torrent_handle::recheck() const {
   if (control_) caf::anon_send(control_, recheck_request{});
 }
 
+void torrent_handle::set_file_priorities(std::vector<std::uint8_t> priorities) const {
+  if (control_) caf::anon_send(control_, file_priority_request{std::move(priorities)});
+}
+
 void torrent_handle::remove(bool delete_files) const {
   if (control_) caf::anon_send(control_, remove_request{delete_files});
 }
@@ -354,6 +359,13 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   if (params.resume) cfg.resume_file = resume_path(params.download_dir, meta.info_hash);
   cfg.stall_timeout = params.stall_timeout;
   cfg.endgame_threshold = params.endgame_threshold;
+  if (params.file_priorities.size() > data_file_count(meta))
+    return error{errc::invalid_argument,
+                 "file_priorities has " + std::to_string(params.file_priorities.size()) +
+                   " entries; " + meta.name + " has " + std::to_string(data_file_count(meta)) +
+                   " files"};
+  cfg.file_priorities = params.file_priorities;
+  if (params.sequential) cfg.picker.strategy = pick_strategy::sequential;
   cfg.max_connections = params.max_connections;
   cfg.download_dir = params.download_dir;
   cfg.status_updates = opts.status_updates;

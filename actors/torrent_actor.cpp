@@ -1,6 +1,7 @@
 #include "torrent_actor.hpp"
 
 #include "disk_writer_actor.hpp"
+#include "file_selection.hpp"
 #include "log.hpp"
 #include "peer_client.hpp"
 #include "peer_list.hpp"
@@ -100,6 +101,9 @@ struct torrent_actor_state {
   bool paused = false;
   bool rechecking = false;  // the PieceManager is being replaced
   std::string check_reason;  // why the start-up check hashes what it does
+  // Counts this torrent among those sharing the session's connections
+  // while it downloads.
+  connection_budget::member budget_member;
   std::uint32_t checked_pieces = 0, to_check = 0;
 
   // Every child actor still running. The torrent exits only after they all
@@ -213,11 +217,22 @@ void adopt(torrent_self self, const Handle& child) {
 
 void connect_more(torrent_self self) {
   auto& st = self->state;
-  if (st.stopping || st.complete || st.checking || st.paused) return;
+  if (st.stopping || st.complete || st.checking || st.paused) {
+    st.budget_member = {};
+    return;
+  }
+  auto& budget = st.cfg.session_connections;
+  if (budget && budget->limit() != 0 && !st.budget_member) st.budget_member = budget->join();
   if (st.connections.size() >= st.cfg.max_connections) return;
   auto room = st.cfg.max_connections - st.connections.size();
-  if (auto& budget = st.cfg.session_connections; budget && budget->limit() != 0)
-    room = std::min(room, budget->limit() - std::min(budget->used(), budget->limit()));
+  if (budget && budget->limit() != 0) {
+    const auto share = st.budget_member.share();
+    const auto free = budget->limit() - std::min(budget->used(), budget->limit());
+    const auto below_share = share > st.connections.size() ? share - st.connections.size() : 0;
+    room = std::min({room, free, below_share});
+    st.budget_member.set_starving(free == 0 && below_share > 0
+                                  && st.peers->size() > st.connections.size());
+  }
   for (auto& remote : st.peers->next_to_connect(room, self->clock().now())) {
     connection_budget::slot slot;
     if (st.cfg.session_connections) {
@@ -243,6 +258,24 @@ void connect_more(torrent_self self) {
     st.connections.emplace(key, connection{std::move(remote), handle, false, false, {},
                                            self->clock().now(), {}, std::move(slot)});
   }
+}
+
+/// Over its share of the session's connections while another torrent
+/// cannot get its own: closes the connection that gives least, one per tick.
+void give_back_connection(torrent_self self) {
+  auto& st = self->state;
+  const auto& budget = st.cfg.session_connections;
+  if (!budget || !st.budget_member || !budget->someone_starving()) return;
+  const auto share = st.budget_member.share();
+  if (st.connections.size() <= share) return;
+  auto worst = st.connections.end();
+  for (auto it = st.connections.begin(); it != st.connections.end(); ++it)
+    if (worst == st.connections.end()
+        || it->second.stats.download_rate < worst->second.stats.download_rate)
+      worst = it;
+  ACTORRENT_LOG(info, st.meta->name << ": giving back the connection to "
+                        << worst->second.remote.to_string() << " (session connection limit)");
+  self->send(worst->second.handle, stop_atom_v);
 }
 
 void finish_shutdown(torrent_self self) {
@@ -353,6 +386,7 @@ void on_tick(torrent_self self) {
   self->delayed_send(self, 1s, tick_atom_v);
   if (st.checking || !st.pm) return;
   connect_more(self);
+  give_back_connection(self);
   if (now >= st.next_rechoke) {
     st.next_rechoke = now + st.cfg.choking.rechoke_interval;
     rechoke(self);
@@ -401,6 +435,8 @@ void start(torrent_self self, bitfield have) {
   pmc.picker = st.cfg.picker;
   pmc.picker.endgame_threshold = st.cfg.endgame_threshold;
   pmc.have = std::move(have);
+  if (!st.cfg.file_priorities.empty())
+    pmc.priorities = piece_priorities(*st.meta, st.cfg.file_priorities);
   bool all_present = pmc.have.all();
   st.pm = spawn_piece_manager(*st.sys, std::move(pmc), st.disk, self);
   adopt(self, st.pm);
@@ -553,13 +589,15 @@ void on_download_done(torrent_self self) {
   st.complete = true;
   st.seeding_since = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": download complete");
-  // BEP 3: "completed" is for a download that finished while running.
-  if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
   self->request(st.pm, 5s, status_atom_v)
     .then(
       [self](torrent_progress& p) {
         auto& st = self->state;
         st.progress = p;
+        // BEP 3: "completed" is for a download that finished while running,
+        // and a file selection that left pieces out is not the torrent.
+        if (st.tracker && !st.complete_at_start && p.pieces_have == p.pieces_total)
+          self->send(st.tracker, completed_atom_v);
         if (!st.cfg.seed) {
           finish(self, false);
           return;
@@ -612,12 +650,14 @@ caf::result<transfer_stats> current_counters(torrent_self self) {
 }
 
 /// Per-file progress: the bytes of each file that lie in verified pieces.
-std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& have) {
+std::vector<file_progress> files_progress(const metainfo& meta, const bitfield& have,
+                                          const std::vector<std::uint8_t>& priorities) {
   std::vector<file_progress> out;
   out.reserve(meta.files.size());
   for (const auto& f : meta.files) {
     if (f.pad) continue;
     file_progress fp;
+    if (out.size() < priorities.size()) fp.priority = priorities[out.size()];
     fp.path = meta.multi_file ? meta.name + "/" + f.path_string() : meta.name;
     fp.size = f.length;
     if (f.length > 0) {
@@ -645,7 +685,7 @@ caf::result<torrent_status> status_on_request(torrent_self self, const status_re
   }
   if (!r.files) return s;
   if (!st.pm) {
-    s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()));
+    s.files = files_progress(*st.meta, bitfield(st.meta->piece_count()), st.cfg.file_priorities);
     return s;
   }
   auto rp = self->make_response_promise<torrent_status>();
@@ -655,7 +695,7 @@ caf::result<torrent_status> status_on_request(torrent_self self, const status_re
         const auto& meta = *self->state.meta;
         bitfield have(meta.piece_count());
         if (!have.assign_wire(bits, meta.piece_count())) have = bitfield(meta.piece_count());
-        s.files = files_progress(meta, have);
+        s.files = files_progress(meta, have, self->state.cfg.file_priorities);
         rp.deliver(std::move(s));
       },
       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -702,6 +742,27 @@ void recheck_torrent(torrent_self self) {
         check_pieces(self, std::move(todo), 0, bitfield(st.meta->piece_count()));
       },
       [self](caf::error& err) { fail(self, "recheck: " + from_caf_error(err).to_string()); });
+}
+
+/// A new file selection: the PieceManager picks by it from now on. A
+/// complete torrent that lacks a wanted piece now downloads again.
+void select_files(torrent_self self, std::vector<std::uint8_t> priorities) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.cfg.file_priorities = std::move(priorities);
+  if (!st.pm) return;  // still checking: start() takes them
+  self->request(st.pm, 5s, priority_atom_v, piece_priorities(*st.meta, st.cfg.file_priorities))
+    .then(
+      [self](bool complete) {
+        auto& st = self->state;
+        if (complete || !st.complete || st.stopping) return;
+        st.complete = false;
+        st.complete_at_start = false;
+        st.last_progress = self->clock().now();
+        ACTORRENT_LOG(info, st.meta->name << ": more files wanted; downloading again");
+        connect_more(self);
+      },
+      [](caf::error&) {});
 }
 
 /// Stops for good; with delete_files the files and the resume data go too.
@@ -931,6 +992,7 @@ torrent_actor::behavior_type torrent(torrent_self self, caf::actor_system* sys, 
     [self](const pause_request&) { pause_torrent(self); },
     [self](const resume_request&) { resume_torrent(self); },
     [self](const recheck_request&) { recheck_torrent(self); },
+    [self](file_priority_request& r) { select_files(self, std::move(r.priorities)); },
     [self](const remove_request& r) { return remove_on_request(self, r.delete_files); },
     [self](stop_atom) { return stop_on_request(self); },
   };

@@ -62,6 +62,8 @@ struct torrent_config {
   double endgame_threshold = 1.0;
   /// Strategy and seed of the piece picker (endgame_threshold above wins).
   picker_config picker;
+  /// The file selection (add_torrent_params::file_priorities).
+  std::vector<std::uint8_t> file_priorities;
   /// Where the resume file lives (empty: no resume data).
   std::filesystem::path resume_file;
   /// https:// trackers: CA certificates trusted besides the system's (PEM).

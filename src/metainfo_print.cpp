@@ -57,10 +57,16 @@ void print_metainfo(std::ostream& out, const metainfo& m) {
     out << "Files:        " << real;
     if (real != m.files.size()) out << " (+" << (m.files.size() - real) << " padding)";
     out << '\n';
+    // Numbered from 1, padding not counted: the numbers --only and --skip take.
+    const int width = static_cast<int>(std::to_string(real).size());
+    std::size_t index = 0;
     for (const auto& f : m.files)
-      if (!f.pad)
-        out << "  " << printable(m.name) << '/' << printable(f.path_string()) << "  (" << f.length
-            << " bytes, " << human(f.length) << ")\n";
+      if (!f.pad) {
+        char number[32];
+        std::snprintf(number, sizeof number, "%*zu", width, ++index);
+        out << "  " << number << "  " << printable(m.name) << '/' << printable(f.path_string())
+            << "  (" << f.length << " bytes, " << human(f.length) << ")\n";
+      }
   } else {
     out << "File:         " << printable(m.name) << "  (" << m.total_length << " bytes)\n";
   }

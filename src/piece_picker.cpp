@@ -32,6 +32,7 @@ piece_picker::piece_picker(std::uint32_t num_pieces, std::int64_t piece_length,
     have_(num_pieces),
     state_(num_pieces, piece_state::untouched),
     slot_of_(num_pieces, no_slot) {
+  priority_.assign(num_pieces_, 1);
   if (cfg_.block_size == 0) cfg_.block_size = default_block_size;
   // Clamped so inconsistent sizes still give every piece at least one block.
   last_piece_size_ = num_pieces_ == 0
@@ -132,6 +133,7 @@ void piece_picker::set_have(std::uint32_t piece) {
     case piece_state::had:
       return;
     case piece_state::untouched:
+      leaving_untouched(piece);
       missing_ -= blocks_in_piece(piece);
       unrequested_ -= blocks_in_piece(piece);
       break;
@@ -175,6 +177,7 @@ void piece_picker::on_piece_failed(std::uint32_t piece) {
       break;
   }
   state_[piece] = piece_state::untouched;
+  entering_untouched(piece);
 }
 
 // ---- slots ----------------------------------------------------------------
@@ -198,6 +201,7 @@ std::uint32_t piece_picker::start_piece(std::uint32_t piece) {
     block_pool_.resize(block_pool_.size() + blocks_per_piece_);
   }
   std::fill_n(blocks_of(si), blocks_per_piece_, block_info{});
+  leaving_untouched(piece);
   slot& s = slots_[si];
   s.piece = piece;
   s.unrequested = blocks_in_piece(piece);
@@ -302,29 +306,53 @@ void piece_picker::count_in_flight(peer_key peer, std::ptrdiff_t delta) {
   it->second = it->second > dec ? it->second - dec : 0;
 }
 
+// ---- priorities -----------------------------------------------------------
+
+void piece_picker::leaving_untouched(std::uint32_t piece) noexcept {
+  if (priority_[piece] == 0) skipped_blocks_ -= blocks_in_piece(piece);
+}
+
+void piece_picker::entering_untouched(std::uint32_t piece) noexcept {
+  if (priority_[piece] == 0) skipped_blocks_ += blocks_in_piece(piece);
+}
+
+void piece_picker::set_priorities(const std::vector<std::uint8_t>& priorities) {
+  skipped_blocks_ = 0;
+  max_priority_ = 0;
+  for (std::uint32_t p = 0; p < num_pieces_; ++p) {
+    priority_[p] = p < priorities.size() ? priorities[p] : 1;
+    max_priority_ = std::max(max_priority_, priority_[p]);
+    if (state_[p] == piece_state::untouched) entering_untouched(p);
+  }
+}
+
 // ---- picking --------------------------------------------------------------
 
 bool piece_picker::in_endgame() const noexcept {
-  if (missing_ == 0) return false;
+  if (wanted_missing_blocks() == 0) return false;
   // Dividing (not multiplying the threshold) makes e.g. 17/20 equal the literal 0.85.
-  return unrequested_ == 0 ||
+  return unrequested_ == skipped_blocks_ ||
          static_cast<double>(have_count_) / static_cast<double>(num_pieces_) >= cfg_.endgame_threshold;
 }
 
 std::uint32_t piece_picker::find_new_piece(const bitfield& peer_has) const {
   std::uint32_t best = no_slot;
   std::uint32_t best_avail = std::numeric_limits<std::uint32_t>::max();
+  std::uint8_t best_priority = 0;
   // Walking the random permutation and keeping the first minimum breaks ties
-  // randomly; the order alone decides for the other strategies.
+  // randomly; the order alone decides for the other strategies. Priority
+  // comes before both.
   const bool by_order = cfg_.strategy != pick_strategy::rarest;
   for (std::uint32_t p : order_) {
     if (state_[p] != piece_state::untouched || !peer_has_piece(peer_has, p)) continue;
-    if (by_order) return p;
-    if (availability_[p] < best_avail) {
+    const std::uint8_t prio = priority_[p];
+    if (prio == 0 || prio < best_priority) continue;
+    if (prio > best_priority || (!by_order && availability_[p] < best_avail)) {
       best = p;
       best_avail = availability_[p];
-      if (best_avail == 0) break;
+      best_priority = prio;
     }
+    if (best_priority == max_priority_ && (by_order || best_avail == 0)) break;
   }
   return best;
 }
@@ -332,7 +360,7 @@ std::uint32_t piece_picker::find_new_piece(const bitfield& peer_has) const {
 std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_has,
                                           std::size_t max_blocks) {
   std::vector<block_ref> out;
-  if (max_blocks == 0 || missing_ == 0) return out;
+  if (max_blocks == 0 || wanted_missing_blocks() == 0) return out;
   out.reserve(std::min<std::size_t>(max_blocks, missing_));
 
   auto take_unrequested = [&](std::uint32_t piece) {
@@ -443,6 +471,7 @@ void piece_picker::on_request_dropped(peer_key peer, const block_ref& b) {
     // Nothing left of this piece: it competes as a new piece again.
     release_slot(b.piece);
     state_[b.piece] = piece_state::untouched;
+    entering_untouched(b.piece);
   }
 }
 
@@ -459,6 +488,7 @@ void piece_picker::on_peer_gone(peer_key peer) {
     if (s.requested == 0 && s.received == 0) {
       release_slot(piece);
       state_[piece] = piece_state::untouched;
+      entering_untouched(piece);
     }
   }
   in_flight_.erase(peer);

@@ -12,8 +12,15 @@
 // - on_piece_passed()/set_have() make the piece ours; on_piece_failed() puts
 //   every block of a pending piece back into the pool.
 //
-// End-game: in_endgame() is true while blocks are still missing and either no
-// missing block is unrequested, or have_count()/num_pieces() reaches
+// Priorities (file selection): every piece starts at priority 1. pick()
+// never starts a piece of priority 0 ("skipped"); among new pieces a higher
+// priority goes first, then the strategy decides. A piece already started
+// when it became skipped is still finished (its blocks are in memory).
+// "Wanted" blocks are the missing ones except those of skipped pieces not
+// started; end-game and wanted_complete() look at wanted blocks only.
+//
+// End-game: in_endgame() is true while wanted blocks are still missing and
+// either no wanted block is unrequested, or have_count()/num_pieces() reaches
 // endgame_threshold. In end-game, pick() first hands out unrequested blocks
 // as usual, then duplicates of blocks other peers have in flight (fewest
 // requesters first). End-game ends by itself when blocks return to the pool
@@ -94,6 +101,10 @@ public:
   bool have(std::uint32_t piece) const noexcept;
   std::uint32_t have_count() const noexcept { return have_count_; }
   bool complete() const noexcept { return have_count_ == num_pieces_; }
+  /// Every piece that is not skipped (see set_priorities) is ours.
+  bool wanted_complete() const noexcept {
+    return wanted_missing_blocks() == 0 && pending_count_ == 0;
+  }
   const bitfield& have_bits() const noexcept { return have_; }
   /// Marks a verified piece as ours (also for pieces found on disk at
   /// start-up); forgets any requests in flight for it.
@@ -151,6 +162,15 @@ public:
   std::uint32_t missing_blocks() const noexcept { return missing_; }
   /// Missing blocks that nobody has in flight.
   std::uint32_t unrequested_blocks() const noexcept { return unrequested_; }
+  /// Missing blocks, those of skipped pieces not started excepted.
+  std::uint32_t wanted_missing_blocks() const noexcept { return missing_ - skipped_blocks_; }
+
+  /// One priority per piece (0 = skip, 1 = normal, higher = sooner); a
+  /// vector of another size leaves the pieces beyond it at 1. O(num_pieces).
+  void set_priorities(const std::vector<std::uint8_t>& priorities);
+  std::uint8_t priority(std::uint32_t piece) const noexcept {
+    return piece < num_pieces_ ? priority_[piece] : 0;
+  }
 
 private:
   enum class piece_state : std::uint8_t { untouched, partial, pending, had };
@@ -189,6 +209,9 @@ private:
   void count_in_flight(peer_key peer, std::ptrdiff_t delta);
   block_ref make_ref(std::uint32_t piece, std::uint32_t block) const noexcept;
   std::uint32_t find_new_piece(const bitfield& peer_has) const;
+  // A piece leaves or enters the untouched state: keeps skipped_blocks_ right.
+  void leaving_untouched(std::uint32_t piece) noexcept;
+  void entering_untouched(std::uint32_t piece) noexcept;
   void pick_duplicates(peer_key peer, const bitfield& peer_has, std::size_t max_blocks,
                        std::vector<block_ref>& out);
 
@@ -206,6 +229,9 @@ private:
   std::uint32_t missing_ = 0;
   std::uint32_t unrequested_ = 0;
   std::uint32_t pending_count_ = 0;
+  std::uint32_t skipped_blocks_ = 0;  // blocks of untouched pieces of priority 0
+  std::uint8_t max_priority_ = 1;     // the highest of priority_
+  std::vector<std::uint8_t> priority_;
 
   std::vector<piece_state> state_;
   std::vector<std::uint32_t> slot_of_;  // piece -> slot, no_slot unless partial

@@ -13,6 +13,9 @@ void write_torrent(json_writer& w, const torrent_status& st) {
   w.key("info_hash").value(st.info_hash.hex());
   w.key("state").value(to_string(st.state));
   double progress = p.bytes_total > 0 ? static_cast<double>(p.bytes_have) / p.bytes_total : 1.0;
+  // With a file selection, of what it wants.
+  if (p.total_wanted > 0 && p.total_wanted < p.bytes_total)
+    progress = static_cast<double>(p.total_wanted_done) / static_cast<double>(p.total_wanted);
   if (st.checking && st.to_check > 0)
     progress = static_cast<double>(st.checked_pieces) / st.to_check;
   w.key("progress").value(progress);
@@ -28,6 +31,8 @@ void write_torrent(json_writer& w, const torrent_status& st) {
   w.key("peers_connected").value(st.peers_connected);
   w.key("peers_known").value(st.peers_known);
   w.key("elapsed").value(st.elapsed);
+  w.key("bytes_wanted").value(p.total_wanted);
+  w.key("bytes_wanted_done").value(p.total_wanted_done);
 
   w.key("peers").begin_array();
   for (const auto& c : st.connections) {
@@ -61,6 +66,7 @@ void write_torrent(json_writer& w, const torrent_status& st) {
     w.key("path").value(f.path);
     w.key("size").value(f.size);
     w.key("done").value(f.bytes_have);
+    w.key("priority").value(static_cast<std::uint32_t>(f.priority));
     w.end_object();
   }
   w.end_array();

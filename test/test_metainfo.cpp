@@ -223,6 +223,10 @@ TEST_CASE("print_metainfo shows what the torrent holds") {
   std::ostringstream out2;
   print_metainfo(out2, *hybrid);
   CHECK(contains(out2.str(), "9 (+8 padding)"));
+  // Numbered as --only and --skip count them: padding files have no number.
+  CHECK(contains(out2.str(), "\n  1  "));
+  CHECK(contains(out2.str(), "\n  9  "));
+  CHECK_FALSE(contains(out2.str(), "\n  10  "));
   CHECK_FALSE(contains(out2.str(), ".pad/"));
 }
 

@@ -103,3 +103,26 @@ TEST_CASE("a connection budget hands out at most its limit, and slots come back"
   many.clear();
   CHECK(unlimited->used() == 0);
 }
+
+TEST_CASE("a connection budget is shared fairly among the torrents that want connections") {
+  auto budget = std::make_shared<connection_budget>(5);
+  auto a = budget->join();
+  CHECK(a.share() == 5);
+  {
+    auto b = budget->join();
+    CHECK(a.share() == 3);  // rounded up: no slot is left unusable
+    CHECK(b.share() == 3);
+    CHECK_FALSE(budget->someone_starving());
+    b.set_starving(true);
+    CHECK(budget->someone_starving());
+    auto moved = std::move(b);
+    CHECK(budget->someone_starving());
+  }
+  // A member that leaves takes its starving flag and its share along.
+  CHECK_FALSE(budget->someone_starving());
+  CHECK(a.share() == 5);
+  a.set_starving(true);
+  a = connection_budget::member{};
+  CHECK_FALSE(budget->someone_starving());
+  CHECK(std::make_shared<connection_budget>(0)->join().share() == 0);
+}

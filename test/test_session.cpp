@@ -443,3 +443,62 @@ TEST_CASE("embedding a magnet link: metadata phase in status and events, then th
   CHECK_FALSE(std::filesystem::exists(dir.path / "get" / "set" / "a.bin"));
   CHECK_FALSE(std::filesystem::exists(saved));
 }
+
+TEST_CASE("embedding a file selection: skipped files stay out, and a new selection fetches the rest") {
+  testing::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{with_types(cfg)};
+  small_swarm_torrent tor;  // a.bin: pieces 0-2; b.bin: pieces 2-3 (piece 2 holds both)
+  tor.write_to(dir.path / "seed");
+
+  session seeder{sys, loopback()};
+  REQUIRE_FALSE(seeder.listen_error());
+  auto sp = in(dir.path / "seed");
+  sp.seed = true;
+  REQUIRE(seeder.add_torrent(tor.meta, sp).has_value());
+
+  caf::scoped_actor events{sys};
+  session leecher{sys, loopback()};
+  leecher.subscribe(caf::actor_cast<caf::actor>(events));
+  auto lp = in(dir.path / "get");
+  lp.peers = {"127.0.0.1:" + std::to_string(seeder.listen_port())};
+  lp.seed = true;  // stays after the selection is complete, for the change below
+  lp.file_priorities = {0, 1};
+  auto t = leecher.add_torrent(tor.meta, lp);
+  REQUIRE(t.has_value());
+
+  std::map<std::string, int> seen;
+  auto done = next_event<download_finished>(events, seen, 30s);
+  REQUIRE(done);
+  const auto& p = done->status.progress;
+  CHECK(p.pieces_have == 2);
+  CHECK(p.total_wanted == 65000 - 2 * 16384);
+  CHECK(p.total_wanted_done == p.total_wanted);
+  CHECK(seen["piece_verified"] == 2);
+  auto st = status_of(sys, *t, true);
+  REQUIRE(st.files.size() == 2);
+  CHECK(st.files[0].priority == 0);
+  CHECK(st.files[1].priority == 1);
+  CHECK(st.files[1].bytes_have == 25000);
+  CHECK(st.files[0].bytes_have == 40000 - 2 * 16384);  // its share of the straddling piece
+  // a.bin exists only for those bytes; the rest of it is a hole.
+  {
+    std::ifstream a(dir.path / "get" / "set" / "a.bin", std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    REQUIRE(got.size() == 40000);
+    CHECK(got.substr(0, 2 * 16384) == std::string(2 * 16384, '\0'));
+    CHECK(got.substr(2 * 16384) == tor.a.substr(2 * 16384));
+  }
+
+  // Every file now: the torrent downloads again, only what it lacks.
+  t->set_file_priorities({1, 1});
+  seen.clear();
+  auto again = next_event<download_finished>(events, seen, 30s);
+  REQUIRE(again);
+  CHECK(again->status.progress.pieces_have == 4);
+  CHECK(again->status.progress.total_wanted == 65000);
+  CHECK(seen["piece_verified"] == 2);
+  std::ifstream a(dir.path / "get" / "set" / "a.bin", std::ios::binary);
+  std::string got((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+  CHECK(got == tor.a);
+}

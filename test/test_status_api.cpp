@@ -179,13 +179,23 @@ TEST_CASE("torrents_json carries every field a page or a script needs") {
   CHECK(json.find(R"("state":"downloading","progress":0.25,"bytes_done":250,"bytes_total":1000)") !=
         std::string::npos);
   CHECK(json.find(R"("download_rate":2048,"upload_rate":0.5)") != std::string::npos);
-  CHECK(json.find(R"("files":[{"path":"dir/a\nb.bin","size":1000,"done":250}])") != std::string::npos);
+  CHECK(json.find(R"("files":[{"path":"dir/a\nb.bin","size":1000,"done":250,"priority":1}])") !=
+        std::string::npos);
   CHECK(json.find(R"("address":"127.0.0.1:6881","client":"libtorrent 2.0.8.0","download_rate":100)") !=
         std::string::npos);
   CHECK(json.find(R"("flags":"ICs","incoming":true,"handshaken":false)") != std::string::npos);
   CHECK(json.find(R"("trackers":[{"url":"http://127.0.0.1:1/announce","last_result":"ok","message":"",)"
                   R"("next_announce":1800,"peers":0,"seeders":3,"leechers":null}])") != std::string::npos);
   CHECK(torrents_json({}) == R"({"torrents":[]})");
+
+  // A file selection: progress is of the wanted bytes, which are given too.
+  st.progress.total_wanted = 500;
+  st.progress.total_wanted_done = 250;
+  st.files.front().priority = 0;
+  json = torrents_json({st});
+  CHECK(json.find(R"("progress":0.5,)") != std::string::npos);
+  CHECK(json.find(R"("bytes_wanted":500,"bytes_wanted_done":250)") != std::string::npos);
+  CHECK(json.find(R"("done":250,"priority":0})") != std::string::npos);
 }
 
 TEST_CASE("reply bytes: status line, lengths, HEAD without the body") {

@@ -85,7 +85,7 @@ TEST_CASE("the status server lists a session's torrents and passes pause to them
     }
     CHECK(listed.find("\"name\":\"tiny.bin\",\"info_hash\":\"" + hex + "\",\"state\":\"downloading\"") !=
           std::string::npos);
-    CHECK(listed.find("\"files\":[{\"path\":\"tiny.bin\",\"size\":1000,\"done\":0}]") != std::string::npos);
+    CHECK(listed.find("\"files\":[{\"path\":\"tiny.bin\",\"size\":1000,\"done\":0,\"priority\":1}]") != std::string::npos);
 
     auto page_html = exchange(page.port(), "GET", "/");
     CHECK(page_html.find("Content-Type: text/html; charset=utf-8") != std::string::npos);

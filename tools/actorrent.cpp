@@ -2,6 +2,7 @@
 // `actorrent show TORRENT|MAGNET` describes a torrent or a magnet link,
 // `actorrent create PATH` makes a torrent.
 #include "cli_options.hpp"
+#include "file_indexes.hpp"
 #include "status_line.hpp"
 
 #include "actorrent/create_torrent.hpp"
@@ -223,30 +224,79 @@ void print_stats(const torrent_status& st) {
             << std::flush;
 }
 
+// One torrent or magnet link of the command line, and what it said last.
+struct download_item {
+  std::string source;
+  std::optional<metainfo> meta;
+  std::optional<magnet_link> link;
+  sha1_hash info_hash;
+  std::string name;
+  torrent_handle handle;
+  torrent_status last;
+  bool running = true;
+  int status = exit_error;
+  std::chrono::steady_clock::time_point last_plain{};
+};
+
+// The worst of two exit statuses: interrupted, then error, then gave up.
+int worst_status(int a, int b) {
+  auto rank = [](int s) {
+    return s == exit_interrupted ? 3 : s == exit_error ? 2 : s == exit_gave_up ? 1 : 0;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+// Reads a torrent file or a magnet link; errors for the user.
+result<download_item> load_item(const std::string& source, int verbosity) {
+  download_item it;
+  it.source = source;
+  if (looks_like_magnet(source)) {
+    auto l = parse_magnet(source);
+    if (!l) return l.err();
+    it.link = std::move(*l);
+    it.info_hash = it.link->info_hash;
+    it.name = it.link->name.empty() ? it.link->info_hash.hex() : it.link->name;
+  } else {
+    auto m = load_metainfo(source);
+    if (!m) return m.err();
+    it.meta = std::move(*m);
+    it.info_hash = it.meta->info_hash;
+    it.name = it.meta->name;
+    // What was tolerated in reading the file: worth knowing, not worth noise.
+    if (verbosity > 0)
+      for (const auto& w : it.meta->warnings) std::cerr << "actorrent: note: " << w << "\n";
+  }
+  it.last.name = it.name;
+  return it;
+}
+
 int download(const cli::options& opts) {
   // A magnet link's metainfo comes later, from peers.
-  const bool magnet = looks_like_magnet(opts.torrent);
-  std::optional<magnet_link> link;
-  std::optional<metainfo> meta;
-  if (magnet) {
-    auto l = parse_magnet(opts.torrent);
-    if (!l) {
-      std::cerr << "actorrent: " << l.err().message << "\n";
+  std::vector<download_item> items;
+  std::vector<std::string> sources{opts.torrent};
+  sources.insert(sources.end(), opts.more_torrents.begin(), opts.more_torrents.end());
+  for (const auto& source : sources) {
+    auto it = load_item(source, opts.verbosity);
+    if (!it) {
+      std::cerr << "actorrent: " << it.err().message << "\n";
       return exit_error;
     }
-    link = std::move(*l);
-  } else {
-    auto m = load_metainfo(opts.torrent);
-    if (!m) {
-      std::cerr << "actorrent: " << m.err().message << "\n";
-      return exit_error;
-    }
-    meta = std::move(*m);
-    // What was tolerated in reading the file: worth knowing, not worth noise.
-    if (opts.verbosity > 0)
-      for (const auto& w : meta->warnings) std::cerr << "actorrent: note: " << w << "\n";
+    items.push_back(std::move(*it));
   }
-  std::string name = meta ? meta->name : link->name.empty() ? link->info_hash.hex() : link->name;
+  std::vector<std::uint8_t> selection;
+  if (!opts.only.empty() || !opts.skip.empty()) {
+    if (!items.front().meta) {
+      std::cerr << "actorrent: --only and --skip need a .torrent file (a magnet link's files "
+                   "are unknown until its metadata arrives)\n";
+      return exit_usage;
+    }
+    auto prio = cli::select_files(*items.front().meta, opts.only, opts.skip);
+    if (!prio) {
+      std::cerr << "actorrent: " << prio.err().message << "\n";
+      return exit_usage;
+    }
+    selection = std::move(*prio);
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
@@ -269,7 +319,8 @@ int download(const cli::options& opts) {
   caf::actor_system sys{cfg};
 
   const bool tty = isatty(STDOUT_FILENO) != 0;
-  int status = exit_error;
+  const bool several = items.size() > 1;
+  int status = exit_ok;
   {
     session_options sopts;
     sopts.bind_address = opts.bind;
@@ -277,6 +328,7 @@ int download(const cli::options& opts) {
     sopts.listen_port = opts.port;
     sopts.max_download_rate = opts.max_down;
     sopts.max_upload_rate = opts.max_up;
+    sopts.max_connections = static_cast<std::size_t>(opts.max_connections);
     sopts.status_updates = true;
     sopts.udp_tracker_timeout = std::chrono::milliseconds(opts.udp_tracker_timeout);
     sopts.udp_tracker_retransmits = static_cast<unsigned>(opts.udp_tracker_retries);
@@ -314,121 +366,165 @@ int download(const cli::options& opts) {
     params.max_connections = static_cast<std::size_t>(opts.max_peers);
     params.tracker_ca_file = opts.tracker_ca;
     params.max_metadata_size = opts.max_metadata_size;
+    params.sequential = opts.sequential;
+    params.file_priorities = selection;
 
     caf::scoped_actor self{sys};
-    auto torrent = magnet ? ses.add_magnet(opts.torrent, params, caf::actor_cast<caf::actor>(self))
-                          : ses.add_torrent(*meta, params, caf::actor_cast<caf::actor>(self));
-    if (!torrent) {
-      std::cerr << "actorrent: " << torrent.err().message << "\n";
-      return exit_error;
-    }
-    std::cout << (opts.cmd == cli::command::seed ? "seeding " : "downloading ") << name;
-    if (meta)
-      std::cout << " (" << cli::format_bytes(static_cast<double>(meta->total_length)) << ")";
-    else
-      std::cout << " (magnet link " << link->info_hash.hex() << ")";
-    std::cout << " in " << opts.dir;
-    if (ses.listen_port() != 0) std::cout << ", listening on port " << ses.listen_port();
-    std::cout << "\n" << std::flush;
-
-    bool running = true;
-    bool stop_sent = false;
     bool line_open = false;  // a live status line is on screen
-    torrent_status last;
-    last.name = name;
-    auto last_plain = std::chrono::steady_clock::now() - 10s;
     auto end_line = [&] {
       if (line_open) std::cout << "\n";
       line_open = false;
     };
-    auto print = [&](const std::string& line) {
+    // With several torrents every line names its torrent.
+    auto prefix = [&](const download_item& it) { return several ? it.name + ": " : std::string(); };
+    auto say = [&](const download_item& it, const std::string& line) {
+      end_line();
+      std::cout << prefix(it) << line << "\n" << std::flush;
+    };
+    // A live line on a terminal; in a log a line every `every`.
+    auto print = [&](download_item& it, const std::string& line, std::chrono::seconds every) {
       if (tty) {
-        std::cout << "\r" << line << "\x1b[K" << std::flush;
+        std::cout << "\r" << prefix(it) << line << "\x1b[K" << std::flush;
         line_open = true;
       } else {
         auto now = std::chrono::steady_clock::now();
-        if (now - last_plain >= 5s) {
-          std::cout << line << "\n" << std::flush;
-          last_plain = now;
+        if (now - it.last_plain >= every) {
+          std::cout << prefix(it) << line << "\n" << std::flush;
+          it.last_plain = now;
         }
       }
     };
-    auto say = [&](const std::string& line) {
-      end_line();
-      std::cout << line << "\n" << std::flush;
+    for (auto& it : items) {
+      auto torrent = it.link ? ses.add_magnet(it.source, params, caf::actor_cast<caf::actor>(self))
+                             : ses.add_torrent(*it.meta, params, caf::actor_cast<caf::actor>(self));
+      if (!torrent) {
+        end_line();
+        std::cerr << "actorrent: " << (several ? it.name + ": " : "") << torrent.err().message
+                  << "\n";
+        it.running = false;
+        status = worst_status(status, exit_error);
+        continue;
+      }
+      it.handle = *torrent;
+      std::cout << (opts.cmd == cli::command::seed ? "seeding " : "downloading ") << it.name;
+      if (it.meta)
+        std::cout << " (" << cli::format_bytes(static_cast<double>(it.meta->total_length)) << ")";
+      else
+        std::cout << " (magnet link " << it.link->info_hash.hex() << ")";
+      std::cout << " in " << opts.dir;
+      if (ses.listen_port() != 0) std::cout << ", listening on port " << ses.listen_port();
+      std::cout << "\n" << std::flush;
+      self->monitor(it.handle.control());
+    }
+    auto find = [&](const sha1_hash& h) -> download_item* {
+      for (auto& it : items)
+        if (it.running && it.info_hash == h) return &it;
+      return nullptr;
     };
-    self->monitor(torrent->control());
-    while (running) {
+    auto running = [&] {
+      return std::any_of(items.begin(), items.end(), [](const download_item& it) { return it.running; });
+    };
+    auto ended = [&](download_item& it, int st) {
+      it.status = st;
+      it.running = false;
+      status = worst_status(status, st);
+    };
+    bool stop_sent = false;
+    while (running()) {
       self->receive(
       [&](const checking_progress& c) {
+        auto* it = find(c.info_hash);
+        if (!it) return;
         if (c.checked == 0)
-          say("checking " + std::to_string(c.to_check) + " pieces");
+          say(*it, "checking " + std::to_string(c.to_check) + " pieces");
         else
-          print(cli::format_checking(c));
+          print(*it, cli::format_checking(c, tty), 2s);
       },
       [&](const checking_finished& c) {
-        say("checked: " + std::to_string(c.present) + " of " + std::to_string(c.total)
-            + " pieces present (" + c.how + ")");
+        if (auto* it = find(c.info_hash))
+          say(*it, "checked: " + std::to_string(c.present) + " of " + std::to_string(c.total)
+                     + " pieces present (" + c.how + ")");
       },
       [&](const status_update& u) {
-        last = u.status;
-        print(cli::format_status(u.status));
+        auto* it = find(u.status.info_hash);
+        if (!it) return;
+        it->last = u.status;
+        print(*it, cli::format_status(u.status), 5s);
       },
       [&](const download_finished& e) {
+        auto* it = find(e.status.info_hash);
+        if (!it) return;
         const auto& st = e.status;
-        last = st;
-        end_line();
+        it->last = st;
         auto secs = st.elapsed > 0 ? st.elapsed : 1e-9;
+        const bool selected = st.progress.total_wanted > 0
+                              && st.progress.total_wanted < st.progress.bytes_total;
+        const std::string what = it->name + (selected ? " (the selected files)" : "");
         if (st.progress.downloaded == 0)
-          std::cout << "complete: " << name << " was already in " << opts.dir << "\n";
+          say(*it, "complete: " + what + " was already in " + opts.dir);
         else
-          std::cout << "complete: " << name << ", "
-                    << cli::format_bytes(static_cast<double>(st.progress.downloaded))
-                    << " downloaded in " << cli::format_duration(st.elapsed) << " ("
-                    << cli::format_bytes(static_cast<double>(st.progress.downloaded) / secs)
-                    << "/s)\n";
-        std::cout << std::flush;
-        status = exit_ok;
-        if (opts.seed)
-          std::cout << "seeding; Ctrl-C stops\n" << std::flush;
-        else
-          running = false;
+          say(*it, "complete: " + what + ", "
+                     + cli::format_bytes(static_cast<double>(st.progress.downloaded))
+                     + " downloaded in " + cli::format_duration(st.elapsed) + " ("
+                     + cli::format_bytes(static_cast<double>(st.progress.downloaded) / secs)
+                     + "/s)");
+        if (opts.seed) {
+          it->status = exit_ok;
+          say(*it, "seeding; Ctrl-C stops");
+        } else {
+          ended(*it, exit_ok);
+        }
       },
       [&](const seeding_finished& e) {
-        last = e.status;
-        say("seeding finished");
-        status = exit_ok;
-        running = false;
+        auto* it = find(e.status.info_hash);
+        if (!it) return;
+        it->last = e.status;
+        say(*it, "seeding finished");
+        ended(*it, exit_ok);
       },
       [&](const metadata_received& m) {
-        name = m.name;
-        say(std::string(m.fetched ? "metadata received" : "metadata read") + ": " + m.name
-            + (m.fetched ? ", saved as " : " from ") + m.torrent_file);
+        auto* it = find(m.info_hash);
+        if (!it) return;
+        say(*it, std::string(m.fetched ? "metadata received" : "metadata read") + ": " + m.name
+                   + (m.fetched ? ", saved as " : " from ") + m.torrent_file);
+        it->name = m.name;
       },
       [&](const torrent_error& e) {
+        auto* it = find(e.info_hash);
+        if (!it) return;
         end_line();
-        std::cerr << "actorrent: " << e.message << "\n";
-        status = e.gave_up ? exit_gave_up : exit_error;
-        running = false;
+        std::cerr << "actorrent: " << prefix(*it) << e.message << "\n";
+        ended(*it, e.gave_up ? exit_gave_up : exit_error);
       },
       // Other events are for embedding hosts; the command line shows them at -v
       // through the log.
-      [](const torrent_added&) {}, [](const piece_verified&) {}, [](const hash_failed&) {},
+      [](const torrent_added&) {}, [](const hash_failed&) {},
+      // At -vv: the order pieces complete in (--sequential shows there).
+      [&](const piece_verified& e) {
+        if (opts.verbosity < 2) return;
+        auto* it = find(e.info_hash);
+        std::cerr << "actorrent: " << (it ? prefix(*it) : std::string()) << "piece " << e.piece
+                  << " verified\n";
+      },
       [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
       // A tracker problem does not stop the download (other trackers, -a
       // peers), but the user should know why a tracker gives nothing.
       [&](const tracker_error& e) {
         end_line();
-        std::cerr << "actorrent: tracker" << (e.tracker.empty() ? "" : " " + e.tracker) << ": "
-                  << e.message << "\n";
+        auto* it = find(e.info_hash);
+        std::cerr << "actorrent: " << (it ? prefix(*it) : std::string()) << "tracker"
+                  << (e.tracker.empty() ? "" : " " + e.tracker) << ": " << e.message << "\n";
       },
       [](const tracker_reply&) {}, [](const torrent_removed&) {},
       [](const session_stopped&) {},
-      [&](caf::down_msg&) {
-        // The torrent is gone without saying done or failed.
-        end_line();
-        std::cerr << "actorrent: the torrent stopped unexpectedly\n";
-        running = false;
+      [&](caf::down_msg& dm) {
+        for (auto& it : items) {
+          if (!it.running || it.handle.control().address() != dm.source) continue;
+          // The torrent is gone without saying done or failed.
+          end_line();
+          std::cerr << "actorrent: " << prefix(it) << "the torrent stopped unexpectedly\n";
+          ended(it, exit_error);
+        }
       },
       caf::after(200ms) >> [] {});
       // Checked after every message, not only when none came for 200 ms: a
@@ -437,14 +533,30 @@ int download(const cli::options& opts) {
         stop_sent = true;
         end_line();
         std::cerr << "actorrent: interrupted; stopping (files stay as they are)\n";
-        self->request(torrent->control(), 5s, status_request{})
-          .receive([&](torrent_status& st) { last = st; }, [](caf::error&) {});
-        // A seeder that already completed stopped as asked: that is success.
-        status = status == exit_ok ? exit_ok : exit_interrupted;
-        running = false;
+        for (auto& it : items) {
+          if (!it.handle) continue;
+          self->request(it.handle.control(), 5s, status_request{})
+            .receive([&](torrent_status& st) { it.last = st; }, [](caf::error&) {});
+          // A seeder that already completed stopped as asked: that is success.
+          if (it.running) ended(it, it.status == exit_ok ? exit_ok : exit_interrupted);
+        }
       }
     }
-    print_stats(last);
+    end_line();
+    if (several) {
+      torrent_status total;
+      for (const auto& it : items) {
+        std::cout << it.name << ": ";
+        print_stats(it.last);
+        total.progress.downloaded += it.last.progress.downloaded;
+        total.progress.wasted += it.last.progress.wasted;
+        total.uploaded += it.last.uploaded;
+        total.discarded += it.last.discarded;
+      }
+      print_stats(total);
+    } else {
+      print_stats(items.front().last);
+    }
   }
   // Leaving the scope stopped the session: every torrent and its actors are
   // gone (resume data saved), and the network thread with them.

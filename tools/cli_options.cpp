@@ -54,7 +54,7 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
 }
 
 const char* usage() {
-  return "usage: actorrent TORRENT|MAGNET [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
+  return "usage: actorrent TORRENT|MAGNET... [-d DIR] [-a HOST:PORT]... [-p PORT] [--seed] [-v]\n"
          "       actorrent seed TORRENT [-d DIR] [options]\n"
          "       actorrent show [--scrape] TORRENT|MAGNET\n"
          "       actorrent create PATH [-o FILE.torrent] [-t URL]... [-w URL]... [options]\n"
@@ -65,6 +65,8 @@ const char* usage() {
          "A magnet link ('magnet:?xt=urn:btih:...') is fetched from its peers (x.pe),\n"
          "its trackers (tr) and -a peers first, and saved as DIR/.actorrent/HASH.torrent,\n"
          "which later runs with the same link use.\n"
+         "Several torrents and links download in one process, each with its status\n"
+         "line; it exits when all are done or given up, with the worst exit status.\n"
          "`seed` serves the data in DIR (downloading what is missing first).\n"
          "`show` describes TORRENT; with --scrape it also asks each of its trackers how\n"
          "many seeders and leechers it has and how often it was downloaded.\n"
@@ -85,6 +87,14 @@ const char* usage() {
          "      --endgame-threshold F start end-game once this fraction of pieces is verified\n"
          "                            (default 1.0: when every missing block is requested)\n"
          "      --max-peers N         connection limit (default 60)\n"
+         "      --max-connections N   connections of all torrents together, shared fairly\n"
+         "                            among those downloading (default 0: no limit)\n"
+         "      --only LIST           download only these files, numbered as `show` lists\n"
+         "                            them: e.g. 1,3-5 (pieces shared with other files\n"
+         "                            write their bytes there too)\n"
+         "      --skip LIST           do not download these files (the same numbering)\n"
+         "      --sequential          download pieces in order (for playing while it\n"
+         "                            downloads); the default is rarest first\n"
          "      --tracker-ca FILE     trust the CA certificates in FILE (PEM) for https\n"
          "                            trackers, besides the system's\n"
          "      --max-down RATE       download limit in bytes per second, K/M/G for KiB/MiB/GiB\n"
@@ -273,6 +283,21 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_peers) || o.max_peers <= 0)
         return error{errc::invalid_argument, "bad --max-peers: " + std::string(*v)};
+    } else if (a == "--max-connections") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (!parse_number(*v, o.max_connections) || o.max_connections < 0)
+        return error{errc::invalid_argument, "bad --max-connections: " + std::string(*v)};
+    } else if (a == "--only" || a == "--skip") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      if (v->empty()) return error{errc::invalid_argument, std::string(a) + " needs file numbers"};
+      (a == "--only" ? o.only : o.skip) = std::string(*v);
+    } else if (a == "--sequential") {
+      mark_download(a);
+      o.sequential = true;
     } else if (a == "--max-metadata-size") {
       mark_download(a);
       auto v = need_value(i, a);
@@ -374,6 +399,8 @@ result<options> parse(int argc, char** argv) {
       positional_seen = true;
     } else if (o.torrent.empty()) {
       o.torrent = std::string(a);
+    } else if (o.cmd == command::download || o.cmd == command::seed) {
+      o.more_torrents.emplace_back(a);
     } else {
       return error{errc::invalid_argument, "unexpected argument " + std::string(a)};
     }
@@ -388,6 +415,10 @@ result<options> parse(int argc, char** argv) {
   if (!create_only.empty())
     return error{errc::invalid_argument, create_only + " only applies to create"};
   if (o.torrent.empty()) return error{errc::invalid_argument, "no torrent file given"};
+  if (o.cmd == command::show && !o.more_torrents.empty())
+    return error{errc::invalid_argument, "unexpected argument " + o.more_torrents.front()};
+  if (!o.more_torrents.empty() && (!o.only.empty() || !o.skip.empty()))
+    return error{errc::invalid_argument, "--only and --skip apply to one torrent at a time"};
   return o;
 }
 

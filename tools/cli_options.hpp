@@ -51,6 +51,11 @@ struct options {
   int status_port = -1;            // --status-port; -1: no status page, 0: any port
   std::string status_bind = "127.0.0.1";
   std::string status_token;        // empty: none
+  std::string only;                // --only 1,3-5: download only these files (1-based)
+  std::string skip;                // --skip 2,7: not these
+  bool sequential = false;         // pieces in order
+  std::vector<std::string> more_torrents;  // torrents after the first, in one session
+  int max_connections = 0;         // --max-connections: all torrents together; 0: no limit
 };
 
 /// "262144", "256K", "256KiB", "1M", "1MiB" (case-insensitive) in bytes.

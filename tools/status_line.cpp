@@ -19,6 +19,20 @@ std::string format_bytes(double bytes) {
   return buf;
 }
 
+namespace {
+
+// "[#########---------------------] ", the share done of 30 places.
+std::string progress_bar(double fraction) {
+  constexpr int width = 30;
+  const auto filled = static_cast<std::size_t>(std::clamp(fraction, 0.0, 1.0) * width);
+  std::string out = "[";
+  out.append(filled, '#');
+  out.append(width - filled, '-');
+  return out + "] ";
+}
+
+} // namespace
+
 std::string format_hashing(const create_progress& p, double seconds, bool bar) {
   const double fraction =
       p.pieces_total == 0 ? 1.0 : static_cast<double>(p.pieces_done) / p.pieces_total;
@@ -27,14 +41,7 @@ std::string format_hashing(const create_progress& p, double seconds, bool bar) {
   const double bytes = std::min(static_cast<double>(p.bytes_total),
                                 fraction * static_cast<double>(p.bytes_total));
   std::string line = "hashing ";
-  if (bar) {
-    constexpr int width = 30;
-    const auto filled = static_cast<std::size_t>(std::clamp(fraction, 0.0, 1.0) * width);
-    line += '[';
-    line.append(filled, '#');
-    line.append(width - filled, '-');
-    line += "] ";
-  }
+  if (bar) line += progress_bar(fraction);
   char buf[160];
   std::snprintf(buf, sizeof buf, "%5.1f%% (%u of %u pieces, %s/s)", fraction * 100.0,
                 p.pieces_done, p.pieces_total,
@@ -59,12 +66,12 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-std::string format_checking(const checking_progress& c) {
+std::string format_checking(const checking_progress& c, bool bar) {
   char line[128];
   double done = c.to_check > 0 ? 100.0 * c.checked / c.to_check : 100.0;
-  std::snprintf(line, sizeof line, "checking %5.1f%% (%u of %u pieces, %u present)", done,
-                c.checked, c.to_check, c.present);
-  return line;
+  std::snprintf(line, sizeof line, "%5.1f%% (%u of %u pieces, %u present)", done, c.checked,
+                c.to_check, c.present);
+  return "checking " + (bar ? progress_bar(done / 100.0) : std::string()) + line;
 }
 
 std::string format_status(const torrent_status& st) {
@@ -78,24 +85,27 @@ std::string format_status(const torrent_status& st) {
   if (st.checking)
     return format_checking(checking_progress{st.info_hash, st.checked_pieces, st.to_check,
                                              p.pieces_have});
-  double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_have)
-                                     / static_cast<double>(p.bytes_total)
-                                 : 100.0;
+  // With a file selection, of what it wants.
+  const bool selected = p.total_wanted > 0 && p.total_wanted < p.bytes_total;
+  const std::int64_t total = selected ? p.total_wanted : p.bytes_total;
+  const std::int64_t have = selected ? p.total_wanted_done : p.bytes_have;
+  double pct = total > 0 ? 100.0 * static_cast<double>(have) / static_cast<double>(total) : 100.0;
   char eta[32] = "-";
-  if (st.download_rate > 1 && p.bytes_total > p.bytes_have) {
+  if (st.download_rate > 1 && total > have) {
     auto secs = static_cast<long>(
-      std::ceil(static_cast<double>(p.bytes_total - p.bytes_have) / st.download_rate));
+      std::ceil(static_cast<double>(total - have) / st.download_rate));
     if (secs >= 3600)
       std::snprintf(eta, sizeof eta, "%ldh%02ldm", secs / 3600, (secs % 3600) / 60);
     else if (secs >= 60)
       std::snprintf(eta, sizeof eta, "%ldm%02lds", secs / 60, secs % 60);
     else
       std::snprintf(eta, sizeof eta, "%lds", secs);
-  } else if (p.bytes_total == p.bytes_have) {
+  } else if (total == have) {
     std::snprintf(eta, sizeof eta, "0s");
   }
   char line[256];
-  std::snprintf(line, sizeof line, "%5.1f%% %s/s down %s/s up, peers %u/%u, ETA %s%s", pct,
+  std::snprintf(line, sizeof line, "%5.1f%%%s %s/s down %s/s up, peers %u/%u, ETA %s%s", pct,
+                selected ? (" of " + format_bytes(static_cast<double>(total))).c_str() : "",
                 format_bytes(st.download_rate).c_str(), format_bytes(st.upload_rate).c_str(),
                 st.peers_connected, st.peers_known, eta, p.endgame ? " (end-game)" : "");
   return line;

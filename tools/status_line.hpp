@@ -12,8 +12,9 @@ namespace actorrent::cli {
 /// "42.0% 310.2 MiB/s down 0 B/s up, peers 2/3, ETA 1s"
 std::string format_status(const torrent_status& st);
 
-/// "checking  33.3% (32 of 96 pieces, 30 present)"
-std::string format_checking(const checking_progress& p);
+/// "checking  33.3% (32 of 96 pieces, 30 present)"; with `bar` (a
+/// terminal) "checking [##########--------------------]  33.3% (...)".
+std::string format_checking(const checking_progress& p, bool bar = false);
 
 /// "hashing [#########-----------]  42.0% (12 of 30 pieces, 380.5 MiB/s)";
 /// the bar only when `bar` (a terminal). `seconds` since hashing began.

@@ -10,6 +10,9 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <cstdint>
+#include <vector>
+
 namespace actorrent {
 
 /// Asks for the torrent's status; per-file progress and per-host figures
@@ -26,6 +29,11 @@ struct resume_request {};
 /// Hashes everything on disk again (as if there were no resume data), then
 /// goes on from what passed.
 struct recheck_request {};
+
+/// A new file selection (add_torrent_params::file_priorities).
+struct file_priority_request {
+  std::vector<std::uint8_t> priorities;
+};
 
 /// Stops the torrent for good; with delete_files its files and resume data
 /// go too. Replies true once it is gone.
@@ -50,6 +58,10 @@ typename Inspector::result_type inspect(Inspector& f, recheck_request&) {
   return f();
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_priority_request& x) {
+  return f(x.priorities);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remove_request& x) {
   return f(x.delete_files);
 }
@@ -60,6 +72,7 @@ using torrent_control = caf::typed_actor<
   caf::reacts_to<pause_request>,
   caf::reacts_to<resume_request>,
   caf::reacts_to<recheck_request>,
+  caf::reacts_to<file_priority_request>,
   caf::replies_to<remove_request>::with<bool>>;
 
 } // namespace actorrent

@@ -108,6 +108,17 @@ struct add_torrent_params {
   /// This torrent's outgoing connections, instead of the session's
   /// encryption policy (incoming ones follow the session's).
   std::optional<encryption_policy> encryption;
+  /// Which files to download: one priority per file that is not padding,
+  /// in the order torrent_status::files lists them (and `actorrent show`
+  /// numbers them). 0 skips the file, 1 is normal, higher comes first;
+  /// files past the end of the list get 1, so empty means every file. A
+  /// piece shared with a wanted file is still downloaded, and its bytes in
+  /// the skipped file written there. The download is complete (and
+  /// download_finished sent) when every wanted piece is verified.
+  std::vector<std::uint8_t> file_priorities;
+  /// Pieces in order (within the pieces kept in progress at once), for
+  /// playing while downloading; otherwise rarest first.
+  bool sequential = false;
 };
 
 /// A torrent of a session, as its host holds it: cheap to copy, valid after
@@ -128,6 +139,11 @@ public:
   void pause() const;
   void resume() const;
   void recheck() const;
+  /// Changes the file selection while running (see
+  /// add_torrent_params::file_priorities). A complete torrent that now
+  /// lacks a wanted piece downloads again; download_finished follows when
+  /// the new selection is complete.
+  void set_file_priorities(std::vector<std::uint8_t> priorities) const;
   /// Stops the torrent for good; with delete_files its files and resume
   /// data are deleted once nothing uses them (torrent_removed follows).
   void remove(bool delete_files = false) const;

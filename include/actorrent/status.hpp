@@ -35,6 +35,10 @@ struct torrent_progress {
   /// The fewest copies of any piece among connected peers and us.
   std::uint32_t min_availability = 0;
   bool endgame = false;
+  /// The file selection: bytes of the pieces it wants (bytes_total when
+  /// every file is wanted), and of those the verified ones.
+  std::int64_t total_wanted = 0;
+  std::int64_t total_wanted_done = 0;
 };
 
 /// One file of the torrent and how much of it is verified.
@@ -42,6 +46,7 @@ struct file_progress {
   std::string path;           ///< relative to the download directory
   std::int64_t size = 0;
   std::int64_t bytes_have = 0;  ///< in verified pieces
+  std::uint8_t priority = 1;    ///< 0: skipped (add_torrent_params::file_priorities)
 };
 
 /// What one remote host did for a torrent, over all its connections.
@@ -123,12 +128,13 @@ typename Inspector::result_type inspect(Inspector& f, sha1_hash& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, torrent_progress& x) {
   return f(x.pieces_have, x.pieces_total, x.bytes_have, x.bytes_total, x.downloaded, x.wasted,
-           x.duplicate, x.hash_failures, x.min_availability, x.endgame);
+           x.duplicate, x.hash_failures, x.min_availability, x.endgame, x.total_wanted,
+           x.total_wanted_done);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, file_progress& x) {
-  return f(x.path, x.size, x.bytes_have);
+  return f(x.path, x.size, x.bytes_have, x.priority);
 }
 
 template <class Inspector>

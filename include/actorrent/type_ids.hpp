@@ -49,5 +49,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent_api, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(actorrent_api, (actorrent::torrent_removed))
   CAF_ADD_TYPE_ID(actorrent_api, (actorrent::session_stopped))
   CAF_ADD_TYPE_ID(actorrent_api, (actorrent::metadata_received))
+  CAF_ADD_TYPE_ID(actorrent_api, (actorrent::file_priority_request))
 
 CAF_END_TYPE_ID_BLOCK(actorrent_api)

@@ -6,8 +6,8 @@ The behaviour is --mode, or the first word of --mode-file read again at each
 request (so one tracker can change its behaviour between runs of a client;
 a second word there overrides --count):
 
-  good           a compact peer list of the --peer addresses, interval 30 s
-                 (IPv6 ones, written [addr]:port, in "peers6")
+  good           a compact peer list of the --peer addresses, interval 30 s,
+                 after --delay seconds (IPv6 ones, written [addr]:port, in "peers6")
   garbage        status 200 and 4 KiB of random bytes
   html200        status 200 and an HTML error page
   html500        status 500 and an HTML error page
@@ -135,6 +135,8 @@ class Handler(socketserver.BaseRequestHandler):
     # ---- behaviours
 
     def mode_good(self, target):
+        # A slow tracker: its peers arrive after those of faster ones.
+        time.sleep(min(self.server.args.delay, self.server.args.max_seconds))
         v4 = [(h, p) for h, p in self.server.peers if ":" not in h]
         v6 = [(h, p) for h, p in self.server.peers if ":" in h]
         reply = {"interval": 30, "complete": len(self.server.peers), "incomplete": 0,
@@ -276,6 +278,7 @@ def main() -> int:
     ap.add_argument("--mode", choices=MODES, default="good")
     ap.add_argument("--mode-file", help="read the mode from this file at each request")
     ap.add_argument("--peer", action="append", default=[], help="HOST:PORT for mode good")
+    ap.add_argument("--delay", type=float, default=0, help="seconds before a good answer")
     ap.add_argument("--count", type=int, default=100000, help="peers in peers-* modes")
     ap.add_argument("--size", type=int, default=5 * 1024 * 1024, help="body bytes in big modes")
     ap.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
