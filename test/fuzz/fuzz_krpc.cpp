@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dht_lookup.hpp"
+#include "dht_node.hpp"
 #include "dht_responder.hpp"
 #include "fuzz_check.hpp"
 #include "krpc.hpp"
@@ -15,6 +16,16 @@ using namespace actorrent;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  {
+    // A whole node: any datagram costs at most an answer and a ping back.
+    auto now = dht::time_point{} + std::chrono::hours(1);
+    dht::node n(dht::node_id{}, 1);
+    n.on_datagram(dht::endpoint{{127, 0, 0, 1}, 6881}, in, now);
+    auto out = n.take_outgoing();
+    FUZZ_CHECK(out.size() <= 2);
+    for (const auto& d : out) FUZZ_CHECK(krpc::decode(d.bytes).has_value());
+    FUZZ_CHECK(n.stats().received == 1);
+  }
   auto m = krpc::decode(in);
   if (!m) return 0;
   FUZZ_CHECK(size <= krpc::max_datagram);

@@ -12,8 +12,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "dht_lookup.hpp"
-#include "dht_responder.hpp"
+#include "dht_node.hpp"
 #include "krpc.hpp"
 
 namespace actorrent::sim {
@@ -54,32 +53,17 @@ namespace {
 
 enum class behaviour { honest, silent, garbage, self_only };
 
-constexpr auto query_timeout = 5s;
 constexpr std::uint16_t peer_port = 51413;
-
-struct transaction {
-  krpc::node_info to;
-  std::uint32_t lookup = 0;  ///< 0: a ping or an announce
-};
-
-struct active_lookup {
-  dht::lookup search;
-  std::function<void(const dht::lookup&)> on_done;
-  time_point wake_scheduled{};
-};
 
 struct sim_node {
   krpc::node_info info;
-  dht::routing_table table;
-  dht::responder answers;
+  dht::node engine;
   behaviour how = behaviour::honest;
   std::chrono::milliseconds latency;
-  std::uint16_t next_tid = 0;
-  std::unordered_map<std::uint16_t, transaction> pending;
-  std::map<std::uint32_t, active_lookup> lookups;
+  time_point tick_scheduled{};
 
   sim_node(krpc::node_info i, std::uint64_t seed, std::chrono::milliseconds lat)
-    : info(i), table(i.id), answers(seed), latency(lat) {}
+    : info(i), engine(i.id, seed), latency(lat) {}
 };
 
 class world {
@@ -115,32 +99,20 @@ public:
     return false;
   }
 
-  std::uint32_t start_lookup(std::size_t n, dht::lookup::kind what, const node_id& target,
-                             std::vector<krpc::node_info> start, std::function<void(const dht::lookup&)> done) {
-    std::uint32_t id = next_lookup_++;
-    node(n).lookups.emplace(id, active_lookup{dht::lookup(what, target, start, now_), std::move(done)});
-    pump(n, id);
-    return id;
+  /// Runs `act` on node n's engine, then sends what it queued.
+  template <class F>
+  void with(std::size_t n, F act) {
+    act(node(n).engine);
+    flush(n);
   }
 
-  void send_query(std::size_t n, const krpc::node_info& to, krpc::query q, std::uint32_t lookup_id) {
-    sim_node& me = node(n);
-    std::uint16_t tid = me.next_tid++;
-    q.transaction_id = std::string{static_cast<char>(tid >> 8), static_cast<char>(tid & 0xff)};
-    q.sender = me.info.id;
-    me.pending[tid] = transaction{to, lookup_id};
-    send(n, to.address, krpc::encode(q));
-    at(now_ + query_timeout, [this, n, tid, to] {
-      sim_node& self = node(n);
-      auto it = self.pending.find(tid);
-      if (it == self.pending.end() || it->second.to != to) return;
-      self.pending.erase(it);
-      self.table.node_failed(to, now_);
+  // Joining: a ping to the first node, then a find_node for our own id once
+  // it has answered (a round trip is at most 200 ms here).
+  void join(std::size_t n, const endpoint& bootstrap) {
+    with(n, [&](dht::node& e) { e.ping(bootstrap, now_); });
+    at(now_ + 500ms, [this, n] {
+      with(n, [&](dht::node& e) { e.start_lookup(dht::lookup::kind::find_node, e.id(), now_, nullptr); });
     });
-  }
-
-  void join(std::size_t n, const krpc::node_info& bootstrap) {
-    start_lookup(n, dht::lookup::kind::find_node, node(n).info.id, {bootstrap}, [](const dht::lookup&) {});
   }
 
 private:
@@ -160,6 +132,17 @@ private:
     return ip >= 0x0a000001u && ip - 0x0a000001u < nodes_.size() ? ip - 0x0a000001u : nodes_.size();
   }
 
+  void flush(std::size_t n) {
+    sim_node& me = node(n);
+    for (auto& d : me.engine.take_outgoing()) send(n, d.to, std::move(d.bytes));
+    time_point w = me.engine.wake();
+    if (w == time_point::max()) return;
+    if (me.tick_scheduled <= now_ || w < me.tick_scheduled) {
+      me.tick_scheduled = w;
+      at(w, [this, n] { with(n, [&](dht::node& e) { e.tick(now_); }); });
+    }
+  }
+
   void send(std::size_t from, const endpoint& to, std::string bytes) {
     ++datagrams_;
     std::size_t dest = index_of(to);
@@ -169,36 +152,16 @@ private:
     at(now_ + delay, [this, dest, src, b = std::move(bytes)] { deliver(dest, src, b); });
   }
 
-  void pump(std::size_t n, std::uint32_t id) {
+  void deliver(std::size_t n, const endpoint& from, const std::string& bytes) {
     sim_node& me = node(n);
-    auto it = me.lookups.find(id);
-    if (it == me.lookups.end()) return;
-    dht::lookup& l = it->second.search;
-    auto method = l.what() == dht::lookup::kind::get_peers ? krpc::method::get_peers : krpc::method::find_node;
-    for (const auto& to : l.next(now_)) {
-      krpc::query q;
-      q.name = method;
-      q.target = l.target();
-      send_query(n, to, q, id);
-    }
-    if (l.done()) {
-      auto done = std::move(it->second.on_done);
-      dht::lookup finished = std::move(l);
-      me.lookups.erase(it);
-      done(finished);
-      return;
-    }
-    time_point w = l.wake();
-    if (it->second.wake_scheduled != w) {
-      it->second.wake_scheduled = w;
-      at(w, [this, n, id] { pump(n, id); });
-    }
-  }
-
-  void answer_as(std::size_t n, const endpoint& from, const krpc::query& q) {
-    sim_node& me = node(n);
+    if (me.how == behaviour::honest) return with(n, [&](dht::node& e) { e.on_datagram(from, bytes, now_); });
+    // A hostile node answers queries its way and ignores the rest.
+    auto m = krpc::decode(bytes);
+    if (!m || !std::holds_alternative<krpc::query>(*m)) return;
+    const auto& q = std::get<krpc::query>(*m);
     switch (me.how) {
       case behaviour::silent:
+      case behaviour::honest:
         return;
       case behaviour::garbage: {
         // Half the time the asker's transaction id with a broken body, half
@@ -221,53 +184,7 @@ private:
         send(n, from, krpc::encode(r));
         return;
       }
-      case behaviour::honest:
-        break;
     }
-    auto out = me.answers.on_query(me.table, q, from, now_);
-    if (out.reply) send(n, from, krpc::encode(*out.reply));
-    if (out.ping_sender) {
-      krpc::query ping;
-      ping.name = krpc::method::ping;
-      send_query(n, {q.sender, from}, ping, 0);
-    }
-  }
-
-  void deliver(std::size_t n, const endpoint& from, const std::string& bytes) {
-    sim_node& me = node(n);
-    auto m = krpc::decode(bytes);
-    if (!m) {
-      // Garbage under a transaction id of ours: that query failed.
-      auto tid = krpc::transaction_id_of(bytes);
-      if (tid && tid->size() == 2) finish(n, from, *tid, nullptr);
-      return;
-    }
-    if (auto* q = std::get_if<krpc::query>(&*m)) return answer_as(n, from, *q);
-    if (me.how != behaviour::honest) return;
-    if (auto* r = std::get_if<krpc::response>(&*m)) {
-      if (r->transaction_id.size() == 2) finish(n, from, r->transaction_id, r);
-      return;
-    }
-    const auto& e = std::get<krpc::error_message>(*m);
-    if (e.transaction_id.size() == 2) finish(n, from, e.transaction_id, nullptr);
-  }
-
-  // The answer to one of our queries: `r`, or nullptr for an error or garbage.
-  void finish(std::size_t n, const endpoint& from, const std::string& tid_bytes, const krpc::response* r) {
-    sim_node& me = node(n);
-    auto tid = static_cast<std::uint16_t>((static_cast<std::uint8_t>(tid_bytes[0]) << 8) |
-                                          static_cast<std::uint8_t>(tid_bytes[1]));
-    auto it = me.pending.find(tid);
-    if (it == me.pending.end() || it->second.to.address != from) return;
-    transaction t = it->second;
-    me.pending.erase(it);
-    if (r != nullptr) me.table.node_replied({r->sender, from}, now_);
-    if (t.lookup == 0) return;
-    auto l = me.lookups.find(t.lookup);
-    if (l == me.lookups.end()) return;
-    if (r != nullptr) l->second.search.on_response(from, *r, now_);
-    else l->second.search.on_failure(from, now_);
-    pump(n, t.lookup);
   }
 
   std::vector<std::unique_ptr<sim_node>> nodes_;
@@ -275,7 +192,6 @@ private:
   time_point now_;
   std::priority_queue<event, std::vector<event>, later> events_;
   std::uint64_t seq_ = 0;
-  std::uint32_t next_lookup_ = 1;
   std::size_t datagrams_ = 0;
 };
 
@@ -288,7 +204,7 @@ dht_swarm_report run_dht_swarm(const dht_swarm_config& cfg) {
   world w(cfg);
 
   // Formation: one node after the other joins through node 0, 20 ms apart.
-  const krpc::node_info first = w.node(0).info;
+  const endpoint first = w.node(0).info.address;
   for (std::size_t i = 1; i < w.size(); ++i)
     w.at(w.now() + std::chrono::milliseconds(20 * i), [&w, i, first] { w.join(i, first); });
   if (!w.run_until_idle()) return report;
@@ -297,16 +213,12 @@ dht_swarm_report run_dht_swarm(const dht_swarm_config& cfg) {
   // at our own id, left thin.
   const time_point refresh_at = w.now() + 15min;
   for (std::size_t i = 0; i < w.size(); ++i)
-    w.at(refresh_at + std::chrono::milliseconds(5 * i), [&w, i] {
-      sim_node& n = w.node(i);
-      for (const auto& target : n.table.refresh_targets(w.now(), w.rng()))
-        w.start_lookup(i, dht::lookup::kind::find_node, target, n.table.closest(target, 8),
-                       [](const dht::lookup&) {});
-    });
+    w.at(refresh_at + std::chrono::milliseconds(5 * i),
+         [&w, i] { w.with(i, [&](dht::node& e) { e.maintain(w.now()); }); });
   if (!w.run_until_idle()) return report;
   report.join_messages = w.datagrams();
   double tables = 0;
-  for (std::size_t i = 0; i < w.size(); ++i) tables += static_cast<double>(w.node(i).table.size());
+  for (std::size_t i = 0; i < w.size(); ++i) tables += static_cast<double>(w.node(i).engine.table().size());
   report.mean_table_size = tables / static_cast<double>(w.size());
 
   // Some nodes turn hostile; they keep their places in the others' tables.
@@ -328,31 +240,25 @@ dht_swarm_report run_dht_swarm(const dht_swarm_config& cfg) {
     while (finder == announcer) finder = honest[w.rng()() % honest.size()];
     node_id info_hash = dht::random_id(w.rng());
 
-    w.start_lookup(announcer, dht::lookup::kind::get_peers, info_hash,
-                   w.node(announcer).table.closest(info_hash, 8), [&w, announcer, info_hash](const dht::lookup& l) {
-                     for (const auto& t : l.announce_targets()) {
-                       krpc::query q;
-                       q.name = krpc::method::announce_peer;
-                       q.target = info_hash;
-                       q.port = peer_port;
-                       q.token = t.token;
-                       w.send_query(announcer, t.node, q, 0);
-                     }
-                   });
+    w.with(announcer, [&](dht::node& e) {
+      e.start_lookup(dht::lookup::kind::get_peers, info_hash, w.now(),
+                     [&w, &e, info_hash](const dht::lookup& l) { e.announce(l, info_hash, peer_port, w.now()); });
+    });
     if (!w.run_until_idle()) return report;
 
     dht_lookup_result res;
     time_point started = w.now();
     endpoint wanted{w.node(announcer).info.address.ip, peer_port};
-    w.start_lookup(finder, dht::lookup::kind::get_peers, info_hash, w.node(finder).table.closest(info_hash, 8),
-                   [&res, &w, started, wanted](const dht::lookup& l) {
-                     const auto& peers = l.peers();
-                     res.found = std::find(peers.begin(), peers.end(), wanted) != peers.end();
-                     res.rounds = l.counters().rounds;
-                     res.queries = l.counters().queries;
-                     res.failures = l.counters().failures;
-                     res.seconds = std::chrono::duration<double>(w.now() - started).count();
-                   });
+    w.with(finder, [&](dht::node& e) {
+      e.start_lookup(dht::lookup::kind::get_peers, info_hash, w.now(), [&res, &w, started, wanted](const dht::lookup& l) {
+        const auto& peers = l.peers();
+        res.found = std::find(peers.begin(), peers.end(), wanted) != peers.end();
+        res.rounds = l.counters().rounds;
+        res.queries = l.counters().queries;
+        res.failures = l.counters().failures;
+        res.seconds = std::chrono::duration<double>(w.now() - started).count();
+      });
+    });
     if (!w.run_until_idle()) return report;
     report.finds.push_back(res);
   }
