@@ -14,6 +14,7 @@ lookup::lookup(kind what, node_id target, const std::vector<krpc::node_info>& st
 }
 
 void lookup::add(const krpc::node_info& n, std::size_t depth) {
+  if (cfg_.self && n.id == *cfg_.self) return;
   for (const candidate& c : candidates_)
     if (c.node.id == n.id || c.node.address == n.address) return;
   auto at = std::lower_bound(candidates_.begin(), candidates_.end(), n.id,

@@ -37,6 +37,9 @@ public:
     std::chrono::milliseconds max_time{60000};
     std::size_t max_candidates = 200;  ///< nodes remembered, the closest kept
     std::size_t max_peers = 1000;      ///< peers collected
+    /// Our own id: other nodes list us among the closest, and asking
+    /// ourselves would only cost a query (and announce to ourselves).
+    std::optional<node_id> self;
   };
 
   struct stats {

@@ -91,8 +91,9 @@ void node::settle(const endpoint& from, const std::string& tid_bytes, const krpc
 bool node::start_lookup(lookup::kind what, const node_id& target, time_point now, lookup_done done) {
   if (lookups_.size() >= cfg_.max_lookups) return false;
   std::uint32_t id = next_lookup_++;
-  lookups_.emplace(id, running{lookup(what, target, table_.closest(target, cfg_.lookups.k), now, cfg_.lookups),
-                               std::move(done)});
+  lookup::config lc = cfg_.lookups;
+  lc.self = table_.self();
+  lookups_.emplace(id, running{lookup(what, target, table_.closest(target, lc.k), now, lc), std::move(done)});
   pump(id, now);
   finish_done();
   return true;

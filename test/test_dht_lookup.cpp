@@ -218,6 +218,18 @@ TEST_CASE("answers from addresses we did not ask change nothing") {
   CHECK(l.peers().size() == 1);
   // The same node cannot answer twice.
   CHECK_FALSE(l.on_response(net.nodes[1]->info.address, forged, now));
+  // Our own id, listed by others, is never asked.
+  lookup::config cfg;
+  cfg.self = me.info.id;
+  lookup mine(lookup::kind::find_node, net.nodes[3]->info.id, {net.nodes[1]->info}, now, cfg);
+  REQUIRE(mine.next(now).size() == 1);
+  krpc::response lists_us;
+  lists_us.sender = net.nodes[1]->info.id;
+  lists_us.nodes = {me.info, net.nodes[3]->info};
+  CHECK(mine.on_response(net.nodes[1]->info.address, lists_us, now));
+  auto asked_next = mine.next(now);
+  REQUIRE(asked_next.size() == 1);
+  CHECK(asked_next[0] == net.nodes[3]->info);
   // An empty start: done at once.
   lookup none(lookup::kind::find_node, me.info.id, {}, now);
   CHECK(none.done());
