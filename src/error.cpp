@@ -21,6 +21,7 @@ const char* to_string(errc code) noexcept {
     case errc::cancelled: return "cancelled";
     case errc::invalid_argument: return "invalid_argument";
     case errc::resume_invalid: return "resume_invalid";
+    case errc::krpc_message: return "krpc_message";
   }
   return "unknown";
 }

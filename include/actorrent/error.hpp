@@ -29,6 +29,7 @@ enum class errc : std::uint8_t {
   cancelled,         ///< the operation was stopped on purpose
   invalid_argument,  ///< a caller passed something out of range
   resume_invalid,    ///< a fast-resume file that is malformed or unusable
+  krpc_message,      ///< a DHT (KRPC, BEP 5) message that is malformed or over a bound
 };
 
 /// Returns a short, stable name for `code` ("bencode_syntax", ...).
