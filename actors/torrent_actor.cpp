@@ -6,7 +6,9 @@
 #include "peer_list.hpp"
 #include "piece_manager_actor.hpp"
 #include "resume_data.hpp"
+#include "printable.hpp"
 #include "tracker_actor.hpp"
+#include "web_seed_actor.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -60,6 +62,8 @@ struct torrent_actor_state {
 
   std::unique_ptr<peer_list> peers;
   std::unordered_map<peer_key, connection> connections;
+  // The running web seeds (BEP 19), by their url-list entry.
+  std::vector<std::pair<std::string, web_seed_actor>> web_seeds;
   peer_key next_key = 1;
 
   std::unique_ptr<choker> chokes;
@@ -100,6 +104,7 @@ struct torrent_actor_state {
   ~torrent_actor_state() {
     // Killed without an orderly stop: still take the children along.
     for (auto& [key, c] : connections) caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
+    for (auto& [url, ws] : web_seeds) caf::anon_send_exit(ws, caf::exit_reason::user_shutdown);
     if (pm) caf::anon_send_exit(pm, caf::exit_reason::user_shutdown);
     if (disk) caf::anon_send_exit(disk, caf::exit_reason::user_shutdown);
     if (tracker) caf::anon_send_exit(tracker, caf::exit_reason::user_shutdown);
@@ -232,6 +237,30 @@ void connect_more(torrent_self self) {
   }
 }
 
+/// One web seed per url-list entry, next to the peers (none while paused
+/// or complete).
+void start_web_seeds(torrent_self self) {
+  auto& st = self->state;
+  if (!st.pm || st.paused || st.stopping || st.complete || !st.web_seeds.empty()) return;
+  for (const auto& url : st.meta->url_list) {
+    if (st.peers->banned(url)) continue;
+    web_seed_config wc;
+    wc.url = url;
+    wc.meta = st.meta;
+    wc.key = st.next_key++;
+    wc.tls.ca_file = st.cfg.tracker_ca_file;
+    auto ws = spawn_web_seed(*st.sys, st.net->io(), std::move(wc), st.pm);
+    adopt(self, ws);
+    st.web_seeds.emplace_back(url, std::move(ws));
+  }
+}
+
+void stop_web_seeds(torrent_self self) {
+  auto& st = self->state;
+  for (auto& [url, ws] : st.web_seeds) self->send_exit(ws, caf::exit_reason::user_shutdown);
+  st.web_seeds.clear();
+}
+
 void finish_shutdown(torrent_self self) {
   auto& st = self->state;
   if (!st.after_shutdown) return;
@@ -246,6 +275,7 @@ void finish_shutdown(torrent_self self) {
 void shut_down(torrent_self self, std::function<void()> then) {
   auto& st = self->state;
   for (auto& [key, c] : st.connections) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  stop_web_seeds(self);
   if (st.pm) self->send_exit(st.pm, caf::exit_reason::user_shutdown);
   if (st.disk) self->send_exit(st.disk, caf::exit_reason::user_shutdown);
   if (st.tracker) self->send_exit(st.tracker, caf::exit_reason::user_shutdown);
@@ -398,6 +428,7 @@ void start(torrent_self self, bitfield have) {
   if (st.router)
     self->send(st.router, register_atom_v, st.meta->info_hash, caf::actor_cast<incoming_peer_actor>(self));
   connect_more(self);
+  start_web_seeds(self);
 }
 
 /// Hashes the pieces the plan names, a batch at a time so progress shows,
@@ -445,6 +476,7 @@ void on_child_down(torrent_self self, caf::down_msg& dm) {
     fail(self, "internal error: a torrent actor stopped: " + from_caf_error(dm.reason).to_string());
     return;
   }
+  std::erase_if(st.web_seeds, [&dm](const auto& w) { return w.second.address() == dm.source; });
   for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
     if (it->second.handle.address() != dm.source) continue;
     auto& c = it->second;
@@ -494,6 +526,7 @@ void on_download_done(torrent_self self) {
   st.complete = true;
   st.seeding_since = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": download complete");
+  stop_web_seeds(self);
   // BEP 3: "completed" is for a download that finished while running.
   if (st.tracker && !st.complete_at_start) self->send(st.tracker, completed_atom_v);
   self->request(st.pm, 5s, status_atom_v)
@@ -521,6 +554,12 @@ void ban_host(torrent_self self, const std::string& host) {
   // Every connection of the host, whichever port or direction.
   for (auto& [key, c] : st.connections)
     if (c.remote.host == host) self->send(c.handle, stop_atom_v);
+  // A web seed's strikes are charged to its URL.
+  for (auto& [url, ws] : st.web_seeds) {
+    if (url != host) continue;
+    ACTORRENT_LOG(warning, "web seed " << printable(url) << " dropped: it sent data that failed the hash check");
+    self->send(ws, stop_atom_v);
+  }
 }
 
 std::vector<peer_summary> peer_summaries(const torrent_actor_state& st) {
@@ -610,6 +649,7 @@ void pause_torrent(torrent_self self) {
   st.paused = true;
   ACTORRENT_LOG(info, st.meta->name << ": paused");
   for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+  stop_web_seeds(self);
 }
 
 void resume_torrent(torrent_self self) {
@@ -619,6 +659,7 @@ void resume_torrent(torrent_self self) {
   st.last_progress = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": resumed");
   connect_more(self);
+  start_web_seeds(self);
 }
 
 /// Hashes everything on disk again: the PieceManager goes, connections
@@ -629,6 +670,7 @@ void recheck_torrent(torrent_self self) {
   st.rechecking = true;
   st.checking = true;
   for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+  stop_web_seeds(self);
   self->send_exit(st.pm, caf::exit_reason::user_shutdown);
   st.pm = nullptr;
   st.complete = false;
