@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Web seeds (BEP 19): actorrent downloads from HTTP servers named in the
+torrent's url-list, with byte ranges, next to peers or alone.
+
+Scenarios (the first argument):
+  single  one file, web seed only (no tracker, no peer): the base URL ends
+          in '/', the file's name is appended; one connection carries many
+          range requests
+  multi   a multi-file tree with an empty file, nested directories and names
+          that need percent-encoding: pieces that cross files are fetched
+          as one range per file
+  bad     a web seed that serves inverted bytes beside a good one: the
+          download is right, the bad seed is dropped for failing the hash check
+  peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
+"""
+
+import json
+import os
+import sys
+
+ROOT = os.environ.get("ACTORRENT_SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(ROOT, "tools", "swarm"))
+import swarm  # noqa: E402
+from swarm import MiB, check, check_run_ok, describe, log  # noqa: E402
+
+KiB = 1024
+
+
+def requests_of(log_path: str) -> list:
+    with open(log_path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def served_bytes(reqs: list) -> int:
+    total = 0
+    for r in reqs:
+        if r.get("status") == 206:
+            first, last = r["range"].split("=")[1].split("-")
+            total += int(last) - int(first) + 1
+    return total
+
+
+def check_ranged(reqs: list, what: str) -> None:
+    check(reqs, f"{what}: no request reached the web seed")
+    no_range = [r for r in reqs if not (r.get("range") or "").startswith("bytes=")]
+    check(not no_range, f"{what}: requests without a byte range: {no_range[:3]}")
+
+
+def run(sw, torrent, out, peers=(), extra=()):
+    # The stall timeout bounds a run that gets nothing at all.
+    r = sw.run_actorrent(torrent, out, peers=peers, extra_args=["-v", "--stall-timeout", "20"] + list(extra),
+                         timeout=60)
+    log(describe(r))
+    return r
+
+
+def single(sw):
+    content = sw.mkdir("content")
+    swarm.make_content(content, [("one file.bin", 4 * MiB + 1234)])
+    url, seed_log = sw.start_web_seed(content)
+    torrent = sw.path("single.torrent")
+    swarm.make_torrent(os.path.join(content, "one file.bin"), torrent, 256 * KiB, web_seeds=[url])
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "one file.bin"), os.path.join(content, "one file.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    reqs = requests_of(seed_log)
+    check_ranged(reqs, "single")
+    check(all(r["path"] == "/one%20file.bin" for r in reqs), f"unexpected paths: {reqs[:3]}")
+    conns = {r["conn"] for r in reqs}
+    log(f"{len(reqs)} range requests on {len(conns)} connection(s), {served_bytes(reqs)} bytes")
+    check(len(conns) < len(reqs), f"no connection was kept alive: {len(reqs)} requests, {len(conns)} connections")
+    check(served_bytes(reqs) >= 4 * MiB + 1234, "the web seed served less than the file")
+
+
+def multi(sw):
+    content = sw.mkdir("content")
+    p = 32 * KiB
+    spec = swarm.multifile_spec("tree", p) + [("tree/sub dir/x&y %.bin", 3 * p + 5)]
+    swarm.make_content(content, spec)
+    url, seed_log = sw.start_web_seed(content)
+    torrent = sw.path("tree.torrent")
+    swarm.make_torrent(os.path.join(content, "tree"), torrent, p, web_seeds=[url.rstrip("/")])
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "tree"), os.path.join(content, "tree"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    reqs = requests_of(seed_log)
+    check_ranged(reqs, "multi")
+    bad = [r for r in reqs if r["status"] != 206]
+    check(not bad, f"requests the web seed could not serve: {bad[:3]}")
+    paths = {r["path"] for r in reqs}
+    check("/tree/sub%20dir/x%26y%20%25.bin" in paths, f"percent-encoded path not asked for: {sorted(paths)}")
+    check("/tree/nested/deeper/e_mid.bin" in paths, f"nested path not asked for: {sorted(paths)}")
+    log(f"{len(reqs)} range requests for {len(paths)} files")
+
+
+def bad(sw):
+    content = sw.mkdir("content")
+    swarm.make_content(content, [("payload.bin", 3 * MiB)])
+    good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.01"])
+    bad_url, bad_log = sw.start_web_seed(content, mode="wrong")
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=[bad_url, good_url])
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    check(requests_of(bad_log), "the bad web seed was never asked")
+    text = r.stdout + r.stderr
+    dropped = f"web seed {bad_url} dropped: it sent data that failed the hash check"
+    check(dropped in text, f"no line saying the bad web seed was dropped; output tail:\n{swarm.tail(text, 20)}")
+    check(f"web seed {good_url} dropped" not in text, "the good web seed was dropped")
+    log("bad web seed dropped; data verified")
+
+
+def peer(sw):
+    swarm.need_libtorrent()
+    content = sw.mkdir("content")
+    size = 4 * MiB
+    swarm.make_content(content, [("payload.bin", size)])
+    url, seed_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.05"])
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=[url])
+    seeder = sw.start_lt_seeder(torrent, content, upload_limit=512 * KiB)
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out, peers=[seeder])
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    reqs = requests_of(seed_log)
+    check_ranged(reqs, "peer")
+    web = served_bytes(reqs)
+    log(f"web seed served {web} of {size} bytes; the peer the rest")
+    check(web > 0, "the web seed delivered nothing")
+    check(web < size, "the libtorrent peer delivered nothing: the web seed served everything")
+
+
+SCENARIOS = {"single": single, "multi": multi, "bad": bad, "peer": peer}
+
+
+def main():
+    name = sys.argv[1] if len(sys.argv) > 1 else "single"
+    with swarm.Swarm("web_seed_" + name) as sw:
+        SCENARIOS[name](sw)
+
+
+if __name__ == "__main__":
+    swarm.e2e_main(main)
