@@ -192,6 +192,7 @@ private:
   // The oldest request in flight is the one whose response comes next.
   void begin_head() {
     parser_.emplace(in_flight_.front().max_response);
+    head_fed_ = 0;
     arm_deadline();
   }
 
@@ -202,9 +203,18 @@ private:
       if (n > 0 && !self->take(std::string_view(self->buf_.data(), n))) return;
       if (ec) {
         bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-        if (closed && self->parser_ && self->parser_->finish() == http_response_parser::state::done) {
-          self->deliver();
-          if (self->ended_) return;
+        if (closed && self->parser_ && self->head_fed_ > 0) {
+          // A response cut short is a failure of the server, not a close
+          // between responses.
+          if (self->parser_->finish() == http_response_parser::state::done) {
+            self->deliver();
+            if (self->ended_) return;
+          } else {
+            self->end(error{errc::io_error, "from web seed " + self->where() + ": " +
+                                              self->parser_->failure().message},
+                      false);
+            return;
+          }
         }
         // A server may close a kept-alive connection whenever it likes;
         // what it did not answer may go out again.
@@ -229,6 +239,7 @@ private:
         end(error{errc::io_error, "web seed " + where() + " sent bytes nobody asked for"}, false);
         return false;
       }
+      head_fed_ += rest.size();
       auto s = parser_->feed(rest);
       rest.clear();
       if (s == http_response_parser::state::failed) {
@@ -299,6 +310,7 @@ private:
   std::string out_;
   std::array<char, 64 * 1024> buf_{};
   std::size_t answered_ = 0;
+  std::size_t head_fed_ = 0;  // bytes of the head response seen so far
   bool started_ = false, open_ = false, writing_ = false, ended_ = false;
 };
 

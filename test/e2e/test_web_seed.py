@@ -12,6 +12,9 @@ Scenarios (the first argument):
   bad     a web seed that serves inverted bytes beside a good one: the
           download is right, the bad seed is dropped for failing the hash check
   peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
+  failing web seeds answering 404, 500, a short body, or refusing the
+          connection, beside a slow good one: the download completes, each
+          failing seed pauses after a failure instead of being hammered
 """
 
 import json
@@ -140,7 +143,38 @@ def peer(sw):
     check(web < size, "the libtorrent peer delivered nothing: the web seed served everything")
 
 
-SCENARIOS = {"single": single, "multi": multi, "bad": bad, "peer": peer}
+def failing(sw):
+    content = sw.mkdir("content")
+    swarm.make_content(content, [("payload.bin", 3 * MiB)])
+    broken = {mode: sw.start_web_seed(content, mode=mode) for mode in ("404", "500", "short")}
+    dead = swarm.free_port()  # nothing listens here: connection refused
+    check(not swarm.port_accepts(dead), f"port {dead} unexpectedly accepts connections")
+    # Slow enough that the broken seeds fail, pause and fail again meanwhile.
+    good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.02"])
+    urls = [u for u, _ in broken.values()] + [f"http://127.0.0.1:{dead}/", good_url]
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=urls)
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    text = r.stdout + r.stderr
+    for mode, (url, seed_log) in broken.items():
+        reqs = requests_of(seed_log)
+        check(reqs, f"the {mode} web seed was never asked")
+        # Each failure pauses the seed (1 s, then 2 s): in a few seconds it
+        # can fail only a few times, each time with at most 4 runs in flight.
+        check(len(reqs) <= 3 * 4 * 2, f"the {mode} web seed was asked {len(reqs)} times: no backoff")
+        check(f"web seed {url}: " in text and "retrying in" in text,
+              f"no retry line for the {mode} web seed; output tail:\n{swarm.tail(text, 20)}")
+    check("connection refused" in text.lower(), "the refused web seed was not reported")
+    check("mid-response" in text, "the short body was not reported as such")
+    check_ranged(requests_of(good_log), "good")
+    log(f"download complete in {r.wall:.1f} s despite 4 failing web seeds")
+
+
+SCENARIOS = {"single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
 
 
 def main():
