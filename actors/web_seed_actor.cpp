@@ -45,7 +45,8 @@ struct run {
 struct request {
   std::uint64_t run_id = 0;
   web_seed_range range;
-  std::string origin;  // which connection carries it
+  std::string origin;   // which connection carries it
+  std::string sent_to;  // the file's URL it went to
   int resends = 0;
 };
 
@@ -165,6 +166,7 @@ void send_range(ws_self self, std::uint64_t id, request req) {
                     caf::anon_send(handle, http_atom_v, id, code, std::move(j.text));
                   });
   req.origin = std::move(origin);
+  req.sent_to = target;
   st.requests[id] = std::move(req);
 }
 
@@ -203,7 +205,7 @@ void start_work(ws_self self, std::vector<block_ref> blocks) {
       st.runs.erase(it);
       continue;
     }
-    for (const auto& range : plan) send_range(self, st.next_id++, request{run_id, range, {}, 0});
+    for (const auto& range : plan) send_range(self, st.next_id++, request{run_id, range, {}, {}, 0});
   }
 }
 
@@ -255,6 +257,11 @@ void on_reply(ws_self self, std::uint64_t id, std::int32_t code, std::string& te
     }
     case got_redirect: {
       auto file = req.range.file;
+      // Sent before an earlier answer moved the file: follow that move.
+      if (req.sent_to != st.file_urls[file]) {
+        send_range(self, st.next_id++, std::move(req));
+        return;
+      }
       auto from = parse_url(st.file_urls[file]);
       auto to = from ? resolve_location(*from, text) : from;
       if (!to) {

@@ -12,6 +12,8 @@ Scenarios (the first argument):
   bad     a web seed that serves inverted bytes beside a good one: the
           download is right, the bad seed is dropped for failing the hash check
   peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
+  redirect a web seed that moved (302 to another server): the new URL is kept
+          for the file; one that redirects to itself is cut off after 5
   failing web seeds answering 404, 500, a short body, or refusing the
           connection, beside a slow good one: the download completes, each
           failing seed pauses after a failure instead of being hammered
@@ -174,7 +176,31 @@ def failing(sw):
     log(f"download complete in {r.wall:.1f} s despite 4 failing web seeds")
 
 
-SCENARIOS = {"single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
+def redirect(sw):
+    content = sw.mkdir("content")
+    swarm.make_content(content, [("payload.bin", 2 * MiB)])
+    good_url, good_log = sw.start_web_seed(content)
+    moved_url, moved_log = sw.start_web_seed(content, mode="redirect", extra=["--redirect-to", good_url])
+    loop_url, loop_log = sw.start_web_seed(content, mode="redirect")  # to itself, forever
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB,
+                       web_seeds=[loop_url, moved_url])
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    moved = requests_of(moved_log)
+    # Only the requests sent before the first answer moved the file.
+    check(moved and len(moved) <= 4, f"the moved seed was asked {len(moved)} times: the redirect was not kept")
+    check_ranged(requests_of(good_log), "redirected")
+    loops = requests_of(loop_log)
+    text = r.stdout + r.stderr
+    check("more than 5 redirects" in text, f"the redirect loop was not cut; output tail:\n{swarm.tail(text, 20)}")
+    log(f"{len(moved)} requests redirected once for good; the loop seed answered {len(loops)}")
+
+
+SCENARIOS = {"redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
 
 
 def main():

@@ -13,6 +13,8 @@ Python's http.server answers ranges with the whole file, hence this one.
   short    Content-Length of the range, half the body, then close
   slow     serve, 16 KiB at a time with --delay seconds between chunks
   norange  ignore Range: 200 and the whole file
+  redirect 302 to the same path under --redirect-to (a base URL; itself
+           for a redirect loop)
 
 Every request is logged to --log as one JSON object per line ({"t",
 "conn", "path", "range", "status"}; "conn" numbers the connections, so a
@@ -41,7 +43,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--mode", default="good",
-                    choices=["good", "404", "500", "wrong", "short", "slow", "norange"])
+                    choices=["good", "404", "500", "wrong", "short", "slow", "norange", "redirect"])
+    ap.add_argument("--redirect-to", default="")
     ap.add_argument("--delay", type=float, default=0.05)
     ap.add_argument("--log", required=True)
     ap.add_argument("--idle", type=float, default=10)
@@ -85,6 +88,15 @@ def main():
             rng = self.headers.get("Range")
             entry = {"conn": self.conn_id, "path": self.path, "range": rng}
             path = self.local_path()
+            if args.mode == "redirect":
+                target = (args.redirect_to or f"http://127.0.0.1:{args.port}/").rstrip("/") + self.path
+                entry["status"] = 302
+                record(entry)
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if path is None or args.mode in ("404", "500"):
                 status = 404 if path is None or args.mode == "404" else 500
                 entry["status"] = status
