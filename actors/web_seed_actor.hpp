@@ -36,7 +36,7 @@ struct web_seed_config {
   /// Failures in a row (each followed by a pause twice as long as the last,
   /// from backoff) after which the web seed is dropped.
   std::uint32_t max_failures = 5;
-  std::chrono::milliseconds backoff{1'000};
+  std::chrono::milliseconds backoff{500};
   /// Redirects followed per file; one more is a failure.
   int max_redirects = 5;
 };

@@ -16,7 +16,7 @@ Scenarios (the first argument):
           for the file; one that redirects to itself is cut off after 5
   failing web seeds answering 404, 500, a short body, or refusing the
           connection, beside a slow good one: the download completes, each
-          failing seed pauses after a failure instead of being hammered
+          failing seed pauses after a failure and is dropped after five
 """
 
 import json
@@ -151,8 +151,9 @@ def failing(sw):
     broken = {mode: sw.start_web_seed(content, mode=mode) for mode in ("404", "500", "short")}
     dead = swarm.free_port()  # nothing listens here: connection refused
     check(not swarm.port_accepts(dead), f"port {dead} unexpectedly accepts connections")
-    # Slow enough that the broken seeds fail, pause and fail again meanwhile.
-    good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.02"])
+    # Slow enough (about 10 s) that the broken seeds fail five times, with
+    # pauses of 0.5, 1, 2 and 4 s between, and are dropped meanwhile.
+    good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.05"])
     urls = [u for u, _ in broken.values()] + [f"http://127.0.0.1:{dead}/", good_url]
     torrent = sw.path("payload.torrent")
     swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=urls)
@@ -165,12 +166,16 @@ def failing(sw):
     for mode, (url, seed_log) in broken.items():
         reqs = requests_of(seed_log)
         check(reqs, f"the {mode} web seed was never asked")
-        # Each failure pauses the seed (1 s, then 2 s): in a few seconds it
-        # can fail only a few times, each time with at most 4 runs in flight.
-        check(len(reqs) <= 3 * 4 * 2, f"the {mode} web seed was asked {len(reqs)} times: no backoff")
+        # Five failures, each with at most 4 runs in flight (and a resend
+        # when the connection ended), then nothing.
+        check(len(reqs) <= 5 * 4 * 2, f"the {mode} web seed was asked {len(reqs)} times: no backoff")
         check(f"web seed {url}: " in text and "retrying in" in text,
               f"no retry line for the {mode} web seed; output tail:\n{swarm.tail(text, 20)}")
+        check(f"web seed {url} dropped after 5 failures in a row" in text,
+              f"the {mode} web seed was not dropped; output tail:\n{swarm.tail(text, 20)}")
     check("connection refused" in text.lower(), "the refused web seed was not reported")
+    check(f"web seed http://127.0.0.1:{dead}/ dropped after 5 failures in a row" in text,
+          "the refused web seed was not dropped")
     check("mid-response" in text, "the short body was not reported as such")
     check_ranged(requests_of(good_log), "good")
     log(f"download complete in {r.wall:.1f} s despite 4 failing web seeds")
