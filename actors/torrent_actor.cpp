@@ -241,7 +241,8 @@ void connect_more(torrent_self self) {
 /// or complete).
 void start_web_seeds(torrent_self self) {
   auto& st = self->state;
-  if (!st.pm || st.paused || st.stopping || st.complete || !st.web_seeds.empty()) return;
+  if (!st.pm || st.paused || st.stopping || st.complete || st.complete_at_start || !st.web_seeds.empty())
+    return;
   for (const auto& url : st.meta->url_list) {
     if (st.peers->banned(url)) continue;
     web_seed_config wc;
