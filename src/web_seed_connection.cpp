@@ -11,6 +11,7 @@
 #include <asio/write.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <array>
@@ -147,8 +148,13 @@ private:
                           asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& hec) {
                             if (self->ended_) return;
                             if (hec) {
+                              // The certificate check's verdict in words, when it was that.
+                              std::string why = hec.message();
+                              long verdict = SSL_get_verify_result(self->tls_->native_handle());
+                              if (verdict != X509_V_OK)
+                                why += std::string(": ") + X509_verify_cert_error_string(verdict);
                               self->end(error{errc::io_error, "TLS handshake with " + self->where() +
-                                                                " failed: " + hec.message()},
+                                                                " failed: " + why},
                                         false);
                               return;
                             }

@@ -14,6 +14,8 @@ Scenarios (the first argument):
   peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
   redirect a web seed that moved (302 to another server): the new URL is kept
           for the file; one that redirects to itself is cut off after 5
+  https    an HTTPS web seed whose certificate chains to --tracker-ca, beside
+          one of another CA that is refused at the handshake
   failing web seeds answering 404, 500, a short body, or refusing the
           connection, beside a slow good one: the download completes, each
           failing seed pauses after a failure and is dropped after five
@@ -205,7 +207,37 @@ def redirect(sw):
     log(f"{len(moved)} requests redirected once for good; the loop seed answered {len(loops)}")
 
 
-SCENARIOS = {"redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
+def https(sw):
+    swarm.need_tool("openssl")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_https_tracker import make_ca, make_server_cert  # the same test PKI
+    pki = sw.mkdir("pki")
+    ca = make_ca(pki, "ca1")
+    make_ca(pki, "ca2")
+    good_cert = make_server_cert(pki, "ca1", "seed", "IP:127.0.0.1")
+    foreign_cert = make_server_cert(pki, "ca2", "foreign", "IP:127.0.0.1")
+    content = sw.mkdir("content")
+    swarm.make_content(content, [("payload.bin", 2 * MiB)])
+    good_url, good_log = sw.start_web_seed(content, cert=good_cert[0], key=good_cert[1])
+    foreign_url, foreign_log = sw.start_web_seed(content, cert=foreign_cert[0], key=foreign_cert[1])
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB,
+                       web_seeds=[foreign_url, good_url])
+    out = sw.mkdir("out")
+    r = run(sw, torrent, out, extra=["--tracker-ca", ca])
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    check_ranged(requests_of(good_log), "https")
+    foreign = requests_of(foreign_log)
+    check(foreign and all("tls_error" in e for e in foreign),
+          f"the seed with a certificate of another CA was not refused at the handshake: {foreign[:3]}")
+    text = r.stdout + r.stderr
+    check("certificate verify failed" in text, "the refused certificate was not reported")
+    log("HTTPS web seed verified by the given CA; the foreign one refused")
+
+
+SCENARIOS = {"https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
 
 
 def main():

@@ -986,20 +986,23 @@ class Swarm:
     # ---- web seeds (BEP 19)
 
     def start_web_seed(self, directory: str, mode: str = "good", port: int | None = None,
-                       extra: Sequence[str] = ()) -> tuple:
+                       extra: Sequence[str] = (), cert: str | None = None,
+                       key: str | None = None) -> tuple:
         """Start web_seed.py serving `directory` with byte ranges, misbehaving
-        as `mode` says; return (base URL ending in '/', path of its
-        JSON-lines request log)."""
+        as `mode` says (HTTPS with cert/key); return (base URL ending in '/',
+        path of its JSON-lines request log)."""
         port = port or free_port()
         tag = f"web_seed-{port}"
         log_path = os.path.join(self.root, f"{tag}.jsonl")
         open(log_path, "w").close()
         argv = [sys.executable, os.path.join(HERE, "web_seed.py"), "--port", str(port),
                 "--dir", directory, "--mode", mode, "--log", log_path] + list(extra)
+        if cert:
+            argv += ["--cert", cert, "--key", key]
         p = self.spawn(tag, argv)
         # No probe connection: it would be a connection in the log.
         self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
-        url = f"http://127.0.0.1:{port}/"
+        url = f"{'https' if cert else 'http'}://127.0.0.1:{port}/"
         log(f"web seed on {url} (pid {p.pid}) serving {directory}, mode {mode}")
         return url, log_path
 

@@ -16,7 +16,7 @@ Python's http.server answers ranges with the whole file, hence this one.
   redirect 302 to the same path under --redirect-to (a base URL; itself
            for a redirect loop)
 
-Every request is logged to --log as one JSON object per line ({"t",
+With --cert/--key it serves HTTPS. Every request is logged to --log as one JSON object per line ({"t",
 "conn", "path", "range", "status"}; "conn" numbers the connections, so a
 test sees how many requests one connection carried). Standard library
 only. Idle connections close after --idle seconds; the whole process exits
@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -45,6 +46,8 @@ def main():
     ap.add_argument("--mode", default="good",
                     choices=["good", "404", "500", "wrong", "short", "slow", "norange", "redirect"])
     ap.add_argument("--redirect-to", default="")
+    ap.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
+    ap.add_argument("--key", help="PEM private key of --cert")
     ap.add_argument("--delay", type=float, default=0.05)
     ap.add_argument("--log", required=True)
     ap.add_argument("--idle", type=float, default=10)
@@ -143,9 +146,26 @@ def main():
             if args.mode == "short":
                 self.close_connection = True
 
+    tls = None
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+
     class Server(http.server.ThreadingHTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+
+        def finish_request(self, request, client_address):
+            # The TLS handshake runs on the connection's own thread: a
+            # client that refuses the certificate costs only that thread.
+            if tls is not None:
+                try:
+                    request.settimeout(args.idle)
+                    request = tls.wrap_socket(request, server_side=True)
+                except (OSError, ssl.SSLError) as e:
+                    record({"tls_error": str(e)})
+                    return
+            super().finish_request(request, client_address)
 
     server = Server(("127.0.0.1", args.port), Handler)
     threading.Timer(args.deadline, lambda: os._exit(0)).start()
