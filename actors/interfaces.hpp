@@ -6,6 +6,7 @@
 //   tracker_actor       the announce schedule of one torrent
 //   peer_actor          one remote peer's wire state (choke/interest, requests in flight)
 //   magnet_actor        a magnet link's metadata phase, then the torrent it starts
+//   web_seed_actor      one web seed's range requests in progress (BEP 19)
 #pragma once
 
 #include "messages.hpp"
@@ -55,6 +56,15 @@ using peer_connection_actor = peer_actor::extend<
   // Ask the remote for this piece of the metadata (a connection that
   // fetches metadata; the answer goes to its metadata_owner_actor).
   caf::reacts_to<metadata_atom, std::uint32_t>>;
+
+/// A web seed (BEP 19): the peer interface plus its own events.
+using web_seed_actor = peer_actor::extend<
+  // A range request ended (request id; outcome: 1 the bytes asked for, 2 a
+  // redirect to the Location in the text, 3 a failure the text explains,
+  // 4 not answered because the connection ended: send it again; text).
+  caf::reacts_to<http_atom, std::uint64_t, std::int32_t, std::string>,
+  // The pause after a failure is over: ask for work again.
+  caf::reacts_to<tick_atom>>;
 
 /// What a connection that fetches metadata (BEP 9) tells its owner, the
 /// metadata phase of a magnet link.

@@ -9,7 +9,9 @@
 #include "pex_message.hpp"
 #include "piece_manager_actor.hpp"
 #include "resume_data.hpp"
+#include "printable.hpp"
 #include "tracker_actor.hpp"
+#include "web_seed_actor.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -73,6 +75,8 @@ struct torrent_actor_state {
   std::unique_ptr<peer_list> peers;
   peer_sources sources;  // where peers may come from (BEP 27: private torrents)
   std::unordered_map<peer_key, connection> connections;
+  // The running web seeds (BEP 19), by their url-list entry.
+  std::vector<std::pair<std::string, web_seed_actor>> web_seeds;
   peer_key next_key = 1;
 
   std::unique_ptr<choker> chokes;
@@ -116,6 +120,7 @@ struct torrent_actor_state {
   ~torrent_actor_state() {
     // Killed without an orderly stop: still take the children along.
     for (auto& [key, c] : connections) caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
+    for (auto& [url, ws] : web_seeds) caf::anon_send_exit(ws, caf::exit_reason::user_shutdown);
     if (pm) caf::anon_send_exit(pm, caf::exit_reason::user_shutdown);
     if (disk) caf::anon_send_exit(disk, caf::exit_reason::user_shutdown);
     if (tracker) caf::anon_send_exit(tracker, caf::exit_reason::user_shutdown);
@@ -278,6 +283,31 @@ void give_back_connection(torrent_self self) {
   self->send(worst->second.handle, stop_atom_v);
 }
 
+/// One web seed per url-list entry, next to the peers (none while paused
+/// or complete).
+void start_web_seeds(torrent_self self) {
+  auto& st = self->state;
+  if (!st.pm || st.paused || st.stopping || st.complete || st.complete_at_start || !st.web_seeds.empty())
+    return;
+  for (const auto& url : st.meta->url_list) {
+    if (st.peers->banned(url)) continue;
+    web_seed_config wc;
+    wc.url = url;
+    wc.meta = st.meta;
+    wc.key = st.next_key++;
+    wc.tls.ca_file = st.cfg.tracker_ca_file;
+    auto ws = spawn_web_seed(*st.sys, st.net->io(), std::move(wc), st.pm);
+    adopt(self, ws);
+    st.web_seeds.emplace_back(url, std::move(ws));
+  }
+}
+
+void stop_web_seeds(torrent_self self) {
+  auto& st = self->state;
+  for (auto& [url, ws] : st.web_seeds) self->send_exit(ws, caf::exit_reason::user_shutdown);
+  st.web_seeds.clear();
+}
+
 void finish_shutdown(torrent_self self) {
   auto& st = self->state;
   if (!st.after_shutdown) return;
@@ -292,6 +322,7 @@ void finish_shutdown(torrent_self self) {
 void shut_down(torrent_self self, std::function<void()> then) {
   auto& st = self->state;
   for (auto& [key, c] : st.connections) self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  stop_web_seeds(self);
   if (st.pm) self->send_exit(st.pm, caf::exit_reason::user_shutdown);
   if (st.disk) self->send_exit(st.disk, caf::exit_reason::user_shutdown);
   if (st.tracker) self->send_exit(st.tracker, caf::exit_reason::user_shutdown);
@@ -447,6 +478,7 @@ void start(torrent_self self, bitfield have) {
   if (st.router)
     self->send(st.router, register_atom_v, st.meta->info_hash, caf::actor_cast<incoming_peer_actor>(self));
   connect_more(self);
+  start_web_seeds(self);
 }
 
 /// Hashes the pieces the plan names, a batch at a time so progress shows,
@@ -498,6 +530,7 @@ void on_child_down(torrent_self self, caf::down_msg& dm) {
     fail(self, "internal error: a torrent actor stopped: " + from_caf_error(dm.reason).to_string());
     return;
   }
+  std::erase_if(st.web_seeds, [&dm](const auto& w) { return w.second.address() == dm.source; });
   for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
     if (it->second.handle.address() != dm.source) continue;
     auto& c = it->second;
@@ -589,6 +622,7 @@ void on_download_done(torrent_self self) {
   st.complete = true;
   st.seeding_since = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": download complete");
+  stop_web_seeds(self);
   self->request(st.pm, 5s, status_atom_v)
     .then(
       [self](torrent_progress& p) {
@@ -618,6 +652,12 @@ void ban_host(torrent_self self, const std::string& host) {
   // Every connection of the host, whichever port or direction.
   for (auto& [key, c] : st.connections)
     if (c.remote.host == host) self->send(c.handle, stop_atom_v);
+  // A web seed's strikes are charged to its URL.
+  for (auto& [url, ws] : st.web_seeds) {
+    if (url != host) continue;
+    ACTORRENT_LOG(warning, "web seed " << printable(url) << " dropped: it sent data that failed the hash check");
+    self->send(ws, stop_atom_v);
+  }
 }
 
 std::vector<peer_summary> peer_summaries(const torrent_actor_state& st) {
@@ -709,6 +749,7 @@ void pause_torrent(torrent_self self) {
   st.paused = true;
   ACTORRENT_LOG(info, st.meta->name << ": paused");
   for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+  stop_web_seeds(self);
 }
 
 void resume_torrent(torrent_self self) {
@@ -718,6 +759,7 @@ void resume_torrent(torrent_self self) {
   st.last_progress = self->clock().now();
   ACTORRENT_LOG(info, st.meta->name << ": resumed");
   connect_more(self);
+  start_web_seeds(self);
 }
 
 /// Hashes everything on disk again: the PieceManager goes, connections
@@ -728,6 +770,7 @@ void recheck_torrent(torrent_self self) {
   st.rechecking = true;
   st.checking = true;
   for (auto& [key, c] : st.connections) self->send(c.handle, stop_atom_v);
+  stop_web_seeds(self);
   self->send_exit(st.pm, caf::exit_reason::user_shutdown);
   st.pm = nullptr;
   st.complete = false;

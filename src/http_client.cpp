@@ -226,6 +226,26 @@ private:
 
 } // namespace
 
+// Trusts the system's CA store (OpenSSL's default paths) and, when given,
+// the CA file; TLS 1.2 at least.
+result<std::shared_ptr<asio::ssl::context>> make_http_tls_context(const http_tls_options& opts) {
+  std::shared_ptr<asio::ssl::context> ctx;
+  try {
+    ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  } catch (const asio::system_error& e) {
+    return error{errc::tracker_http, std::string("cannot set up TLS: ") + e.what()};
+  }
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  asio::error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (ec) return error{errc::tracker_http, "cannot load the system's CA certificates: " + ec.message()};
+  if (!opts.ca_file.empty()) {
+    ctx->load_verify_file(opts.ca_file, ec);
+    if (ec) return error{errc::tracker_http, "tracker CA file " + opts.ca_file + ": " + ec.message()};
+  }
+  return ctx;
+}
+
 namespace {
 
 bool is_redirect(int status) noexcept {
@@ -245,25 +265,6 @@ struct get_chain {
   std::function<void(result<http_response>)> done;
 };
 
-// Trusts the system's CA store (OpenSSL's default paths) and, when given,
-// the CA file; TLS 1.2 at least.
-result<std::shared_ptr<asio::ssl::context>> make_tls_context(const http_tls_options& opts) {
-  std::shared_ptr<asio::ssl::context> ctx;
-  try {
-    ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  } catch (const asio::system_error& e) {
-    return error{errc::tracker_http, std::string("cannot set up TLS: ") + e.what()};
-  }
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  asio::error_code ec;
-  ctx->set_default_verify_paths(ec);
-  if (ec) return error{errc::tracker_http, "cannot load the system's CA certificates: " + ec.message()};
-  if (!opts.ca_file.empty()) {
-    ctx->load_verify_file(opts.ca_file, ec);
-    if (ec) return error{errc::tracker_http, "tracker CA file " + opts.ca_file + ": " + ec.message()};
-  }
-  return ctx;
-}
 
 void get_following(std::shared_ptr<get_chain> chain, url u, int redirects) {
   using std::chrono::milliseconds;
@@ -272,7 +273,7 @@ void get_following(std::shared_ptr<get_chain> chain, url u, int redirects) {
     return;
   }
   if (u.scheme == "https" && !chain->tls_context) {
-    auto ctx = make_tls_context(chain->tls);
+    auto ctx = make_http_tls_context(chain->tls);
     if (!ctx) {
       chain->done(ctx.err());
       return;

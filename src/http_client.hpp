@@ -11,8 +11,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+
+namespace asio::ssl {
+class context;
+}
 
 namespace actorrent {
 
@@ -23,6 +28,10 @@ struct http_tls_options {
   /// A PEM file of CA certificates trusted besides the system's; empty: none.
   std::string ca_file;
 };
+
+/// A TLS client context that checks servers as described above (TLS 1.2
+/// at least); shared by the connections that use the same options.
+result<std::shared_ptr<asio::ssl::context>> make_http_tls_context(const http_tls_options& opts);
 
 /// Redirects (301, 302, 303, 307, 308 with a Location) followed per
 /// http_get; one more is an error.

@@ -69,13 +69,19 @@ http_response_parser::state http_response_parser::feed(std::string_view bytes) {
   if (state_ != state::need_more) return state_;
   std::size_t room = max_size_ - consumed_;
   bool over = bytes.size() > room;
-  if (over) bytes = bytes.substr(0, room);
+  std::string_view excess;
+  if (over) {
+    excess = bytes.substr(room);
+    bytes = bytes.substr(0, room);
+  }
   consumed_ += bytes.size();
   buf_.append(bytes);
   run();
-  // Drop what has been parsed so the buffer holds at most one partial line.
+  // Drop what has been parsed so the buffer holds at most one partial line
+  // (after a complete response: the bytes that follow it, all of them).
   buf_.erase(0, pos_);
   pos_ = 0;
+  if (state_ == state::done) buf_.append(excess);
   if (state_ == state::need_more && over)
     return fail("response larger than " + std::to_string(max_size_) + " bytes");
   return state_;

@@ -32,7 +32,8 @@ public:
 
   enum class state { need_more, done, failed };
 
-  /// Consumes `bytes`; bytes after a complete response are ignored.
+  /// Consumes `bytes`; bytes after a complete response are kept for
+  /// take_leftover() (the next response on a kept-alive connection).
   state feed(std::string_view bytes);
   /// The peer closed the connection: completes a body-until-close, fails a truncated one.
   state finish();
@@ -42,6 +43,8 @@ public:
   const http_response& response() const { return resp_; }
   /// Moves the response out; valid when done.
   http_response take_response() { return std::move(resp_); }
+  /// The bytes that followed the response in what was fed; valid when done.
+  std::string take_leftover() { return std::move(buf_); }
   /// Valid when failed.
   const error& failure() const { return err_; }
 

@@ -3,6 +3,7 @@
 #include "file_layout.hpp"
 #include "metainfo_rules.hpp"
 #include "printable.hpp"
+#include "tracker_url.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -223,12 +224,21 @@ void parse_extras(metainfo& m, const value& top) {
   if (const value* c = top.find("created by"))
     if (const std::string* s = c->as_string()) m.created_by = *s;
   if (const value* u = top.find("url-list")) {
+    // Web seeds are fetched over HTTP(S) only; anything else is named in a
+    // note and left out, so one odd entry does not cost the others.
+    auto keep = [&m](const std::string& s) {
+      if (s.empty()) return;
+      auto parsed = parse_url(s);
+      if (parsed && (parsed->scheme == "http" || parsed->scheme == "https"))
+        m.url_list.push_back(s);
+      else
+        m.warnings.push_back("web seed " + printable(s) + " skipped: not an http:// or https:// URL");
+    };
     if (const std::string* s = u->as_string()) {
-      if (!s->empty()) m.url_list.push_back(*s);
+      keep(*s);
     } else if (const bencode::list* l = u->as_list()) {
       for (const value& item : *l)
-        if (const std::string* s2 = item.as_string(); s2 != nullptr && !s2->empty())
-          m.url_list.push_back(*s2);
+        if (const std::string* s2 = item.as_string()) keep(*s2);
     }
   }
 }

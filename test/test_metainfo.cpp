@@ -496,6 +496,20 @@ TEST_CASE("a hand-built torrent parses and hashes its info bytes") {
   REQUIRE(r2.has_value());
   CHECK(r2->url_list == std::vector<std::string>{"http://a/", "http://b/"});
   CHECK(r2->trackers() == std::vector<std::string>{"http://127.0.0.1:6969/announce"});
+
+  // Web seeds other than http(s) URLs are left out, each with a note.
+  set(top, "url-list", be::list{"ftp://a/f", "https://b/", "not a url", "http://c:8080/d/"});
+  auto r3 = parse_metainfo(be::encode(top));
+  REQUIRE(r3.has_value());
+  CHECK(r3->url_list == std::vector<std::string>{"https://b/", "http://c:8080/d/"});
+  REQUIRE(r3->warnings.size() == 2);
+  CHECK(r3->warnings[0].find("ftp://a/f") != std::string::npos);
+  CHECK(r3->warnings[1].find("not a url") != std::string::npos);
+  set(top, "url-list", "udp://x:1/");
+  auto r4 = parse_metainfo(be::encode(top));
+  REQUIRE(r4.has_value());
+  CHECK(r4->url_list.empty());
+  CHECK(r4->warnings.size() == 1);
 }
 
 TEST_CASE("multi-file offsets, empty files and empty torrents") {

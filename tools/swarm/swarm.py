@@ -231,10 +231,12 @@ def multifile_spec(root: str = "multi", piece_length: int = 256 * 1024) -> list:
 
 
 def make_torrent(content_path: str, out: str, piece_length: int = 256 * 1024,
-                 announce=None, name: str | None = None, private: bool = False) -> str:
+                 announce=None, name: str | None = None, private: bool = False,
+                 web_seeds: Sequence[str] = ()) -> str:
     """Create `out` from a file or directory with mktorrent; return the hex info-hash.
 
-    announce may be None, a URL, or a list of URLs (one tier each)."""
+    announce may be None, a URL, or a list of URLs (one tier each); web_seeds
+    become the url-list (BEP 19)."""
     need_tool("mktorrent")
     log2 = piece_length.bit_length() - 1
     if 1 << log2 != piece_length:
@@ -247,6 +249,8 @@ def make_torrent(content_path: str, out: str, piece_length: int = 256 * 1024,
         args += ["-n", name]
     if private:
         args.append("-p")
+    for url in web_seeds:
+        args += ["-w", url]
     if os.path.exists(out):
         os.unlink(out)
     r = subprocess.run(args + [content_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -979,6 +983,29 @@ class Swarm:
         self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
         url = f"udp://{f'[{host}]' if ':' in host else host}:{port}/announce"
         log(f"fake UDP tracker on {url} (pid {p.pid}) {' '.join(extra)}")
+        return url, log_path
+
+    # ---- web seeds (BEP 19)
+
+    def start_web_seed(self, directory: str, mode: str = "good", port: int | None = None,
+                       extra: Sequence[str] = (), cert: str | None = None,
+                       key: str | None = None) -> tuple:
+        """Start web_seed.py serving `directory` with byte ranges, misbehaving
+        as `mode` says (HTTPS with cert/key); return (base URL ending in '/',
+        path of its JSON-lines request log)."""
+        port = port or free_port()
+        tag = f"web_seed-{port}"
+        log_path = os.path.join(self.root, f"{tag}.jsonl")
+        open(log_path, "w").close()
+        argv = [sys.executable, os.path.join(HERE, "web_seed.py"), "--port", str(port),
+                "--dir", directory, "--mode", mode, "--log", log_path] + list(extra)
+        if cert:
+            argv += ["--cert", cert, "--key", key]
+        p = self.spawn(tag, argv)
+        # No probe connection: it would be a connection in the log.
+        self._wait_ready(tag, p, port, 20, marker="READY", probe=False)
+        url = f"{'https' if cert else 'http'}://127.0.0.1:{port}/"
+        log(f"web seed on {url} (pid {p.pid}) serving {directory}, mode {mode}")
         return url, log_path
 
     # ---- libtorrent seeder
