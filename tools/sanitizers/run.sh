@@ -61,9 +61,10 @@ case $kind in
         -Dcaf_prefix="$caf/prefix" -Dcpp_args="-DASIO_DISABLE_FENCED_BLOCK -Wno-tsan" >/dev/null || exit 1
     fi
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4
-    tests=(actors router tcp_connection session tracker_actor udp_tracker http_server
-           status_server e2e_download_tracker e2e_download_direct e2e_bad_peers e2e_endgame
-           e2e_seed_aria2 e2e_magnet_download e2e_rate_limits)
+    tests=(actors router tcp_connection mse_connection web_seed_connection session tracker_actor
+           udp_tracker http_server status_server e2e_download_tracker e2e_download_direct
+           e2e_bad_peers e2e_endgame e2e_seed_aria2 e2e_magnet_download e2e_rate_limits
+           e2e_encryption_libtorrent e2e_web_seed_peer e2e_two_torrents)
     ;;
   *) echo "usage: run.sh asan|tsan" >&2; exit 2 ;;
 esac
