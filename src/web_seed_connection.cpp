@@ -64,7 +64,10 @@ private:
 
   void enqueue(pending p) {
     if (ended_) {
-      p.done(error{errc::cancelled, "connection to " + where() + " already closed"});
+      // What ended the connection answers a request that came too late for
+      // it, so that a refused connection refuses every request sent on it,
+      // however the requests and the failure interleave on the strand.
+      p.done(ended_with_);
       return;
     }
     queued_.push_back(std::move(p));
@@ -296,6 +299,7 @@ private:
     socket_.close(ignored);
     bool free = why.code == errc::cancelled || (retry && answered_ > 0);
     error given = free ? error{errc::cancelled, why.message} : why;
+    ended_with_ = given;
     auto all = std::move(in_flight_);
     for (auto& q : queued_) all.push_back(std::move(q));
     queued_.clear();
@@ -318,6 +322,7 @@ private:
   std::size_t answered_ = 0;
   std::size_t head_fed_ = 0;  // bytes of the head response seen so far
   bool started_ = false, open_ = false, writing_ = false, ended_ = false;
+  error ended_with_;
 };
 
 } // namespace
