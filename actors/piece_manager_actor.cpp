@@ -3,6 +3,7 @@
 #include "ban_policy.hpp"
 #include "piece_suggestions.hpp"
 #include "log.hpp"
+#include "write_backlog.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -40,6 +41,7 @@ struct piece_manager_state {
   std::unique_ptr<ban_policy> bans;
   torrent_progress progress;
   std::int64_t verifying_bytes = 0;
+  write_backlog backlog;
   // Resume data: saved at most every few seconds while pieces pass.
   caf::actor_clock::time_point last_save{};
   bool saving = false;
@@ -116,10 +118,19 @@ void save_resume(pm_self self, F then) {
       });
 }
 
+std::uint32_t block_size(const piece_manager_state& st) {
+  return st.cfg.picker.block_size == 0 ? 16 * 1024 : st.cfg.picker.block_size;
+}
+
+std::size_t backlog_room(const piece_manager_state& st) {
+  return st.backlog.room(st.picker->blocks_in_flight(), block_size(st));
+}
+
 void check_done(pm_self self) {
   auto& st = self->state;
   if (st.finished || !st.picker->complete()) return;
   st.finished = true;
+  ACTORRENT_LOG(debug, "at most " << st.backlog.peak() << " bytes were held before being written");
   save_resume(self, [self](bool ok) {
     if (ok) self->send(self->state.torrent, done_atom_v);
   });
@@ -130,9 +141,12 @@ void check_done(pm_self self) {
 void piece_settled(pm_self self, std::int64_t size, bool was_at_piece_limit) {
   auto& st = self->state;
   bool was_full = st.verifying_bytes > st.cfg.max_verifying_bytes;
+  bool had_no_room = backlog_room(st) == 0;
   st.verifying_bytes -= size;
+  st.backlog.settled(size);
   if ((was_full && st.verifying_bytes <= st.cfg.max_verifying_bytes)
-      || (was_at_piece_limit && !st.picker->at_piece_limit()))
+      || (was_at_piece_limit && !st.picker->at_piece_limit())
+      || (had_no_room && backlog_room(st) > 0))
     wake_starved(self);
 }
 
@@ -199,6 +213,12 @@ void hand_out_work(pm_self self, peer_key key, std::uint32_t max,
     self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
     return;
   }
+  max = static_cast<std::uint32_t>(std::min<std::size_t>(max, backlog_room(st)));
+  if (max == 0) {
+    peer.starved = true;
+    self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
+    return;
+  }
   bitfield allowed;
   if (only != nullptr) {
     allowed = bitfield(st.cfg.num_pieces);
@@ -234,6 +254,8 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
   st.disk = std::move(disk);
   st.torrent = std::move(torrent);
   st.bans = std::make_unique<ban_policy>();
+  if (st.cfg.max_unwritten_bytes > 0)
+    st.backlog = write_backlog(std::max(st.cfg.max_unwritten_bytes, 2 * st.cfg.piece_length));
   auto picker_cfg = st.cfg.picker;
   if (picker_cfg.max_pieces_in_progress == 0 && st.cfg.max_in_progress_bytes > 0)
     picker_cfg.max_pieces_in_progress = static_cast<std::uint32_t>(std::max<std::int64_t>(
@@ -304,6 +326,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         auto p = st.peers.find(other);
         if (p != st.peers.end()) self->send(p->second.handle, cancel_atom_v, b);
       }
+      st.backlog.received(static_cast<std::int64_t>(data.size()));
       if (auto p = st.peers.find(key); p != st.peers.end())
         st.senders[b.piece].push_back({b.begin, p->second.host});
       self->send(st.disk, write_atom_v, b.piece, b.begin, std::move(data));

@@ -294,12 +294,14 @@ bool piece_picker::is_requester(std::uint32_t si, std::uint32_t block, peer_key 
 void piece_picker::count_in_flight(peer_key peer, std::ptrdiff_t delta) {
   if (delta > 0) {
     in_flight_[peer] += static_cast<std::size_t>(delta);
+    in_flight_total_ += static_cast<std::size_t>(delta);
     return;
   }
   auto it = in_flight_.find(peer);
   if (it == in_flight_.end()) return;
-  auto dec = static_cast<std::size_t>(-delta);
-  it->second = it->second > dec ? it->second - dec : 0;
+  auto dec = std::min(static_cast<std::size_t>(-delta), it->second);
+  it->second -= dec;
+  in_flight_total_ -= dec;
 }
 
 // ---- picking --------------------------------------------------------------
@@ -461,7 +463,10 @@ void piece_picker::on_peer_gone(peer_key peer) {
       state_[piece] = piece_state::untouched;
     }
   }
-  in_flight_.erase(peer);
+  if (auto it = in_flight_.find(peer); it != in_flight_.end()) {
+    in_flight_total_ -= it->second;
+    in_flight_.erase(it);
+  }
 }
 
 std::vector<peer_key> piece_picker::requesters(const block_ref& b) const {

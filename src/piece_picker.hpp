@@ -147,6 +147,8 @@ public:
   /// Peers that have `b` in flight (empty for unknown or unrequested blocks).
   std::vector<peer_key> requesters(const block_ref& b) const;
   std::size_t blocks_in_flight(peer_key peer) const;
+  /// Requests in flight at all peers (a block asked of two peers counts twice).
+  std::size_t blocks_in_flight() const noexcept { return in_flight_total_; }
   /// Blocks neither received nor part of a piece we have.
   std::uint32_t missing_blocks() const noexcept { return missing_; }
   /// Missing blocks that nobody has in flight.
@@ -215,6 +217,7 @@ private:
   std::vector<block_info> block_pool_;  // blocks_per_piece_ entries per slot
   std::vector<std::uint32_t> free_slots_;
   std::unordered_map<peer_key, std::size_t> in_flight_;
+  std::size_t in_flight_total_ = 0;
 };
 
 } // namespace actorrent
