@@ -213,12 +213,6 @@ void hand_out_work(pm_self self, peer_key key, std::uint32_t max,
     self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
     return;
   }
-  max = static_cast<std::uint32_t>(std::min<std::size_t>(max, backlog_room(st)));
-  if (max == 0) {
-    peer.starved = true;
-    self->send(peer.handle, work_atom_v, std::vector<block_ref>{});
-    return;
-  }
   bitfield allowed;
   if (only != nullptr) {
     allowed = bitfield(st.cfg.num_pieces);
@@ -227,14 +221,24 @@ void hand_out_work(pm_self self, peer_key key, std::uint32_t max,
   }
   const bitfield& from = only != nullptr ? allowed : peer.has;
   std::vector<block_ref> blocks;
+  // Started pieces are always finished (they hold memory until they are);
+  // new ones start only within the room the write backlog leaves, so a disk
+  // that falls behind stops new pieces, never the ones under way.
+  auto room = backlog_room(st);
+  auto pick_from = [&](const bitfield& pieces) {
+    if (blocks.size() >= max) return;
+    auto more = st.picker->pick(key, pieces, max - blocks.size(), false);
+    blocks.insert(blocks.end(), more.begin(), more.end());
+    if (blocks.size() >= max || room == 0) return;
+    more = st.picker->pick(key, pieces, std::min<std::size_t>(max - blocks.size(), room));
+    room -= std::min(room, more.size());
+    blocks.insert(blocks.end(), more.begin(), more.end());
+  };
   if (!peer.suggested.empty()) {
     auto hinted = peer.suggested.wanted(from, st.picker->have_bits());
-    if (!hinted.none()) blocks = st.picker->pick(key, hinted, max);
+    if (!hinted.none()) pick_from(hinted);
   }
-  if (blocks.size() < max) {
-    auto more = st.picker->pick(key, from, max - blocks.size());
-    blocks.insert(blocks.end(), more.begin(), more.end());
-  }
+  pick_from(from);
   peer.starved = blocks.empty();
   bool endgame = st.picker->in_endgame();
   if (endgame && !st.was_endgame) {

@@ -332,7 +332,7 @@ std::uint32_t piece_picker::find_new_piece(const bitfield& peer_has) const {
 }
 
 std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_has,
-                                          std::size_t max_blocks) {
+                                          std::size_t max_blocks, bool may_start) {
   std::vector<block_ref> out;
   if (max_blocks == 0 || missing_ == 0) return out;
   out.reserve(std::min<std::size_t>(max_blocks, missing_));
@@ -355,7 +355,7 @@ std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_ha
     take_unrequested(piece);
   }
 
-  while (out.size() < max_blocks && unrequested_ > 0 && !at_piece_limit()) {
+  while (may_start && out.size() < max_blocks && unrequested_ > 0 && !at_piece_limit()) {
     std::uint32_t piece = find_new_piece(peer_has);
     if (piece == no_slot) break;
     start_piece(piece);

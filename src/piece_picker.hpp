@@ -107,7 +107,10 @@ public:
   /// ties broken by a random permutation fixed at construction; in end-game,
   /// then duplicates of blocks requested by others. Never returns a received
   /// block, nor one this peer already has in flight.
-  std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks);
+  /// `may_start` false: blocks of started pieces (and end-game duplicates)
+  /// only, as at the piece limit.
+  std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks,
+                              bool may_start = true);
   bool in_endgame() const noexcept;
   /// The fewest copies of any piece among the connected peers and us (a
   /// piece we have counts once for us): 0 means some piece is nowhere.

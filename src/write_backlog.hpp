@@ -2,7 +2,7 @@
 // received for pieces not yet hashed and written, plus the blocks requested
 // from peers, which will be held once they arrive. Bounding their sum is what
 // keeps memory flat when the disk falls behind the network: the PieceManager
-// asks peers for no more than the room left, so a slow disk stops the
+// starts new pieces only within the room left, so a slow disk stops new
 // requests (and TCP then stops the senders) instead of growing a queue.
 #pragma once
 
@@ -30,7 +30,7 @@ public:
   std::int64_t peak() const noexcept { return peak_; }
   std::int64_t limit() const noexcept { return limit_; }
 
-  /// How many more blocks of up to `block_size` bytes may be requested while
+  /// How many more blocks of new pieces, of up to `block_size` bytes, may be requested while
   /// `in_flight` requests are outstanding, so that what is held plus what is
   /// asked for stays within the limit.
   std::size_t room(std::size_t in_flight, std::uint32_t block_size) const noexcept {

@@ -515,3 +515,50 @@ TEST_CASE("a disk that falls behind stops the requests: what is held or asked fo
                                        static_cast<std::size_t>(f.store->layout().piece_size(p)))));
   CHECK(stored == f.content);
 }
+
+TEST_CASE("a full write backlog stops new pieces, never the started ones: no download is left stuck") {
+  // Two pieces (four blocks) may be held or asked for.
+  fixture f(2, 0, 4 << 20, 2 * piece_length);
+  auto join_with = [&](peer_key key, std::initializer_list<std::uint32_t> pieces) {
+    auto rec = std::make_shared<peer_record>();
+    f.add_peer(key, rec, false);
+    for (auto p : pieces) f.ask<bool>(have_atom_v, key, p);
+    return rec;
+  };
+  join_with(1, {0, 1});
+  auto for_1 = f.want(1, 3);  // one piece whole, the first block of the other
+  REQUIRE(for_1.size() == 3);
+  auto blocks_of = [&](std::uint32_t piece) {
+    return std::count_if(for_1.begin(), for_1.end(), [&](auto& b) { return b.piece == piece; });
+  };
+  const std::uint32_t whole = blocks_of(0) == 2 ? 0 : 1;
+  REQUIRE(blocks_of(whole) == 2);
+  join_with(2, {2});
+  auto for_2 = f.want(2, 100);  // the room left: one block
+  REQUIRE(for_2.size() == 1);
+  // Peer 1 sends two of its three blocks and leaves: the third goes back.
+  block_ref kept;
+  for (auto& b : for_1) {
+    if (b.piece == whole && b.begin != 0) {
+      kept = b;
+      continue;
+    }
+    f.deliver(1, b, f.payload(b));
+  }
+  f.self->send(f.pm, leave_atom_v, peer_key{1});
+  f.run();
+  join_with(3, {3});
+  auto for_3 = f.want(3, 100);  // the block given back makes room for one of piece 3
+  REQUIRE(for_3.size() == 1);
+  f.deliver(2, for_2[0], f.payload(for_2[0]));
+  f.deliver(3, for_3[0], f.payload(for_3[0]));
+  // Four pieces started, none complete, and the backlog full: a peer that has
+  // everything still gets the blocks that finish them.
+  auto r4 = join_with(4, {0, 1, 2, 3});
+  auto for_4 = f.want(4, 100);
+  CHECK(contains(for_4, kept));
+  CHECK(for_4.size() == 4);
+  for (auto& b : for_4) f.deliver(4, b, f.payload(b));
+  f.sched.run();
+  CHECK(f.trec->done == 1);
+}
