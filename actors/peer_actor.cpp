@@ -25,8 +25,9 @@ class peer_link {
 public:
   virtual ~peer_link() = default;
   virtual void send(std::vector<std::uint8_t> bytes) = 0;
-  /// A chunk of received bytes was decoded (flow control).
-  virtual void ack() = 0;
+  /// A chunk of received bytes was decoded (flow control); its buffer may
+  /// be read into again.
+  virtual void ack(std::vector<std::uint8_t> spent) = 0;
   virtual std::size_t queued_bytes() const = 0;
   /// Sends drained_atom to the actor when the queue is below `below`.
   virtual void notify_when_drained(std::size_t below) = 0;
@@ -37,7 +38,7 @@ class tcp_link final : public peer_link {
 public:
   explicit tcp_link(std::shared_ptr<tcp_connection> conn) : conn_(std::move(conn)) {}
   void send(std::vector<std::uint8_t> bytes) override { conn_->send(std::move(bytes)); }
-  void ack() override { conn_->ack(); }
+  void ack(std::vector<std::uint8_t> spent) override { conn_->ack(std::move(spent)); }
   std::size_t queued_bytes() const override { return conn_->queued_bytes(); }
   void notify_when_drained(std::size_t below) override { conn_->notify_when_drained(below); }
   void close() override { conn_->close(); }
@@ -192,7 +193,7 @@ void on_data(peer_self self, std::vector<std::uint8_t>& chunk) {
   auto& proto = *st.proto;
   proto.on_received(now);
   st.decoder.feed(chunk);
-  if (st.conn) st.conn->ack();
+  if (st.conn) st.conn->ack(std::move(chunk));
   std::optional<error> broken;
   while (!proto.closing()) {
     auto item = st.decoder.next();
@@ -227,7 +228,7 @@ public:
   void send(std::vector<std::uint8_t> bytes) override {
     self_->send(remote_, wire_atom_v, std::move(bytes));
   }
-  void ack() override {}
+  void ack(std::vector<std::uint8_t>) override {}
   std::size_t queued_bytes() const override { return 0; }
   void notify_when_drained(std::size_t) override { self_->send(self_, drained_atom_v); }
   void close() override { caf::anon_send(remote_, stop_atom_v); }

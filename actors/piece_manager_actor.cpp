@@ -3,6 +3,7 @@
 #include "ban_policy.hpp"
 #include "piece_suggestions.hpp"
 #include "log.hpp"
+#include "write_backlog.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -40,6 +41,7 @@ struct piece_manager_state {
   std::unique_ptr<ban_policy> bans;
   torrent_progress progress;
   std::int64_t verifying_bytes = 0;
+  write_backlog backlog;
   // Resume data: saved at most every few seconds while pieces pass.
   caf::actor_clock::time_point last_save{};
   bool saving = false;
@@ -116,10 +118,19 @@ void save_resume(pm_self self, F then) {
       });
 }
 
+std::uint32_t block_size(const piece_manager_state& st) {
+  return st.cfg.picker.block_size == 0 ? 16 * 1024 : st.cfg.picker.block_size;
+}
+
+std::size_t backlog_room(const piece_manager_state& st) {
+  return st.backlog.room(st.picker->blocks_in_flight(), block_size(st));
+}
+
 void check_done(pm_self self) {
   auto& st = self->state;
   if (st.finished || !st.picker->wanted_complete()) return;
   st.finished = true;
+  ACTORRENT_LOG(debug, "at most " << st.backlog.peak() << " bytes were held before being written");
   save_resume(self, [self](bool ok) {
     if (ok) self->send(self->state.torrent, done_atom_v);
   });
@@ -130,9 +141,12 @@ void check_done(pm_self self) {
 void piece_settled(pm_self self, std::int64_t size, bool was_at_piece_limit) {
   auto& st = self->state;
   bool was_full = st.verifying_bytes > st.cfg.max_verifying_bytes;
+  bool had_no_room = backlog_room(st) == 0;
   st.verifying_bytes -= size;
+  st.backlog.settled(size);
   if ((was_full && st.verifying_bytes <= st.cfg.max_verifying_bytes)
-      || (was_at_piece_limit && !st.picker->at_piece_limit()))
+      || (was_at_piece_limit && !st.picker->at_piece_limit())
+      || (had_no_room && backlog_room(st) > 0))
     wake_starved(self);
 }
 
@@ -207,14 +221,24 @@ void hand_out_work(pm_self self, peer_key key, std::uint32_t max,
   }
   const bitfield& from = only != nullptr ? allowed : peer.has;
   std::vector<block_ref> blocks;
+  // Started pieces are always finished (they hold memory until they are);
+  // new ones start only within the room the write backlog leaves, so a disk
+  // that falls behind stops new pieces, never the ones under way.
+  auto room = backlog_room(st);
+  auto pick_from = [&](const bitfield& pieces) {
+    if (blocks.size() >= max) return;
+    auto more = st.picker->pick(key, pieces, max - blocks.size(), false);
+    blocks.insert(blocks.end(), more.begin(), more.end());
+    if (blocks.size() >= max || room == 0) return;
+    more = st.picker->pick(key, pieces, std::min<std::size_t>(max - blocks.size(), room));
+    room -= std::min(room, more.size());
+    blocks.insert(blocks.end(), more.begin(), more.end());
+  };
   if (!peer.suggested.empty()) {
     auto hinted = peer.suggested.wanted(from, st.picker->have_bits());
-    if (!hinted.none()) blocks = st.picker->pick(key, hinted, max);
+    if (!hinted.none()) pick_from(hinted);
   }
-  if (blocks.size() < max) {
-    auto more = st.picker->pick(key, from, max - blocks.size());
-    blocks.insert(blocks.end(), more.begin(), more.end());
-  }
+  pick_from(from);
   peer.starved = blocks.empty();
   bool endgame = st.picker->in_endgame();
   if (endgame && !st.was_endgame) {
@@ -234,6 +258,8 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
   st.disk = std::move(disk);
   st.torrent = std::move(torrent);
   st.bans = std::make_unique<ban_policy>();
+  if (st.cfg.max_unwritten_bytes > 0)
+    st.backlog = write_backlog(std::max(st.cfg.max_unwritten_bytes, 2 * st.cfg.piece_length));
   auto picker_cfg = st.cfg.picker;
   if (picker_cfg.max_pieces_in_progress == 0 && st.cfg.max_in_progress_bytes > 0)
     picker_cfg.max_pieces_in_progress = static_cast<std::uint32_t>(std::max<std::int64_t>(
@@ -305,6 +331,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
         auto p = st.peers.find(other);
         if (p != st.peers.end()) self->send(p->second.handle, cancel_atom_v, b);
       }
+      st.backlog.received(static_cast<std::int64_t>(data.size()));
       if (auto p = st.peers.find(key); p != st.peers.end())
         st.senders[b.piece].push_back({b.begin, p->second.host});
       self->send(st.disk, write_atom_v, b.piece, b.begin, std::move(data));

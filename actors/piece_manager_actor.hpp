@@ -28,6 +28,14 @@ struct piece_manager_config {
   /// peers get no new work until the DiskWriter catches up: a network faster
   /// than the disk must not turn into unbounded memory.
   std::int64_t max_verifying_bytes = 4 << 20;
+  /// Bytes of blocks received and not yet written, plus those requested
+  /// (counted as whole blocks): all of them sit, or will, in memory until
+  /// their piece is hashed and written. New pieces start only within the
+  /// room left (blocks of started pieces are always handed out, or partial
+  /// pieces could wait forever), so a disk slower than the network holds
+  /// about this much (at least two pieces, so one can be written while the
+  /// next arrives); 0 = no limit.
+  std::int64_t max_unwritten_bytes = 4 << 20;
   /// How often, at most, the resume data is saved while pieces pass.
   std::chrono::milliseconds resume_interval{5'000};
   /// Time allowed for hashing and writing one piece.

@@ -122,6 +122,11 @@ void session::configure(caf::actor_system_config& cfg) {
     }
     return out;
   });
+  // An idle scheduler thread spins briefly, then sleeps until woken by new
+  // work, skipping CAF's default middle phase of 500 polls 50 us apart: each
+  // of those is a timer wake-up, and between bursts of blocks they cost more
+  // CPU than the work they find. An embedder may set it again afterwards.
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
 }
 
 struct session::owned_system {

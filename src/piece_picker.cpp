@@ -298,12 +298,14 @@ bool piece_picker::is_requester(std::uint32_t si, std::uint32_t block, peer_key 
 void piece_picker::count_in_flight(peer_key peer, std::ptrdiff_t delta) {
   if (delta > 0) {
     in_flight_[peer] += static_cast<std::size_t>(delta);
+    in_flight_total_ += static_cast<std::size_t>(delta);
     return;
   }
   auto it = in_flight_.find(peer);
   if (it == in_flight_.end()) return;
-  auto dec = static_cast<std::size_t>(-delta);
-  it->second = it->second > dec ? it->second - dec : 0;
+  auto dec = std::min(static_cast<std::size_t>(-delta), it->second);
+  it->second -= dec;
+  in_flight_total_ -= dec;
 }
 
 // ---- priorities -----------------------------------------------------------
@@ -358,7 +360,7 @@ std::uint32_t piece_picker::find_new_piece(const bitfield& peer_has) const {
 }
 
 std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_has,
-                                          std::size_t max_blocks) {
+                                          std::size_t max_blocks, bool may_start) {
   std::vector<block_ref> out;
   if (max_blocks == 0 || wanted_missing_blocks() == 0) return out;
   out.reserve(std::min<std::size_t>(max_blocks, missing_));
@@ -381,7 +383,7 @@ std::vector<block_ref> piece_picker::pick(peer_key peer, const bitfield& peer_ha
     take_unrequested(piece);
   }
 
-  while (out.size() < max_blocks && unrequested_ > 0 && !at_piece_limit()) {
+  while (may_start && out.size() < max_blocks && unrequested_ > 0 && !at_piece_limit()) {
     std::uint32_t piece = find_new_piece(peer_has);
     if (piece == no_slot) break;
     start_piece(piece);
@@ -491,7 +493,10 @@ void piece_picker::on_peer_gone(peer_key peer) {
       entering_untouched(piece);
     }
   }
-  in_flight_.erase(peer);
+  if (auto it = in_flight_.find(peer); it != in_flight_.end()) {
+    in_flight_total_ -= it->second;
+    in_flight_.erase(it);
+  }
 }
 
 std::vector<peer_key> piece_picker::requesters(const block_ref& b) const {

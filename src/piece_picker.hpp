@@ -118,7 +118,10 @@ public:
   /// ties broken by a random permutation fixed at construction; in end-game,
   /// then duplicates of blocks requested by others. Never returns a received
   /// block, nor one this peer already has in flight.
-  std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks);
+  /// `may_start` false: blocks of started pieces (and end-game duplicates)
+  /// only, as at the piece limit.
+  std::vector<block_ref> pick(peer_key peer, const bitfield& peer_has, std::size_t max_blocks,
+                              bool may_start = true);
   bool in_endgame() const noexcept;
   /// The fewest copies of any piece among the connected peers and us (a
   /// piece we have counts once for us): 0 means some piece is nowhere.
@@ -158,6 +161,8 @@ public:
   /// Peers that have `b` in flight (empty for unknown or unrequested blocks).
   std::vector<peer_key> requesters(const block_ref& b) const;
   std::size_t blocks_in_flight(peer_key peer) const;
+  /// Requests in flight at all peers (a block asked of two peers counts twice).
+  std::size_t blocks_in_flight() const noexcept { return in_flight_total_; }
   /// Blocks neither received nor part of a piece we have.
   std::uint32_t missing_blocks() const noexcept { return missing_; }
   /// Missing blocks that nobody has in flight.
@@ -241,6 +246,7 @@ private:
   std::vector<block_info> block_pool_;  // blocks_per_piece_ entries per slot
   std::vector<std::uint32_t> free_slots_;
   std::unordered_map<peer_key, std::size_t> in_flight_;
+  std::size_t in_flight_total_ = 0;
 };
 
 } // namespace actorrent

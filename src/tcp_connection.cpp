@@ -243,7 +243,10 @@ void tcp_connection::do_read() {
     }
   }
   reading_ = true;
-  auto buf = std::make_shared<std::vector<std::uint8_t>>(size);
+  auto buf = std::make_shared<std::vector<std::uint8_t>>(std::move(spare_));
+  spare_.clear();
+  // A spent chunk keeps the length of its read: only the rest is zero-filled.
+  buf->resize(size);
   socket_.async_read_some(
     asio::buffer(*buf),
     asio::bind_executor(strand_, [self = shared_from_this(), buf, attempt = attempt_](
@@ -291,9 +294,12 @@ void tcp_connection::set_rate_limits(rate_limiters down, rate_limiters up) {
   });
 }
 
-void tcp_connection::ack() {
-  asio::post(strand_, [self = shared_from_this()] {
+void tcp_connection::ack(std::vector<std::uint8_t> spent) {
+  asio::post(strand_, [self = shared_from_this(), spent = std::move(spent)]() mutable {
     if (self->unacked_ > 0) --self->unacked_;
+    // Only a busy connection's chunks are kept (one at most): a connection
+    // gone quiet, whose reads are short, holds no buffer besides its read's.
+    if (spent.size() * 2 >= self->opts_.read_chunk) self->spare_ = std::move(spent);
     self->do_read();
   });
 }

@@ -97,8 +97,10 @@ public:
   /// are gathered: everything queued while a write is in flight goes out in
   /// the next one.
   void send(std::vector<std::uint8_t> bytes);
-  /// The receiver has processed one chunk.
-  void ack();
+  /// The receiver has processed one chunk. It may give the chunk back
+  /// (`spent`): the next read goes into it, instead of into a new, zero-filled
+  /// buffer.
+  void ack(std::vector<std::uint8_t> spent = {});
   /// Closes the socket; on_closed receives errc::cancelled unless it already ran.
   void close();
   /// From now on every read takes its bytes from each of `down`, every write
@@ -155,6 +157,7 @@ private:
   bool open_ = false;  // connected or started: reading and writing may begin
   bool reading_ = false;
   std::size_t unacked_ = 0;
+  std::vector<std::uint8_t> spare_;  // a spent chunk, the next read's buffer
   std::deque<std::vector<std::uint8_t>> write_queue_;
   std::vector<std::vector<std::uint8_t>> in_flight_;
   // A write under a rate limit covers part of in_flight_: write_offset_

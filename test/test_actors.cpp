@@ -87,8 +87,11 @@ struct fixture {
   std::unordered_map<peer_key, std::shared_ptr<peer_record>> records;
   piece_manager_actor pm;
 
+  // While set, the DiskWriter gets no turn: a disk that has fallen behind.
+  bool disk_stalled = false;
+
   explicit fixture(std::size_t max_requesters = 2, std::uint32_t max_in_progress = 0,
-                   std::int64_t max_verifying = 4 << 20) {
+                   std::int64_t max_verifying = 4 << 20, std::int64_t max_unwritten = 4 << 20) {
     content.resize(static_cast<std::size_t>(total_length));
     for (std::size_t i = 0; i < content.size(); ++i)
       content[i] = static_cast<std::uint8_t>((i * 131 + i / 977) & 0xff);
@@ -113,6 +116,7 @@ struct fixture {
     pmc.picker.endgame_max_requesters = max_requesters;
     pmc.picker.max_pieces_in_progress = max_in_progress;
     pmc.max_verifying_bytes = max_verifying;
+    pmc.max_unwritten_bytes = max_unwritten;
     pm = spawn_piece_manager(sys, pmc, disk, torrent);
     sched.run();
   }
@@ -122,6 +126,15 @@ struct fixture {
     self->send_exit(disk, caf::exit_reason::user_shutdown);
     self->send_exit(torrent, caf::exit_reason::user_shutdown);
     sched.run();
+  }
+
+  void run() {
+    if (!disk_stalled) {
+      sched.run();
+      return;
+    }
+    auto* writer = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(disk));
+    sched.run_jobs_filtered([writer](caf::resumable* job) { return job != writer; });
   }
 
   template <class T, class... Ts>
@@ -156,14 +169,14 @@ struct fixture {
     auto& rec = records.at(key);
     auto before = rec->work.size();
     self->send(pm, want_atom_v, key, max);
-    sched.run();
+    run();
     REQUIRE(rec->work.size() == before + 1);
     return rec->work.back();
   }
 
   void deliver(peer_key key, const block_ref& b, std::vector<std::uint8_t> data) {
     self->send(pm, block_atom_v, key, b, std::move(data));
-    sched.run();
+    run();
   }
 };
 
@@ -458,4 +471,94 @@ TEST_CASE("fast extension: a rejected request (drop) is handed to the next peer 
   auto for_b = f.want(2, 100);
   REQUIRE(for_b.size() == 1);
   CHECK(for_b[0] == for_a[5]);
+}
+
+TEST_CASE("a disk that falls behind stops the requests: what is held or asked for stays within the limit") {
+  // At most two pieces' worth of blocks may be received or requested and not
+  // yet written (the smallest limit there is).
+  constexpr std::int64_t limit = 2 * piece_length;
+  fixture f(2, 0, 4 << 20, limit);
+  auto ra = std::make_shared<peer_record>();
+  f.add_peer(1, ra);
+  std::int64_t handed_out = 0;
+  auto written = [&] {
+    std::int64_t n = 0;
+    for (auto p : ra->haves) n += f.store->layout().piece_size(p);
+    return n;
+  };
+  for (int round = 0; round < 8 && f.trec->done == 0; ++round) {
+    // The peer asks for far more than the limit and delivers all it gets at
+    // once, while the DiskWriter does nothing.
+    f.disk_stalled = true;
+    auto wakes = ra->wakes;
+    for (int ask = 0; ask < 16; ++ask) {
+      auto work = f.want(1, 100);
+      if (work.empty()) break;
+      for (auto& b : work) handed_out += b.length;
+      CHECK(handed_out - written() <= limit);
+      for (auto& b : work) f.deliver(1, b, f.payload(b));
+    }
+    CHECK(handed_out > written());  // the disk is the one behind
+    CHECK(ra->wakes == wakes);
+    // The disk catches up: the pieces are written and the idle peer is told.
+    f.disk_stalled = false;
+    f.sched.run();
+    CHECK(handed_out == written());
+    if (f.trec->done == 0) CHECK(ra->wakes == wakes + 1);
+  }
+  CHECK(f.trec->done == 1);
+  CHECK(handed_out == total_length);
+  std::vector<std::uint8_t> stored(static_cast<std::size_t>(total_length));
+  for (std::uint32_t p = 0; p < num_pieces; ++p)
+    REQUIRE_FALSE(f.store->read(p, 0, std::span<std::uint8_t>(
+                                       stored.data() + p * piece_length,
+                                       static_cast<std::size_t>(f.store->layout().piece_size(p)))));
+  CHECK(stored == f.content);
+}
+
+TEST_CASE("a full write backlog stops new pieces, never the started ones: no download is left stuck") {
+  // Two pieces (four blocks) may be held or asked for.
+  fixture f(2, 0, 4 << 20, 2 * piece_length);
+  auto join_with = [&](peer_key key, std::initializer_list<std::uint32_t> pieces) {
+    auto rec = std::make_shared<peer_record>();
+    f.add_peer(key, rec, false);
+    for (auto p : pieces) f.ask<bool>(have_atom_v, key, p);
+    return rec;
+  };
+  join_with(1, {0, 1});
+  auto for_1 = f.want(1, 3);  // one piece whole, the first block of the other
+  REQUIRE(for_1.size() == 3);
+  auto blocks_of = [&](std::uint32_t piece) {
+    return std::count_if(for_1.begin(), for_1.end(), [&](auto& b) { return b.piece == piece; });
+  };
+  const std::uint32_t whole = blocks_of(0) == 2 ? 0 : 1;
+  REQUIRE(blocks_of(whole) == 2);
+  join_with(2, {2});
+  auto for_2 = f.want(2, 100);  // the room left: one block
+  REQUIRE(for_2.size() == 1);
+  // Peer 1 sends two of its three blocks and leaves: the third goes back.
+  block_ref kept;
+  for (auto& b : for_1) {
+    if (b.piece == whole && b.begin != 0) {
+      kept = b;
+      continue;
+    }
+    f.deliver(1, b, f.payload(b));
+  }
+  f.self->send(f.pm, leave_atom_v, peer_key{1});
+  f.run();
+  join_with(3, {3});
+  auto for_3 = f.want(3, 100);  // the block given back makes room for one of piece 3
+  REQUIRE(for_3.size() == 1);
+  f.deliver(2, for_2[0], f.payload(for_2[0]));
+  f.deliver(3, for_3[0], f.payload(for_3[0]));
+  // Four pieces started, none complete, and the backlog full: a peer that has
+  // everything still gets the blocks that finish them.
+  auto r4 = join_with(4, {0, 1, 2, 3});
+  auto for_4 = f.want(4, 100);
+  CHECK(contains(for_4, kept));
+  CHECK(for_4.size() == 4);
+  for (auto& b : for_4) f.deliver(4, b, f.payload(b));
+  f.sched.run();
+  CHECK(f.trec->done == 1);
 }

@@ -502,3 +502,14 @@ TEST_CASE("embedding a file selection: skipped files stay out, and a new selecti
   std::string got((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
   CHECK(got == tor.a);
 }
+
+TEST_CASE("the session's configuration lets idle scheduler threads sleep instead of polling") {
+  // CAF's default makes an idle thread poll 500 times, 50 us apart, before it
+  // sleeps: timer wake-ups that cost an embedder CPU between bursts of work.
+  constexpr std::size_t caf_default = 500;
+  caf::actor_system_config cfg;
+  session::configure(cfg);
+  CHECK(caf::get_or(cfg, "work-stealing.moderate-poll-attempts", caf_default) == 0);
+  session ses{loopback()};
+  CHECK(caf::get_or(ses.system().config(), "work-stealing.moderate-poll-attempts", caf_default) == 0);
+}

@@ -455,3 +455,57 @@ TEST_CASE("an ack() before start() reads nothing that nobody would receive") {
   REQUIRE(rec->wait(5s, [](recorder& r) { return !r.closed.empty(); }));
   ::close(s);
 }
+
+TEST_CASE("a chunk given back with its ack is the buffer of a later read, not a new zero-filled one") {
+  net_service net{1};
+  auto got = std::make_shared<accepted>();
+  auto l = listener::open(
+    net.io(), "127.0.0.1", 0,
+    [got](std::shared_ptr<tcp_connection> conn, std::vector<std::uint8_t> hs) {
+      {
+        std::lock_guard<std::mutex> g(got->m);
+        got->conn = std::move(conn);
+        got->handshake = std::move(hs);
+      }
+      got->cv.notify_all();
+    },
+    5s);
+  REQUIRE(l.has_value());
+  int s = raw_connect((*l)->port());
+  std::vector<std::uint8_t> hs(68, 0x13);
+  REQUIRE(::send(s, hs.data(), hs.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(hs.size()));
+  REQUIRE(got->wait(5s));
+  {
+    pump more(s);
+    auto rec = std::make_shared<recorder>();
+    got->conn->start(callbacks_for(rec), std::move(got->handshake));
+    // Four chunks, then the connection waits for an ack. The largest of the
+    // three reads goes back with it.
+    REQUIRE(rec->wait(5s, [](recorder& r) { return r.chunks.size() >= 4; }));
+    std::vector<std::uint8_t> spent;
+    {
+      std::lock_guard<std::mutex> g(rec->m);
+      auto largest = std::max_element(rec->chunks.begin() + 1, rec->chunks.end(),
+                                      [](auto& a, auto& b) { return a.size() < b.size(); });
+      spent = std::move(*largest);
+    }
+    REQUIRE(spent.size() * 2 >= tcp_connection::options{}.read_chunk);
+    // A capacity no fresh read buffer has (those are exactly one chunk) marks
+    // it; its address would not, malloc may hand out a freed block again.
+    spent.reserve(tcp_connection::options{}.read_chunk + 4096);
+    const auto mark = spent.capacity();
+    got->conn->ack(std::move(spent));
+    // The read in flight at the ack has a buffer of its own; the one after it
+    // reads into the chunk given back.
+    got->conn->ack();
+    REQUIRE(rec->wait(5s, [](recorder& r) { return r.chunks.size() >= 6; }));
+    {
+      std::lock_guard<std::mutex> g(rec->m);
+      CHECK((rec->chunks[4].capacity() == mark || rec->chunks[5].capacity() == mark));
+    }
+    got->conn->close();
+    REQUIRE(rec->wait(5s, [](recorder& r) { return !r.closed.empty(); }));
+  }
+  (*l)->close();
+  ::close(s);
+}

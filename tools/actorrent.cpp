@@ -311,11 +311,6 @@ int download(const cli::options& opts) {
   // One scheduler thread is the fastest setting measured: the network and
   // the disk have threads of their own, and fewer threads mean fewer wake-ups.
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(opts.threads));
-  // An idle scheduler thread spins briefly, then sleeps until woken by new
-  // work, skipping CAF's default middle phase of 500 polls 50 us apart: each
-  // of those is a timer wake-up, and between bursts of blocks they cost more
-  // CPU than the work they find.
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
   caf::actor_system sys{cfg};
 
   const bool tty = isatty(STDOUT_FILENO) != 0;

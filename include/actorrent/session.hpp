@@ -156,8 +156,10 @@ private:
 
 class session {
 public:
-  /// Registers actorrent's message types; call on the config before the actor
-  /// system is created.
+  /// Registers actorrent's message types and sets CAF's idle scheduler
+  /// threads to sleep instead of polling (`work-stealing.moderate-poll-attempts`
+  /// = 0; set it again afterwards to override); call on the config before
+  /// the actor system is created.
   static void configure(caf::actor_system_config& cfg);
 
   /// How much actorrent logs to stderr: 0 warnings, 1 info, 2 debug.
