@@ -1,0 +1,44 @@
+// The DHT actor: the session's one DHT node (dht::node) on a UDP socket of
+// the network thread. It joins through bootstrap nodes or the nodes saved
+// by the last run, finds peers for the torrents the session puts in its
+// care and announces them, every 15 minutes while they run.
+#pragma once
+
+#include "dht_socket.hpp"
+#include "interfaces.hpp"
+#include "net_service.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actorrent {
+
+struct dht_config {
+  /// Nodes to ping at start ("host:port"; names are resolved).
+  std::vector<peer_endpoint> bootstrap;
+  /// Pinged only when `bootstrap` is empty and the state file gave no node.
+  std::vector<peer_endpoint> fallback;
+  /// Node id and good nodes across runs; empty: not kept.
+  std::filesystem::path state_file;
+  std::chrono::seconds announce_interval{15 * 60};
+  /// A search that found no node to announce to is tried again this soon.
+  std::chrono::seconds retry_interval{15};
+};
+
+/// The socket the actor will own, already bound (so the session knows its
+/// port and its error at once), and the actor. The socket's datagrams go to
+/// the actor from the moment it exists.
+struct dht_service {
+  dht_actor actor;
+  std::uint16_t port = 0;
+};
+
+result<dht_service> spawn_dht(caf::actor_system& sys, net_service& net, const std::string& bind_address,
+                              std::uint16_t port, dht_config cfg);
+
+} // namespace actorrent
