@@ -34,7 +34,9 @@ constexpr auto join_wait = 1s;
 struct search {
   tracker_owner_actor owner;
   std::uint16_t port = 0;
-  time_point due{};
+  time_point due{};           ///< the next get_peers lookup
+  time_point announce_due{};  ///< the next announce (with the lookup due then)
+  std::chrono::steady_clock::duration retry{};
   bool running = false;
   std::uint64_t generation = 0;  ///< a lookup of an earlier owner reports nowhere
 };
@@ -136,10 +138,20 @@ void run_search(dht_self self, const sha1_hash& info_hash) {
       for (const auto& p : l.peers()) peers.push_back(peer_endpoint{asio::ip::address_v4(p.ip).to_string(), p.port});
       ACTORRENT_LOG(info, "DHT: " << info_hash.hex() << ": " << peers.size() << " peers, "
                                   << l.announce_targets().size() << " nodes to announce to");
-      if (!peers.empty()) self->send(s.owner, peers_atom_v, std::move(peers));
-      if (s.port != 0) st.node->announce(l, info_hash, s.port, now);
-      s.due = now + (l.announce_targets().empty() ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(st.cfg.retry_interval)
-                                                  : std::chrono::duration_cast<std::chrono::steady_clock::duration>(st.cfg.announce_interval));
+      bool found = !peers.empty();
+      if (found) self->send(s.owner, peers_atom_v, std::move(peers));
+      if (s.port != 0 && now >= s.announce_due && !l.announce_targets().empty()) {
+        st.node->announce(l, info_hash, s.port, now);
+        s.announce_due = now + st.cfg.announce_interval;
+      }
+      // A search that found nobody (a magnet link waiting for its first
+      // peer, a swarm not yet announced) looks again soon, then less and
+      // less often, up to the announce interval.
+      s.retry = found ? std::chrono::steady_clock::duration(st.cfg.retry_interval)
+                      : std::min<std::chrono::steady_clock::duration>(s.retry * 2, st.cfg.announce_interval);
+      auto next = found ? std::chrono::steady_clock::duration(st.cfg.announce_interval) : s.retry;
+      if (s.port != 0) next = std::min(next, s.announce_due - now);
+      s.due = now + std::max<std::chrono::steady_clock::duration>(next, st.cfg.retry_interval);
     });
   // Too many lookups running: the next tick tries again.
   if (started) it->second.running = true;
@@ -205,7 +217,8 @@ dht_actor::behavior_type dht_behavior(dht_self self, net_service* net, dht_confi
       self->monitor(owner);
       s.owner = std::move(owner);
       s.port = port;
-      s.due = self->clock().now();
+      s.due = s.announce_due = self->clock().now();
+      s.retry = st.cfg.retry_interval / 2;
       s.running = false;
       s.generation = ++st.generation;
       if (st.joined) run_search(self, info_hash);

@@ -26,7 +26,8 @@ struct dht_config {
   /// Node id and good nodes across runs; empty: not kept.
   std::filesystem::path state_file;
   std::chrono::seconds announce_interval{15 * 60};
-  /// A search that found no node to announce to is tried again this soon.
+  /// A search that found no peer is tried again this soon, then twice as
+  /// late each time, up to announce_interval.
   std::chrono::seconds retry_interval{15};
 };
 
