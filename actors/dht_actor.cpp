@@ -229,9 +229,13 @@ dht_actor::behavior_type dht_behavior(dht_self self, net_service* net, dht_confi
       self->state.node->on_datagram(dht::endpoint::from_number(ip, port), bytes, self->clock().now());
       flush(self);
     },
-    [self, net](join_atom, const peer_endpoint& p) {
-      contact(self, *net, p);
-      flush(self);
+    [self](join_atom, const peer_endpoint& p) {
+      // An address, never a name: a peer's PORT must not make us resolve.
+      if (auto ep = v4_endpoint(p)) {
+        ACTORRENT_LOG(info, "DHT: pinging " << ep->to_string() << " (a peer's PORT)");
+        self->state.node->ping(*ep, self->clock().now());
+        flush(self);
+      }
     },
     [self](tick_atom) {
       on_tick(self);

@@ -91,6 +91,15 @@ struct session::impl {
   void forget_on_exit(const torrent_handle& handle);
   /// Starts the DHT when the options ask for it (dht_error says why not).
   void start_dht();
+  /// Connections made with `pc` speak of our DHT (BEP 5: the handshake
+  /// bit, PORT both ways); nothing without a DHT.
+  void use_dht(peer_config& pc) {
+    if (!dht) return;
+    pc.dht_port = dht_port;
+    pc.dht_node = [d = dht](const std::string& host, std::uint16_t port) {
+      caf::anon_send(d, join_atom_v, peer_endpoint{host, port});
+    };
+  }
   /// Puts `owner` in the DHT's care for `info_hash` (nothing without a DHT).
   void find_through_dht(const sha1_hash& info_hash, std::uint16_t port, tracker_owner_actor owner);
 };
@@ -362,6 +371,7 @@ result<torrent_handle> session::add_magnet(std::string_view uri, const add_torre
   mc.download_dir = params.download_dir;
   mc.status_updates = impl_->opts.status_updates;
   mc.encryption = params.encryption.value_or(impl_->opts.encryption);
+  impl_->use_dht(mc.peer);
   // The torrent proper starts from the session's own path, with the peers
   // found while fetching. The session outlives the magnet actor: its
   // destructor waits for every torrent to stop.
@@ -440,6 +450,7 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   cfg.peer.max_pipeline = std::max(opts.max_pipeline, opts.min_pipeline);
   cfg.peer.initial_pipeline =
     std::clamp(opts.initial_pipeline, opts.min_pipeline, cfg.peer.max_pipeline);
+  if (allowed_peer_sources(meta.is_private).dht) use_dht(cfg.peer);
 
   std::vector<layout_file> files;
   for (auto& f : meta.files) {

@@ -74,9 +74,10 @@ def actorrent_finds_actorrent():
         out = sw.mkdir("out")
         trace = sw.path("strace.txt")
         link = f"magnet:?xt=urn:btih:{ih}&dn=dht.bin"
+        dht_port = swarm.free_port()
         argv = [strace, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", trace,
                 swarm.find_actorrent(), link, "-d", out, "--bind", "127.0.0.1", "-p", str(swarm.free_port()),
-                "--dht-port", str(swarm.free_port()), "--dht-bootstrap", router, "--stall-timeout", "20", "-v"]
+                "--dht-port", str(dht_port), "--dht-bootstrap", router, "--stall-timeout", "20", "-v"]
         log("run: " + " ".join(argv))
         r = swarm.run_measured(argv, 60, sw.log_dir, "dht-leecher")
         log("actorrent from a bare magnet link: " + describe(r))
@@ -85,6 +86,9 @@ def actorrent_finds_actorrent():
         problems = swarm.verify_files(os.path.join(out, "dht.bin"), path)
         check(not problems, "the downloaded file is wrong: " + "; ".join(problems))
         check(f"127.0.0.1:{seed_port}" in r.stderr, "the seeder's address never appears in the log")
+        # Both ends run a DHT: each told the other its node's port (PORT).
+        check(f"DHT: pinging 127.0.0.1:{dht_port} (a peer's PORT)" in seeder.stderr(),
+              "the seeder did not take the downloader's PORT message")
 
         text = open(trace).read()
         check("inet_addr(" in text, "the trace shows no datagram at all")
@@ -154,6 +158,8 @@ def libtorrent_finds_actorrent():
             problems = swarm.verify_files(os.path.join(out, "dht-lt.bin"), path)
             check(not problems, "libtorrent's file is wrong: " + "; ".join(problems))
             check("peer 127.0.0.2:" in seeder.stderr(), "libtorrent never connected to the actorrent seeder")
+            check(f"DHT: pinging 127.0.0.2:{pa} (a peer's PORT)" in seeder.stderr(),
+                  "libtorrent's PORT message did not reach the seeder's DHT")
             log("ok: libtorrent found the actorrent seeder through the DHT")
         finally:
             del a, b
