@@ -31,9 +31,8 @@ struct dht_config {
   std::chrono::seconds retry_interval{15};
 };
 
-/// The socket the actor will own, already bound (so the session knows its
-/// port and its error at once), and the actor. The socket's datagrams go to
-/// the actor from the moment it exists.
+/// The actor and the UDP port its socket is bound to. The socket is bound
+/// before the actor is spawned, so a port in use is an error of spawn_dht.
 struct dht_service {
   dht_actor actor;
   std::uint16_t port = 0;
