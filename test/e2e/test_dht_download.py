@@ -106,6 +106,28 @@ def actorrent_finds_actorrent():
         check(int(router.split(":")[1]) in ports, "the bootstrap node is not among the saved nodes")
         log(f"ok: found the seeder through the DHT; {len(nodes) // 26} nodes saved")
 
+        # A restart with that state file and no bootstrap node joins through
+        # the saved nodes (which hold the seeder's announce), and asks no
+        # public router: the state file has nodes.
+        out2 = sw.mkdir("out-restart")
+        trace2 = sw.path("strace-restart.txt")
+        argv = [strace, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o", trace2,
+                swarm.find_actorrent(), link, "-d", out2, "--bind", "127.0.0.1", "-p", str(swarm.free_port()),
+                "--dht-port", str(swarm.free_port()), "--dht-state", state, "--stall-timeout", "20", "-v"]
+        log("run: " + " ".join(argv))
+        r = swarm.run_measured(argv, 60, sw.log_dir, "dht-restart")
+        log("again from the saved DHT state alone: " + describe(r))
+        check_run_ok(r, "actorrent (magnet link, saved DHT state, no bootstrap node)")
+        check(not swarm.verify_files(os.path.join(out2, "dht.bin"), path), "the second download is wrong")
+        check(re.search(r"DHT: node [0-9a-f]{40} on UDP port \d+, [1-9]\d* saved nodes, 0 bootstrap nodes", r.stderr),
+              "the saved nodes were not used")
+        check(d[b"id"].hex() in r.stderr, "the saved node id was not used")
+        text = open(trace2).read()
+        bad = outside_loopback(text)
+        check(not bad, f"traffic left loopback on restart: {sorted(set(bad))}")
+        check("htons(53)" not in text, "a name was resolved on restart (a public router?)")
+        log("ok: the restart joined through the saved nodes")
+
 
 def lt_dht_session(ip, port):
     import libtorrent as lt
