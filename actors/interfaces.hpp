@@ -7,6 +7,7 @@
 //   peer_actor          one remote peer's wire state (choke/interest, requests in flight)
 //   magnet_actor        a magnet link's metadata phase, then the torrent it starts
 //   web_seed_actor      one web seed's range requests in progress (BEP 19)
+//   dht_actor           the session's DHT node (BEP 5): its routing table, socket and searches
 #pragma once
 
 #include "messages.hpp"
@@ -242,5 +243,26 @@ using peer_router_actor = caf::typed_actor<
   // While it runs, another torrent registering its info-hash is refused
   // (logged): the first keeps its peers.
   caf::reacts_to<register_atom, sha1_hash, incoming_peer_actor>>;
+
+/// The session's DHT node (BEP 5). Torrents and magnet links are put in
+/// its care by the session; the peers it finds go to them as a tracker's do.
+using dht_actor = caf::typed_actor<
+  // Find peers for this info-hash and announce that we accept connections
+  // on this port, now and every 15 minutes while the owner lives; the peers
+  // go to the owner as peers_atom. Asking again for the same info-hash
+  // replaces the owner (a magnet link's torrent takes its place).
+  caf::reacts_to<peers_atom, sha1_hash, std::uint16_t, tracker_owner_actor>,
+  // Stop searching for and announcing this info-hash.
+  caf::reacts_to<leave_atom, sha1_hash>,
+  // A datagram arrived on the DHT socket: sender's IPv4 address (a
+  // big-endian number), its port, the bytes.
+  caf::reacts_to<udp_atom, std::uint32_t, std::uint16_t, std::string>,
+  // A node may listen here (a bootstrap node, a peer's PORT message): ping
+  // it, so it joins the table when it answers.
+  caf::reacts_to<join_atom, peer_endpoint>,
+  // The DHT's timer: queries time out, lookups move on, searches recur.
+  caf::reacts_to<tick_atom>,
+  // Save the table (when there is a state file), close the socket, reply, exit.
+  caf::replies_to<stop_atom>::with<bool>>;
 
 } // namespace actorrent

@@ -54,6 +54,7 @@ struct peer_state {
 
   peer_key key = 0;
   std::unique_ptr<peer_link> conn;
+  std::function<void(const std::string&, std::uint16_t)> dht_node;  // a peer's PORT goes there
   peer_endpoint remote;
   piece_manager_actor pm;
   disk_writer_actor disk;
@@ -158,6 +159,7 @@ void act(peer_self self) {
       self->send(st.meta_owner, metadata_atom_v, st.key, p.piece, p.total_size, std::move(p.data));
     for (auto piece : a.metadata_rejects) self->send(st.meta_owner, reject_atom_v, st.key, piece);
   }
+  if (a.dht_node_port && st.dht_node) st.dht_node(st.remote.host, *a.dht_node_port);
   if (st.torrent) {
     if (a.remote_listen_port) self->send(st.torrent, pex_atom_v, st.key, *a.remote_listen_port);
     if (!a.pex_learned.empty()) self->send(st.torrent, pex_atom_v, st.key, std::move(a.pex_learned));
@@ -255,6 +257,7 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
   st.torrent = torrent;
   st.meta_owner = std::move(meta_owner);
   st.incoming = incoming;
+  st.dht_node = cfg.dht_node;
   st.proto.emplace(cfg, st.incoming, self->clock().now());
   // The extension handshake tells the peer its address as we see it.
   std::error_code ec;

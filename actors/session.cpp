@@ -1,5 +1,6 @@
 #include "actorrent/session.hpp"
 
+#include "dht_actor.hpp"
 #include "file_selection.hpp"
 #include "file_storage.hpp"
 #include "listener.hpp"
@@ -8,6 +9,7 @@
 #include "messages.hpp"
 #include "net_service.hpp"
 #include "peer_router_actor.hpp"
+#include "peer_sources.hpp"
 #include "resume_data.hpp"
 #include "torrent_actor.hpp"
 
@@ -60,6 +62,9 @@ struct session::impl {
   std::shared_ptr<rate_limiter> up_limit;
   std::shared_ptr<connection_budget> connections;
   std::shared_ptr<encryption_keys> keys = std::make_shared<encryption_keys>();
+  dht_actor dht;
+  std::uint16_t dht_port = 0;
+  error dht_error;
 
   impl(caf::actor_system& s, session_options o)
     : sys(s),
@@ -84,7 +89,50 @@ struct session::impl {
   error reserve(const sha1_hash& hash, const std::string& name);
   /// Makes the registry forget `handle` once its actor exits.
   void forget_on_exit(const torrent_handle& handle);
+  /// Starts the DHT when the options ask for it (dht_error says why not).
+  void start_dht();
+  /// Connections made with `pc` speak of our DHT (BEP 5: the handshake
+  /// bit, PORT both ways); nothing without a DHT.
+  void use_dht(peer_config& pc) {
+    if (!dht) return;
+    pc.dht_port = dht_port;
+    pc.dht_node = [d = dht](const std::string& host, std::uint16_t port) {
+      caf::anon_send(d, join_atom_v, peer_endpoint{host, port});
+    };
+  }
+  /// Puts `owner` in the DHT's care for `info_hash` (nothing without a DHT).
+  void find_through_dht(const sha1_hash& info_hash, std::uint16_t port, tracker_owner_actor owner);
 };
+
+void session::impl::start_dht() {
+  if (!opts.dht.enabled) return;
+  dht_config dc;
+  for (const auto& text : opts.dht.bootstrap) {
+    auto ep = parse_endpoint(text);
+    if (!ep) {
+      dht_error = error{errc::invalid_argument, "DHT bootstrap node " + text + ": " + ep.err().message};
+      return;
+    }
+    dc.bootstrap.push_back(*ep);
+  }
+  if (opts.dht.public_routers)
+    dc.fallback = {{"router.bittorrent.com", 6881}, {"dht.transmissionbt.com", 6881}, {"router.utorrent.com", 6881}};
+  dc.state_file = opts.dht.state_file;
+  // IPv4 only: an IPv6 listening address leaves the DHT on every IPv4 one.
+  auto bind = opts.bind_address.find(':') == std::string::npos ? opts.bind_address : std::string("0.0.0.0");
+  auto d = spawn_dht(sys, net, bind, opts.dht.port, std::move(dc));
+  if (!d) {
+    dht_error = d.err();
+    ACTORRENT_LOG(warning, dht_error.to_string());
+    return;
+  }
+  dht = d->actor;
+  dht_port = d->port;
+}
+
+void session::impl::find_through_dht(const sha1_hash& info_hash, std::uint16_t port, tracker_owner_actor owner) {
+  if (dht) caf::anon_send(dht, peers_atom_v, info_hash, port, std::move(owner));
+}
 
 error session::impl::reserve(const sha1_hash& hash, const std::string& name) {
   std::lock_guard<std::mutex> guard(registry->mutex);
@@ -147,6 +195,7 @@ caf::actor_system& session::system() noexcept { return impl_->sys; }
 
 void session::init(caf::actor_system& sys, session_options opts) {
   impl_ = std::make_unique<impl>(sys, std::move(opts));
+  impl_->start_dht();
   if (!impl_->opts.listen) return;
   impl_->router = spawn_peer_router(sys, impl_->keys);
   auto router = impl_->router;
@@ -209,6 +258,10 @@ void session::set_rate_limits(std::uint64_t max_download_rate, std::uint64_t max
 
 const error& session::listen_error() const noexcept { return impl_->listen_error; }
 
+std::uint16_t session::dht_port() const noexcept { return impl_->dht_port; }
+
+const error& session::dht_error() const noexcept { return impl_->dht_error; }
+
 std::uint16_t session::listen_port() const noexcept {
   return impl_->acceptor ? impl_->acceptor->port() : 0;
 }
@@ -236,6 +289,13 @@ session::~session() {
   while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
     self->receive([&](caf::down_msg&) { --alive; }, [](const torrent_status&) {},
                   caf::after(std::chrono::milliseconds(100)) >> [] {});
+  }
+  if (impl_->dht) {
+    // Saves the table; bounded like the rest.
+    self->request(impl_->dht, std::chrono::seconds(10), stop_atom_v)
+      .receive([](bool) {}, [](const caf::error& e) {
+        ACTORRENT_LOG(warning, "DHT: stop: " << caf::to_string(e));
+      });
   }
   if (impl_->router) {
     self->monitor(impl_->router);
@@ -316,6 +376,7 @@ result<torrent_handle> session::add_magnet(std::string_view uri, const add_torre
   mc.download_dir = params.download_dir;
   mc.status_updates = impl_->opts.status_updates;
   mc.encryption = params.encryption.value_or(impl_->opts.encryption);
+  impl_->use_dht(mc.peer);
   // The torrent proper starts from the session's own path, with the peers
   // found while fetching. The session outlives the magnet actor: its
   // destructor waits for every torrent to stop.
@@ -327,7 +388,11 @@ result<torrent_handle> session::add_magnet(std::string_view uri, const add_torre
     if (!t) return t.err();
     return t->control();
   };
+  // A link that names neither trackers nor peers has only the DHT to find
+  // the metadata's holders.
+  bool through_dht = link->trackers.empty() && mc.peers.empty();
   auto actor = spawn_magnet(impl_->sys, impl_->net, std::move(mc), std::move(listeners));
+  if (through_dht) impl_->find_through_dht(link->info_hash, port, caf::actor_cast<tracker_owner_actor>(actor));
   torrent_handle handle{caf::actor_cast<torrent_control>(actor), link->info_hash, name};
   {
     std::lock_guard<std::mutex> guard(registry->mutex);
@@ -390,6 +455,7 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   cfg.peer.max_pipeline = std::max(opts.max_pipeline, opts.min_pipeline);
   cfg.peer.initial_pipeline =
     std::clamp(opts.initial_pipeline, opts.min_pipeline, cfg.peer.max_pipeline);
+  if (allowed_peer_sources(meta.is_private).dht) use_dht(cfg.peer);
 
   std::vector<layout_file> files;
   for (auto& f : meta.files) {
@@ -417,6 +483,11 @@ result<torrent_handle> session::impl::spawn(const metainfo& meta, const add_torr
   auto meta_ptr = std::make_shared<const metainfo>(meta);
   auto handle = spawn_torrent(sys, net, meta_ptr, std::move(cfg), std::move(store),
                               std::move(listeners), router);
+  if (allowed_peer_sources(meta.is_private).dht)
+    find_through_dht(meta.info_hash, port, caf::actor_cast<tracker_owner_actor>(handle));
+  else if (dht)
+    // A magnet link's torrent that turned out private: the link's search ends.
+    caf::anon_send(dht, leave_atom_v, meta.info_hash);
   return torrent_handle{handle, meta.info_hash, meta.name};
 }
 

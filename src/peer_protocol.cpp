@@ -32,6 +32,7 @@ void peer_protocol::actions::clear() {
   pex_due = false;
   pex_learned.clear();
   remote_listen_port.reset();
+  dht_node_port.reset();
   // `close` stays: a connection that must close is closing for good.
 }
 
@@ -67,6 +68,7 @@ void peer_protocol::on_connected(time_point now) {
   hs.reserved[5] |= 0x10;  // BEP 10: we speak the extension protocol
   // A connection that only fetches metadata has no pieces to speak of.
   if (!cfg_.metadata_only) hs.reserved[fast_extension_byte] |= fast_extension_bit;
+  if (cfg_.dht_port != 0) hs.reserved[7] |= 0x01;  // BEP 5: we run a DHT node
   wire::append_handshake(act_.send, hs);
   last_sent_ = now;
 }
@@ -106,6 +108,7 @@ void peer_protocol::on_handshake(const wire::handshake& hs, time_point now) {
   act_.joined = !cfg_.metadata_only;
   // BEP 10: the extension handshake follows the handshake at once.
   if (peer_extensions_) send_extension_handshake(now);
+  if (cfg_.dht_port != 0 && (hs.reserved[7] & 0x01) != 0) send(wire::port{cfg_.dht_port}, now);
 }
 
 // -- the extension protocol (BEP 10) and metadata (BEP 9) ---------------------
@@ -287,6 +290,11 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
                            || std::is_same_v<T, wire::reject_request>
                            || std::is_same_v<T, wire::allowed_fast>) {
         on_fast_message(msg, now);
+      } else if constexpr (std::is_same_v<T, wire::port>) {
+        if (cfg_.dht_port != 0 && m.port != 0 && !port_taken_) {
+          port_taken_ = true;
+          act_.dht_node_port = m.port;
+        }
       } else if (cfg_.metadata_only) {
         // Without metadata there are no pieces to speak of: the peer's
         // bitfield, HAVEs and requests wait for the torrent's connections.
@@ -329,7 +337,7 @@ void peer_protocol::on_message(const wire::message& msg, time_point now, std::si
       } else if constexpr (std::is_same_v<T, wire::cancel>) {
         on_remote_cancel(m, now);
       } else {
-        // keep-alive, port, unknown (extension messages): nothing to do.
+        // keep-alive, unknown (extension messages): nothing to do.
       }
     },
     msg);

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +95,11 @@ struct peer_config {
   /// torrents (BEP 27) and for connections that only fetch metadata.
   bool pex = true;
   pex_config pex_timing;
+  /// Our DHT's UDP port (BEP 5): the handshake's DHT bit is set and PORT
+  /// sent to peers that set theirs; 0: no DHT for this torrent.
+  std::uint16_t dht_port = 0;
+  /// Where the peer actor passes a peer's PORT (its host, the port).
+  std::function<void(const std::string&, std::uint16_t)> dht_node;
 };
 
 class peer_protocol {
@@ -136,6 +142,7 @@ public:
     bool pex_due = false;                                ///< ask the torrent for its peers: on_pex_peers
     std::vector<peer_endpoint> pex_learned;              ///< addresses the peer told us of (PEX)
     std::optional<std::uint16_t> remote_listen_port;     ///< the port the peer listens on (its extension handshake)
+    std::optional<std::uint16_t> dht_node_port;          ///< the peer's PORT: a DHT node may listen there
     std::optional<error> close;                          ///< end the connection, for this reason
 
     void clear();
@@ -284,6 +291,7 @@ private:
 
   // Extensions.
   bool peer_extensions_ = false;       // the remote's handshake has the BEP 10 bit
+  bool port_taken_ = false;            // one PORT per connection reaches the DHT
   bool peer_ext_handshake_ = false;    // its extension handshake arrived
   std::uint8_t peer_metadata_id_ = 0;  // its id for ut_metadata
   std::string peer_client_;

@@ -127,3 +127,22 @@ TEST_CASE("--encryption prefer|require|off") {
   CHECK_FALSE(parse({"x.torrent", "--encryption", "on"}));
   CHECK_FALSE(parse({"x.torrent", "--encryption"}));
 }
+
+TEST_CASE("DHT options: on by default, --no-dht, port, bootstrap nodes, state file") {
+  auto d = parse({"x.torrent"});
+  REQUIRE(d.has_value());
+  CHECK(d->dht);
+  CHECK(d->dht_port == -1);
+  CHECK(d->dht_bootstrap.empty());
+  CHECK(d->dht_state.empty());
+  CHECK_FALSE(parse({"x.torrent", "--no-dht"})->dht);
+  auto o = parse({"x.torrent", "--dht-port", "0", "--dht-bootstrap", "127.0.0.2:6881", "--dht-bootstrap",
+                  "router.example:6881", "--dht-state", "s.dat"});
+  REQUIRE(o.has_value());
+  CHECK(o->dht_port == 0);
+  CHECK(o->dht_bootstrap == std::vector<std::string>{"127.0.0.2:6881", "router.example:6881"});
+  CHECK(o->dht_state == "s.dat");
+  CHECK(refusal({"x.torrent", "--dht-port", "70000"}).find("--dht-port") != std::string::npos);
+  CHECK(refusal({"x.torrent", "--dht-bootstrap", "nohost"}).find("--dht-bootstrap") != std::string::npos);
+  CHECK(refusal({"x.torrent", "--dht-bootstrap", "h:0"}).find("--dht-bootstrap") != std::string::npos);
+}

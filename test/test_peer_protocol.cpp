@@ -422,3 +422,57 @@ TEST_CASE("idle peers are dropped, quiet links get keep-alives, two seeds part")
   CHECK(s.pending().close->message == "both sides are seeds");
   CHECK_FALSE(s.pending().bitfield);  // nothing more to ask about
 }
+
+TEST_CASE("DHT (BEP 5): the handshake bit, PORT to peers that set theirs, their PORT taken once") {
+  auto cfg = config();
+  cfg.dht_port = 6999;
+  peer_protocol out(cfg, false, t0);
+  out.on_connected(t0);
+  auto hs = wire::decode_handshake(std::span<const std::uint8_t>(out.pending().send).first(wire::handshake_size));
+  REQUIRE(hs.has_value());
+  CHECK((hs->reserved[7] & 0x01) != 0);
+  out.pending().clear();
+  auto theirs = their_handshake(cfg);
+  theirs.reserved[7] |= 0x01;
+  out.on_handshake(theirs, t0);
+  auto& bytes = out.pending().send;
+  wire::decoder d({}, false);
+  d.feed(bytes);
+  bool port_sent = false;
+  for (;;) {
+    auto m = d.next();
+    REQUIRE(m.has_value());
+    if (!m->has_value()) break;
+    if (auto* p = std::get_if<wire::port>(&std::get<wire::message>(**m))) port_sent = p->port == 6999;
+  }
+  CHECK(port_sent);
+  out.pending().clear();
+  out.on_message(wire::port{7001}, t0, 0);
+  CHECK(out.pending().dht_node_port == std::optional<std::uint16_t>{7001});
+  out.pending().clear();
+  out.on_message(wire::port{7002}, t0, 0);  // one per connection
+  CHECK_FALSE(out.pending().dht_node_port.has_value());
+
+  // A peer without the bit gets no PORT.
+  peer_protocol quiet(cfg, false, t0);
+  quiet.on_connected(t0);
+  quiet.pending().clear();
+  quiet.on_handshake(their_handshake(cfg), t0);
+  auto quiet_sent = sent(quiet);
+  CHECK(std::find(quiet_sent.begin(), quiet_sent.end(), "port") == quiet_sent.end());
+
+  // Without a DHT: no bit, no PORT, theirs ignored.
+  auto plain = config();
+  peer_protocol none(plain, false, t0);
+  none.on_connected(t0);
+  auto hs2 = wire::decode_handshake(std::span<const std::uint8_t>(none.pending().send).first(wire::handshake_size));
+  REQUIRE(hs2.has_value());
+  CHECK((hs2->reserved[7] & 0x01) == 0);
+  none.pending().clear();
+  none.on_handshake(theirs, t0);
+  auto names = sent(none);
+  CHECK(std::find(names.begin(), names.end(), "port") == names.end());
+  none.pending().clear();
+  none.on_message(wire::port{7001}, t0, 0);
+  CHECK_FALSE(none.pending().dht_node_port.has_value());
+}

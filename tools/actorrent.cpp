@@ -327,7 +327,22 @@ int download(const cli::options& opts) {
     sopts.status_updates = true;
     sopts.udp_tracker_timeout = std::chrono::milliseconds(opts.udp_tracker_timeout);
     sopts.udp_tracker_retransmits = static_cast<unsigned>(opts.udp_tracker_retries);
+    if (opts.dht) {
+      sopts.dht.enabled = true;
+      sopts.dht.port = static_cast<std::uint16_t>(opts.dht_port >= 0 ? opts.dht_port : opts.port);
+      sopts.dht.bootstrap = opts.dht_bootstrap;
+      sopts.dht.state_file = opts.dht_state.empty()
+                               ? std::filesystem::path(opts.dir) / ".actorrent" / "dht.dat"
+                               : std::filesystem::path(opts.dht_state);
+      // The public routers only when the user named no node; the state
+      // file's nodes, when there are any, make them unneeded too.
+      sopts.dht.public_routers = opts.dht_bootstrap.empty();
+    }
     session ses{sys, sopts};
+    if (ses.dht_error())
+      std::cerr << "actorrent: warning: " << ses.dht_error().message << " (running without the DHT)\n";
+    else if (ses.dht_port() != 0 && opts.verbosity > 0)
+      std::cerr << "actorrent: DHT on UDP port " << ses.dht_port() << "\n";
     if (ses.listen_error()) {
       if (opts.cmd == cli::command::seed) {
         std::cerr << "actorrent: " << ses.listen_error().message << "\n";

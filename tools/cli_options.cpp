@@ -80,6 +80,15 @@ const char* usage() {
          "                            prefer (default: both accepted; outgoing tries\n"
          "                            plaintext, then encrypted if the peer hangs up),\n"
          "                            require (encrypted only), off (plaintext only)\n"
+         "      --no-dht              do not use the DHT (BEP 5) to find peers\n"
+         "      --dht-port PORT       UDP port of the DHT (default: the --port number; 0: any)\n"
+         "      --dht-bootstrap HOST:PORT\n"
+         "                            join the DHT through this node (repeatable); without\n"
+         "                            one, and without nodes saved by an earlier run, the\n"
+         "                            public routers router.bittorrent.com,\n"
+         "                            dht.transmissionbt.com and router.utorrent.com are used\n"
+         "      --dht-state FILE      where the DHT's node id and good nodes are kept across\n"
+         "                            runs (default DIR/.actorrent/dht.dat)\n"
          "      --seed                keep seeding after the download completes\n"
          "      --seed-time SEC       stop seeding after SEC seconds\n"
          "      --seed-ratio R        stop seeding once R x the torrent's size was uploaded\n"
@@ -222,6 +231,32 @@ result<options> parse(int argc, char** argv) {
         return error{errc::invalid_argument,
                      "bad --encryption: " + std::string(*v) + " (prefer, require or off)"};
       o.encryption = *p;
+    } else if (a == "--no-dht") {
+      mark_download(a);
+      o.dht = false;
+    } else if (a == "--dht-port") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      unsigned port = 0;
+      if (!parse_number(*v, port) || port > 65535)
+        return error{errc::invalid_argument, "bad --dht-port: " + std::string(*v)};
+      o.dht_port = static_cast<int>(port);
+    } else if (a == "--dht-bootstrap") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      auto colon = v->rfind(':');
+      unsigned port = 0;
+      if (colon == std::string_view::npos || colon == 0 || !parse_number(v->substr(colon + 1), port) ||
+          port == 0 || port > 65535)
+        return error{errc::invalid_argument, "bad --dht-bootstrap: " + std::string(*v) + " (HOST:PORT)"};
+      o.dht_bootstrap.emplace_back(*v);
+    } else if (a == "--dht-state") {
+      mark_download(a);
+      auto v = need_value(i, a);
+      if (!v) return v.err();
+      o.dht_state = std::string(*v);
     } else if (a == "--seed-time") {
       mark_download(a);
       auto v = need_value(i, a);

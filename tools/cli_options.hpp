@@ -22,6 +22,10 @@ struct options {
   std::uint16_t port = 6881;
   std::string bind = "0.0.0.0";
   encryption_policy encryption = encryption_policy::prefer;  // --encryption
+  bool dht = true;                        // --no-dht turns it off
+  int dht_port = -1;                      // --dht-port; -1: the same number as --port
+  std::vector<std::string> dht_bootstrap; // --dht-bootstrap HOST:PORT
+  std::string dht_state;                  // --dht-state FILE; empty: DIR/.actorrent/dht.dat
   bool seed = false;
   int seed_time = -1;              // seconds; -1: no limit
   double seed_ratio = -1;          // -1: no limit

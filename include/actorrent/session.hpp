@@ -39,6 +39,27 @@
 
 namespace actorrent {
 
+/// The session's DHT node (BEP 5, IPv4). It finds peers for every torrent
+/// that is not private, announces them every 15 minutes, and fetches the
+/// metadata of magnet links that name neither trackers nor peers.
+struct dht_settings {
+  /// Off unless the host opts in: a DHT talks to nodes all over the Internet.
+  bool enabled = false;
+  /// UDP port, on session_options::bind_address when that is IPv4 (else on
+  /// every IPv4 address); 0 picks a free one (see session::dht_port()).
+  std::uint16_t port = 6881;
+  /// "host:port" nodes to join through (names are resolved).
+  std::vector<std::string> bootstrap;
+  /// Where the node id and the good nodes are kept across runs (loaded at
+  /// start, saved at stop); empty: nowhere. With saved nodes no bootstrap
+  /// node is needed.
+  std::filesystem::path state_file;
+  /// When no bootstrap node is given and the state file has no nodes, join
+  /// through the well-known public routers (router.bittorrent.com,
+  /// dht.transmissionbt.com, router.utorrent.com, port 6881).
+  bool public_routers = false;
+};
+
 struct session_options {
   /// Where incoming peers connect; announced to trackers. Port 0 picks a
   /// free one.
@@ -73,6 +94,8 @@ struct session_options {
   /// actorrent/encryption.hpp); add_torrent_params::encryption may narrow
   /// a torrent's outgoing connections.
   encryption_policy encryption = encryption_policy::prefer;
+  /// The DHT (off by default).
+  dht_settings dht;
 };
 
 struct add_torrent_params {
@@ -223,6 +246,10 @@ public:
 
   /// The port incoming peers connect to (0 when not listening).
   std::uint16_t listen_port() const noexcept;
+  /// The DHT's UDP port (0: no DHT runs).
+  std::uint16_t dht_port() const noexcept;
+  /// Why the DHT does not run although asked for (empty when it runs).
+  const error& dht_error() const noexcept;
 
   /// The session-wide rate limits in bytes per second (0: unlimited), for
   /// every connection of every torrent from now on.

@@ -48,7 +48,8 @@ def disk_full(sw, exe):
                                                 announce="http://127.0.0.1:1/announce")
     seeder = sw.start_lt_seeder(torrent, save)
     out = sw.mkdir("out-full")
-    argv = [exe, torrent, "-d", out, "-a", f"127.0.0.1:{seeder}", "--bind", "127.0.0.1", "-p", "0"]
+    argv = [exe, torrent, "-d", out, "-a", f"127.0.0.1:{seeder}", "--bind", "127.0.0.1", "-p", "0",
+            "--no-dht"]
     limit = 5 * MiB + 12345  # the file can grow to about 5 MiB, then writes fail
     rc, so, se, secs = run(argv, 60, limit_fsize=limit)
     log(f"full disk: rc={rc} in {secs:.1f}s; stderr: {se.strip()[-300:]}")
@@ -82,7 +83,7 @@ def stalled(sw, exe):
     out = sw.mkdir("out-stall")
     rc, so, se, secs = run([exe, torrent, "-d", out, "-a", f"127.0.0.1:{refuse}",
                             "-a", f"127.0.0.1:{silent}", "--stall-timeout", "4",
-                            "--bind", "127.0.0.1", "-p", "0"], 60)
+                            "--bind", "127.0.0.1", "-p", "0", "--no-dht"], 60)
     log(f"no usable peer: rc={rc} in {secs:.1f}s; stderr: {se.strip()[-200:]}")
     check(rc == 3, f"expected exit 3 when no data arrives, got {rc}")
     check("no data for 4 s" in se, "the message does not say why it gave up")
@@ -96,11 +97,11 @@ def bad_input(sw, exe):
     with open(garbage, "wb") as f:
         f.write(b"d8:announce5:hello4:infoi3ee")
     out = sw.mkdir("out-bad")
-    rc, so, se, _ = run([exe, garbage, "-d", out], 20)
+    rc, so, se, _ = run([exe, garbage, "-d", out, "--no-dht"], 20)
     log(f"garbage torrent: rc={rc}; stderr: {se.strip()}")
     check(rc == 1 and "garbage.torrent" in se, "a broken torrent file is not reported as such")
     missing = sw.path("does-not-exist.torrent")
-    rc, so, se, _ = run([exe, missing, "-d", out], 20)
+    rc, so, se, _ = run([exe, missing, "-d", out, "--no-dht"], 20)
     log(f"missing torrent: rc={rc}; stderr: {se.strip()}")
     check(rc == 1 and "does-not-exist.torrent" in se, "a missing torrent file is not reported")
     # The download directory lies below a regular file: it cannot exist.
@@ -108,7 +109,7 @@ def bad_input(sw, exe):
     blocker = sw.path("a-file")
     open(blocker, "w").close()
     rc, so, se, _ = run([exe, torrent, "-d", os.path.join(blocker, "sub"), "--bind", "127.0.0.1",
-                         "-p", "0"], 20)
+                         "-p", "0", "--no-dht"], 20)
     log(f"unusable directory: rc={rc}; stderr: {se.strip()}")
     check(rc == 1 and "a-file" in se, "an unusable download directory is not reported")
 
@@ -120,7 +121,7 @@ def symlink_escape(sw, exe):
 
     def download(out):
         return run([exe, torrent, "-d", out, "-a", f"127.0.0.1:{seeder}", "--bind", "127.0.0.1",
-                    "-p", "0"], 90)
+                    "-p", "0", "--no-dht"], 90)
 
     def nothing_outside(what):
         found = [os.path.join(d, f) for d, _, fs in os.walk(outside) for f in fs + _]

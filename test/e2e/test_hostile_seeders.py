@@ -38,7 +38,7 @@ RSS_BOUND_MIB = 64.0
 def run(sw, torrent, content, peers, tag):
     out = sw.mkdir(tag)
     argv = [swarm.find_actorrent(), torrent, "-d", out, "--bind", "127.0.0.1",
-            "-p", str(swarm.free_port()), "-v"]
+            "-p", str(swarm.free_port()), "--no-dht", "-v"]
     for p in peers:
         argv += ["-a", p]
     r, peak = sw.run_peak_rss(argv, 120, tag)

@@ -87,7 +87,7 @@ def main():
                 f.write(mode + "\n")
             out = sw.mkdir("out-" + mode.replace(" ", "-"))
             since = time.time()
-            argv = [exe, torrent, "-d", out, "--bind", "127.0.0.1", "-p", "0"]
+            argv = [exe, torrent, "-d", out, "--bind", "127.0.0.1", "-p", "0", "--no-dht"]
             r, peak = sw.run_peak_rss(argv, 90, "actorrent-" + mode.replace(" ", "-"))
             figures.append((mode, peak, r.wall))
             log(f"{mode}: exit {r.returncode} in {r.wall:.1f} s, peak RSS {peak:.1f} MiB")
@@ -114,7 +114,7 @@ def main():
             f.write("html500\n")
         out = sw.mkdir("out-only")
         since = time.time()
-        argv = [exe, only, "-d", out, "--bind", "127.0.0.1", "-p", "0", "-a",
+        argv = [exe, only, "-d", out, "--bind", "127.0.0.1", "-p", "0", "--no-dht", "-a",
                 f"127.0.0.1:{seeder}", "--seed", "--seed-time", "22", "-v"]
         r, peak = sw.run_peak_rss(argv, 90, "actorrent-only")
         log(f"hostile tracker only, -a seeder: exit {r.returncode} in {r.wall:.1f} s, "

@@ -89,7 +89,7 @@ def main():
 
         def download(tag, torrent_file, extra, timeout=60):
             out = sw.mkdir("out-" + tag)
-            argv = [exe, torrent_file, "-d", out, "--bind", "127.0.0.1", "-p", "0"] + extra
+            argv = [exe, torrent_file, "-d", out, "--bind", "127.0.0.1", "-p", "0", "--no-dht"] + extra
             r, peak = sw.run_peak_rss(argv, timeout, "actorrent-" + tag)
             log(f"{tag}: exit {r.returncode} in {r.wall:.1f} s, peak RSS {peak:.1f} MiB; "
                 f"stderr: {swarm.tail(r.stderr, 4)}")

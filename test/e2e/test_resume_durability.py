@@ -168,7 +168,7 @@ def main():
         trace = sw.path("strace.txt")
         argv = [strace, "-f", "-qq", "-y", "--seccomp-bpf", "-e", "trace=" + SYSCALLS,
                 "-o", trace, swarm.find_actorrent(), torrent, "-d", out, "-a", f"127.0.0.1:{port}",
-                "--bind", "127.0.0.1", "-p", str(swarm.free_port())]
+                "--bind", "127.0.0.1", "-p", str(swarm.free_port()), "--no-dht"]
         log("run: " + " ".join(argv))
         r = swarm.run_measured(argv, 120, sw.log_dir, "traced")
         log(f"traced download: {describe(r)}")

@@ -78,7 +78,7 @@ def main() -> int:
         dest = sw.mkdir("out")
         argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
                 args.actorrent, torrent, "-d", dest, "--bind", "127.0.0.1",
-                "-p", str(swarm.free_port()), "-a", f"127.0.0.1:{port}"]
+                "-p", str(swarm.free_port()), "--no-dht", "-a", f"127.0.0.1:{port}"]
         log("run: " + " ".join(argv))
         r = swarm.run_measured(argv, args.timeout, sw.log_dir, "callgrind")
         got = os.path.join(dest, name)

@@ -82,7 +82,7 @@ def main() -> int:
         for run in range(args.runs):
             shutil.rmtree(os.path.join(content, ".actorrent"), ignore_errors=True)
             argv = [args.actorrent, torrent, "-d", content, "--bind", "127.0.0.1",
-                    "-p", str(swarm.free_port())]
+                    "-p", str(swarm.free_port()), "--no-dht"]
             if args.fifo:
                 argv = ["chrt", "-f", "10"] + argv
             m = swarm.run_measured(argv, args.timeout, sw.log_dir, f"recheck-{run}")

@@ -29,9 +29,9 @@ def main() -> int:
         sw.start_opentracker([ih], port=port)
         sw.start_lt_seeder(torrent, content)
         out = sw.mkdir("download")
-        print(f"$ actorrent {os.path.basename(torrent)} -d {out}", flush=True)
+        print(f"$ actorrent {os.path.basename(torrent)} -d {out} --no-dht", flush=True)
         # The user sees actorrent's own output; the run is bounded.
-        rc = subprocess.run([exe, torrent, "-d", out], timeout=300).returncode
+        rc = subprocess.run([exe, torrent, "-d", out, "--no-dht"], timeout=300).returncode
         if rc != 0:
             print(f"demo: actorrent exited with {rc}", file=sys.stderr)
             return 1

@@ -190,6 +190,8 @@ def main() -> int:
     ap.add_argument("--seed-ratio", type=float)
     ap.add_argument("--stall-timeout", type=float, default=120)
     ap.add_argument("-v", dest="verbose", action="store_true")
+    # Its libtorrent session never runs a DHT: accepted for actorrent's sake.
+    ap.add_argument("--no-dht", action="store_true")
     args = ap.parse_args(argv)
     args.command = command
     if not os.path.isfile(args.torrent):

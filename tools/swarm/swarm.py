@@ -1083,15 +1083,19 @@ class Swarm:
     def start_actorrent(self, torrent: str, out_dir: str, peers: Sequence = (),
                         extra_args: Sequence[str] = (), port: int | None = None,
                         seed_cmd: bool = False, binary: str | None = None,
-                        what: str = "actorrent") -> Background:
+                        what: str = "actorrent", dht: bool = False) -> Background:
         """Start actorrent listening on 127.0.0.1:port (a free one by default) and
         return at once; `seed_cmd` runs `actorrent seed ...`.  The handle gives the
         output, signals by PID, and the exit status and rusage once it exits;
-        the swarm stops it on exit if the test did not."""
+        the swarm stops it on exit if the test did not.  The DHT is off unless
+        `dht` (then extra_args must name loopback --dht-bootstrap nodes: without
+        them the public routers would be asked)."""
         exe = binary or find_actorrent()
         port = port or free_port()
         argv = [exe] + (["seed"] if seed_cmd else []) + [torrent, "-d", out_dir,
                                                          "--bind", "127.0.0.1", "-p", str(port)]
+        if not dht:
+            argv.append("--no-dht")
         for p in peers:
             argv += ["-a", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         argv += list(extra_args)
@@ -1104,12 +1108,12 @@ class Swarm:
 
     def start_actorrent_seeder(self, torrent: str, content_dir: str, port: int | None = None,
                                extra_args: Sequence[str] = (), binary: str | None = None,
-                               timeout: float = 120) -> int:
+                               timeout: float = 120, dht: bool = False) -> int:
         """`actorrent seed` on data already in content_dir; return its port once it
         has checked the data (its 'checked' line) and accepts connections.
         actorrent_at(port) gives the handle."""
         h = self.start_actorrent(torrent, content_dir, extra_args=extra_args, port=port,
-                                 seed_cmd=True, binary=binary, what="actorrent-seed")
+                                 seed_cmd=True, binary=binary, what="actorrent-seed", dht=dht)
 
         def ready():
             if not h.running():
@@ -1166,10 +1170,13 @@ class Swarm:
 
     def run_actorrent(self, torrent: str, out_dir: str, peers: Sequence = (),
                       extra_args: Sequence[str] = (), timeout: float = 120,
-                      binary: str | None = None) -> RunResult:
+                      binary: str | None = None, dht: bool = False) -> RunResult:
+        """The DHT is off unless `dht` (see start_actorrent)."""
         exe = binary or find_actorrent()
         # Listen on loopback only, on a port of our own (never the default 6881).
         argv = [exe, torrent, "-d", out_dir, "--bind", "127.0.0.1", "-p", str(free_port())]
+        if not dht:
+            argv.append("--no-dht")
         for p in peers:
             argv += ["-a", p if isinstance(p, str) else f"127.0.0.1:{p}"]
         argv += list(extra_args)
