@@ -7,11 +7,10 @@ libtorrent downloader (DHT, LSD, UPnP and NAT-PMP off) is given only the
 seeder's address.  The leecher's address can reach libtorrent only through
 the seeder's ut_pex message: libtorrent must report a connection to the
 leecher that it files under peers learned from PEX (within 20 s; the first
-message goes out 3 s after the handshakes).  That is a connection to the
-leecher's listening port, or the leecher's own connection to libtorrent
-(it learns of libtorrent from the seeder's PEX too) when libtorrent matched
-it to the address PEX gave it; on 127.0.0.1 every peer but the seeder is
-the leecher.  Without PEX from actorrent libtorrent has no such peer."""
+message goes out 3 s after the handshakes).  libtorrent starts after the
+seeder's first PEX message to the leecher, so the leecher does not hear of
+libtorrent (and dial it) before libtorrent dials the leecher.  Without
+PEX from actorrent libtorrent has no such peer."""
 
 import os
 import signal
@@ -39,9 +38,17 @@ def main():
         seeder = sw.actorrent_at(seed_port)
         a_out = sw.mkdir("leecher")
         leecher = sw.start_actorrent(torrent, a_out, peers=[seed_port],
-                                     what="leecher")
-        # The seeder names only peers whose handshakes are done.
-        time.sleep(0.5)
+                                     extra_args=["--seed"], what="leecher")
+        # libtorrent comes after the seeder's first PEX message to the leecher
+        # (3 s after their handshakes), so the next one, which would name
+        # libtorrent, is a minute away: the leecher cannot dial libtorrent
+        # first and be filed as an incoming peer.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and leecher.running() and "peers 1/" not in leecher.stdout():
+            time.sleep(0.1)
+        check("peers 1/" in leecher.stdout(), "the leecher did not connect to the seeder:\n"
+              + swarm.tail(leecher.stdout() + leecher.stderr()))
+        time.sleep(3.5)
 
         lt_out = sw.mkdir("libtorrent")
         lt = sw.start_lt_download(torrent, lt_out, peers=[seed_port], timeout=TIMEOUT,
