@@ -384,6 +384,11 @@ result<torrent_handle> session::add_magnet(std::string_view uri, const add_torre
                const metainfo& meta, std::vector<peer_endpoint> peers) -> result<torrent_control> {
     auto p = params;
     p.peers.clear();
+    if (p.choose_files) {
+      auto chosen = p.choose_files(meta);
+      if (!chosen) return chosen.err();
+      p.file_priorities = std::move(*chosen);
+    }
     auto t = impl->spawn(meta, p, listeners, port, std::move(peers));
     if (!t) return t.err();
     return t->control();

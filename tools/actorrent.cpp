@@ -284,12 +284,9 @@ int download(const cli::options& opts) {
     items.push_back(std::move(*it));
   }
   std::vector<std::uint8_t> selection;
-  if (!opts.only.empty() || !opts.skip.empty()) {
-    if (!items.front().meta) {
-      std::cerr << "actorrent: --only and --skip need a .torrent file (a magnet link's files "
-                   "are unknown until its metadata arrives)\n";
-      return exit_usage;
-    }
+  // A magnet link's files are known once its metadata arrives: the
+  // selection is made then (see choose_files below).
+  if ((!opts.only.empty() || !opts.skip.empty()) && items.front().meta) {
     auto prio = cli::select_files(*items.front().meta, opts.only, opts.skip);
     if (!prio) {
       std::cerr << "actorrent: " << prio.err().message << "\n";
@@ -378,6 +375,10 @@ int download(const cli::options& opts) {
     params.max_metadata_size = opts.max_metadata_size;
     params.sequential = opts.sequential;
     params.file_priorities = selection;
+    if ((!opts.only.empty() || !opts.skip.empty()) && items.front().link)
+      params.choose_files = [only = opts.only, skip = opts.skip](const metainfo& meta) {
+        return cli::select_files(meta, only, skip);
+      };
 
     caf::scoped_actor self{sys};
     bool line_open = false;  // a live status line is on screen

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,6 +140,11 @@ struct add_torrent_params {
   /// the skipped file written there. The download is complete (and
   /// download_finished sent) when every wanted piece is verified.
   std::vector<std::uint8_t> file_priorities;
+  /// For a magnet link, whose files are unknown when it is added: called
+  /// once with its metadata, before any of its data is asked for, to give
+  /// file_priorities then (an error ends the torrent, its message in
+  /// torrent_failed). Ignored for a .torrent, whose files are known.
+  std::function<result<std::vector<std::uint8_t>>(const metainfo&)> choose_files;
   /// Pieces in order (within the pieces kept in progress at once), for
   /// playing while downloading; otherwise rarest first.
   bool sequential = false;

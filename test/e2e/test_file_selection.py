@@ -8,7 +8,12 @@ is absent or holds only the bytes of pieces it shares with a chosen file
 and the resume file claims exactly those pieces; the tracker hears no
 "completed" (the torrent is not complete). A second run without --only
 fetches only the rest (byte counter), from the resume data, the whole tree
-is then identical, and that run announces "completed"."""
+is then identical, and that run announces "completed".
+
+The same `--only` given with a magnet link (the seeder serves the metadata)
+is applied once the metadata arrives: the same files, the same pieces
+fetched and claimed.  A magnet link with `--only` naming a file the torrent
+does not have ends with an error that says so, and writes no data."""
 
 import json
 import os
@@ -63,6 +68,46 @@ def main():
             with open(tracker_log) as f:
                 records = [json.loads(line) for line in f if line.strip()]
             return [r.get("event", "") for r in records if r.get("peer_id", "").startswith("-AR")]
+        margin = 2 * PIECE  # end-game duplicates at most
+
+        def check_selection(r, out, what):
+            for i, (rel, size) in enumerate(ti.files):
+                src = os.path.join(root, rel)
+                dst = os.path.join(out, ti.name, rel)
+                if i in chosen:
+                    check(os.path.isfile(dst), f"{what}: chosen file {rel} is missing")
+                    check(swarm.sha256_file(dst) == swarm.sha256_file(src),
+                          f"{what}: chosen file {rel} differs")
+                    continue
+                if not os.path.exists(dst):
+                    log(f"skipped {rel}: absent")
+                    continue
+                check(os.path.getsize(dst) in (0, size),
+                      f"skipped file {rel} has {os.path.getsize(dst)} bytes, not 0 or {size}")
+                off, _ = ranges[i]
+                with open(src, "rb") as f:
+                    original = f.read()
+                with open(dst, "rb") as f:
+                    got = f.read()
+                shared = 0
+                for k in range(len(got)):
+                    p = (off + k) // PIECE
+                    if p in wanted:
+                        check(got[k] == original[k], f"{rel}: byte {k} of shared piece {p} differs")
+                        shared += 1
+                    else:
+                        check(got[k] == 0, f"{rel}: byte {k} (piece {p}, not wanted) was written")
+                check(shared > 0 or size == 0, f"skipped file {rel} exists without sharing a piece")
+                log(f"skipped {rel}: only the {shared} bytes it shares with chosen files")
+
+            st = swarm.stats_of(r)
+            swarm.check_fetched_missing(st, wanted_bytes, margin, what)
+            claims = swarm.resume_claims(out, ih, ti.num_pieces)
+            check(claims is not None and set(claims) == wanted,
+                  f"{what}: resume file claims {claims} instead of the {len(wanted)} wanted pieces")
+            swarm.check_resume_truthful(torrent, out, what)
+            return st
+
         out = sw.mkdir("out")
         only = ",".join(str(i) for i in CHOSEN)
         r = sw.run_actorrent(torrent, out, peers=[port], extra_args=["--only", only], timeout=60)
@@ -70,41 +115,7 @@ def main():
         check_run_ok(r)
         check("complete:" in r.stdout, "no 'complete:' line after the selection was fetched")
 
-        for i, (rel, size) in enumerate(ti.files):
-            src = os.path.join(root, rel)
-            dst = os.path.join(out, ti.name, rel)
-            if i in chosen:
-                check(os.path.isfile(dst), f"chosen file {rel} is missing")
-                check(swarm.sha256_file(dst) == swarm.sha256_file(src), f"chosen file {rel} differs")
-                continue
-            if not os.path.exists(dst):
-                log(f"skipped {rel}: absent")
-                continue
-            check(os.path.getsize(dst) in (0, size),
-                  f"skipped file {rel} has {os.path.getsize(dst)} bytes, not 0 or {size}")
-            off, _ = ranges[i]
-            with open(src, "rb") as f:
-                original = f.read()
-            with open(dst, "rb") as f:
-                got = f.read()
-            shared = 0
-            for k in range(len(got)):
-                p = (off + k) // PIECE
-                if p in wanted:
-                    check(got[k] == original[k], f"{rel}: byte {k} of shared piece {p} differs")
-                    shared += 1
-                else:
-                    check(got[k] == 0, f"{rel}: byte {k} (piece {p}, not wanted) was written")
-            check(shared > 0 or size == 0, f"skipped file {rel} exists without sharing a piece")
-            log(f"skipped {rel}: only the {shared} bytes it shares with chosen files")
-
-        st = swarm.stats_of(r)
-        margin = 2 * PIECE  # end-game duplicates at most
-        swarm.check_fetched_missing(st, wanted_bytes, margin, "--only run")
-        claims = swarm.resume_claims(out, ih, ti.num_pieces)
-        check(claims is not None and set(claims) == wanted,
-              f"resume file claims {claims} instead of the {len(wanted)} wanted pieces")
-        swarm.check_resume_truthful(torrent, out, "--only run")
+        st = check_selection(r, out, "--only run")
         log(f"--only: downloaded={st['downloaded']} for {wanted_bytes} bytes of wanted pieces")
         events = our_events()
         check("started" in events and "completed" not in events,
@@ -127,6 +138,31 @@ def main():
         events = our_events()[seen:]
         check("completed" in events, f"the run that completed the torrent announced {events}")
         log(f"tracker events: --only run without 'completed', second run {events}")
+
+        # A magnet link: the files are known only once the metadata arrives.
+        link = f"magnet:?xt=urn:btih:{ih}&x.pe=127.0.0.1:{port}"
+        out_m = sw.mkdir("out-magnet")
+        r3 = sw.run_actorrent(link, out_m, extra_args=["--only", only], timeout=60)
+        log(describe(r3))
+        check_run_ok(r3)
+        check("complete:" in r3.stdout, "magnet --only: no 'complete:' line")
+        st3 = check_selection(r3, out_m, "magnet --only run")
+        log(f"magnet --only: downloaded={st3['downloaded']} for {wanted_bytes} bytes of wanted pieces")
+
+        # A choice the torrent cannot meet, known only after the metadata.
+        out_bad = sw.mkdir("out-magnet-bad")
+        beyond = len(ti.files) + 1
+        r4 = sw.run_actorrent(link, out_bad, extra_args=["--only", str(beyond)], timeout=60)
+        log(describe(r4))
+        check(not r4.timed_out and r4.returncode not in (0, None),
+              f"magnet --only {beyond} of {len(ti.files)} files: {describe(r4)}")
+        check(str(beyond) in r4.stderr and "file" in r4.stderr,
+              f"magnet --only {beyond}: the error does not name the file: {swarm.tail(r4.stderr)}")
+        data = os.path.join(out_bad, ti.name)
+        written = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs] if os.path.exists(data) else []
+        check(all(os.path.getsize(f) == 0 for f in written),
+              f"magnet --only {beyond} wrote data: {written}")
+        log(f"magnet --only {beyond}: {r4.stderr.strip().splitlines()[-1] if r4.stderr.strip() else ''}")
 
 
 if __name__ == "__main__":
