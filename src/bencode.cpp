@@ -1,4 +1,5 @@
 #include "actorrent/bencode.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -18,7 +19,7 @@ bool operator==(const value& a, const value& b) { return a.data == b.data; }
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ascii::is_digit;
 
 std::string at(std::size_t pos) { return " at byte " + std::to_string(pos); }
 

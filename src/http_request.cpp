@@ -1,4 +1,5 @@
 #include "http_request.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,25 +8,14 @@ namespace actorrent {
 
 namespace {
 
+using ascii::iequals;
+using ascii::is_digit;
+using ascii::is_tchar;
+
 // Longer than any method the server knows; a longer token is not a method.
 constexpr std::size_t max_method = 16;
 // Blank lines tolerated before the request line (RFC 9112 2.2 allows some).
 constexpr std::size_t max_leading_blank_lines = 4;
-
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-// RFC 9110 token characters: methods and header names.
-bool is_tchar(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 bool is_token(std::string_view s) noexcept {
   return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
@@ -37,17 +27,11 @@ bool is_target_char(char c) noexcept {
   return u > 0x20 && u < 0x7f;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// Whether the comma-separated list `value` holds `token` (case-insensitive).
 bool has_token(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     auto comma = value.find(',');
-    auto item = trim(value.substr(0, comma));
+    auto item = ascii::trim_ows(value.substr(0, comma));
     if (iequals(item, token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -189,7 +173,7 @@ bool http_request_parser::on_header_line(std::string_view line) {
   if (colon == std::string_view::npos) return fail(400, "header line without ':'"), false;
   auto name = line.substr(0, colon);
   if (!is_token(name)) return fail(400, "malformed header name"), false;
-  auto value = trim(line.substr(colon + 1));
+  auto value = ascii::trim_ows(line.substr(colon + 1));
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7f)

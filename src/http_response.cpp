@@ -1,10 +1,16 @@
 #include "http_response.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 
 namespace actorrent {
 
 namespace {
+
+using ascii::hex_value;
+using ascii::iequals;
+using ascii::is_digit;
+using ascii::is_tchar;
 
 // Bounds on the head of the response. Tracker replies have a handful of short
 // headers; these leave ample room and stop a server from streaming endless
@@ -15,37 +21,9 @@ constexpr std::size_t max_header_lines = 100;
 // 15 hex digits stay below 2^60, so the chunk size cannot overflow size_t.
 constexpr std::size_t max_chunk_size_digits = 15;
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 9110 token characters, the only ones allowed in a header name.
-bool is_tchar(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string lowered(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = ascii::to_lower(c);
   return out;
 }
 
@@ -160,7 +138,7 @@ bool http_response_parser::on_header_line(std::string_view line) {
       return false;
     }
     auto& value = resp_.headers.back().second;
-    auto more = trim(line);
+    auto more = ascii::trim_ows(line);
     if (!more.empty()) {
       if (!value.empty()) value += ' ';
       value += more;
@@ -177,7 +155,7 @@ bool http_response_parser::on_header_line(std::string_view line) {
     fail("bad character in header name");
     return false;
   }
-  resp_.headers.emplace_back(std::string(name), std::string(trim(line.substr(colon + 1))));
+  resp_.headers.emplace_back(std::string(name), std::string(ascii::trim_ows(line.substr(colon + 1))));
   return true;
 }
 
@@ -203,9 +181,9 @@ bool http_response_parser::on_headers_end() {
       if (!codings.empty()) codings += ',';
       codings += v;
     } else if (iequals(k, "Content-Encoding")) {
-      content_encoding = lowered(trim(v));
+      content_encoding = lowered(ascii::trim_ows(v));
     } else if (iequals(k, "Content-Length")) {
-      auto t = trim(v);
+      auto t = ascii::trim_ows(v);
       if (t.empty() || t.size() > 18 || !std::all_of(t.begin(), t.end(), is_digit)) {
         fail("bad Content-Length '" + std::string(t) + "'");
         return false;
@@ -231,7 +209,7 @@ bool http_response_parser::on_headers_end() {
     std::string_view rest = codings;
     while (!rest.empty()) {
       auto comma = rest.find(',');
-      auto coding = lowered(trim(rest.substr(0, comma)));
+      auto coding = lowered(ascii::trim_ows(rest.substr(0, comma)));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       if (coding.empty() || coding == "identity") continue;
       if (coding != "chunked" || chunked) {
@@ -276,7 +254,7 @@ bool http_response_parser::on_chunk_size_line(std::string_view line) {
     fail("malformed chunk size line");
     return false;
   }
-  auto rest = trim(line.substr(i));
+  auto rest = ascii::trim_ows(line.substr(i));
   if (!rest.empty() && rest.front() != ';') {
     fail("malformed chunk size line");
     return false;

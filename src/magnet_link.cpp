@@ -1,4 +1,5 @@
 #include "actorrent/magnet_link.hpp"
+#include "ascii.hpp"
 
 #include "peer_endpoint.hpp"
 #include "printable.hpp"
@@ -11,22 +12,10 @@ namespace actorrent {
 
 namespace {
 
+using ascii::hex_value;
+using ascii::iequals;
+
 error bad(std::string what) { return error{errc::invalid_argument, "magnet link: " + std::move(what)}; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 /// Percent-decoding of one query component; '+' stands for a space as in
 /// HTML forms, which is how most links spell spaces in dn.

@@ -1,4 +1,5 @@
 #include "peer_client.hpp"
+#include "ascii.hpp"
 
 #include <array>
 #include <utility>
@@ -6,6 +7,9 @@
 namespace actorrent {
 
 namespace {
+
+using ascii::is_alnum;
+using ascii::is_digit;
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 12> azureus_codes{{
   {"AR", "actorrent"},
@@ -21,12 +25,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 12> azureus_
   {"KT", "KTorrent"},
   {"BI", "BiglyBT"},
 }};
-
-bool is_alnum(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 } // namespace
 

@@ -1,4 +1,5 @@
 #include "peer_endpoint.hpp"
+#include "ascii.hpp"
 
 #include <arpa/inet.h>
 
@@ -9,10 +10,10 @@ namespace actorrent {
 
 namespace {
 
-constexpr std::size_t max_host_length = 253;
+using ascii::is_alpha;
+using ascii::is_digit;
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr std::size_t max_host_length = 253;
 
 } // namespace
 

@@ -1,4 +1,5 @@
 #include "actorrent/sha1_hash.hpp"
+#include "ascii.hpp"
 
 #include <openssl/evp.h>
 
@@ -8,14 +9,9 @@ namespace actorrent {
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
+using ascii::hex_value;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+constexpr char hex_digits[] = "0123456789abcdef";
 
 EVP_MD_CTX* as_ctx(void* p) { return static_cast<EVP_MD_CTX*>(p); }
 

@@ -1,4 +1,5 @@
 #include "tracker_url.hpp"
+#include "ascii.hpp"
 
 #include <arpa/inet.h>
 
@@ -12,17 +13,16 @@ using namespace host_syntax;
 
 namespace {
 
+using ascii::is_alpha;
+using ascii::is_digit;
+
 // Far above any real announce URL; stops a hostile .torrent from making us
 // build megabyte request lines.
 constexpr std::size_t max_url_length = 8192;
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_unreserved(char c) noexcept {
   return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
-
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 const char* event_name(announce_event e) noexcept {
   switch (e) {
@@ -88,7 +88,7 @@ result<url> parse_url(std::string_view text) {
   auto sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) return bad("missing scheme");
   url u;
-  for (char c : text.substr(0, sep)) u.scheme += lower(c);
+  for (char c : text.substr(0, sep)) u.scheme += ascii::to_lower(c);
   std::uint16_t default_port = 0;
   if (u.scheme == "http")
     default_port = 80;
