@@ -180,6 +180,48 @@ def wire_transport(tmp):
     log(f"{len(served)} of 200 TCP mock peers delivered blocks, {d['peers_banned']} liars banned")
 
 
+def file_selection(tmp):
+    # --only over a large swarm, rarest-first and sequential: every chosen
+    # file whole; a skipped file holds only bytes of pieces it shares with a
+    # chosen one; exactly the wanted pieces crossed the wire, apart from
+    # end-game duplicates.
+    files, chosen = 8, {2, 5}
+    for strategy in ("rarest", "sequential"):
+        d, _ = run(tmp, f"only-{strategy}", "--peers", 500, "--pieces", 512, "--files", files,
+                   "--only", ",".join(str(i) for i in sorted(chosen)), "--seeds", 0.1,
+                   "--share", 0.5, "--strategy", strategy, "--seed", 8)
+        check(d["completed"], f"{strategy}: --only did not complete: {d['failure']}")
+        piece = d["piece_size"]
+        check(len(d["files"]) == files, f"{strategy}: {len(d['files'])} files reported, not {files}")
+        spans, offset = [], 0
+        for f in d["files"]:
+            spans.append((offset, f["size"]))
+            offset += f["size"]
+
+        def pieces_of(off, size):
+            return set(range(off // piece, (off + size - 1) // piece + 1))
+        wanted = set()
+        for i in chosen:
+            wanted |= pieces_of(*spans[i - 1])
+        wanted_bytes = sum(min(piece, d["torrent_bytes"] - p * piece) for p in wanted)
+        for i, (f, (off, size)) in enumerate(zip(d["files"], spans), start=1):
+            if i in chosen:
+                check(f["priority"] == 1 and f["bytes_have"] == size,
+                      f"{strategy}: chosen file {i} has {f['bytes_have']} of {size} bytes")
+                continue
+            shared = sum(max(0, min(off + size, (p + 1) * piece) - max(off, p * piece))
+                         for p in wanted)
+            check(f["priority"] == 0 and f["bytes_have"] == shared,
+                  f"{strategy}: skipped file {i} has {f['bytes_have']} bytes, "
+                  f"{shared} of them in pieces shared with chosen files")
+        fetched = d["bytes_received"] - d["duplicate_bytes"]
+        check(fetched == wanted_bytes,
+              f"{strategy}: {fetched} bytes fetched (without duplicates), wanted pieces are "
+              f"{wanted_bytes}")
+        log(f"{strategy}: {len(wanted)} of {d['pieces']} pieces wanted, {fetched} bytes fetched, "
+            f"{d['duplicate_bytes']} duplicate")
+
+
 def bad_arguments(tmp):
     p = subprocess.run([SIM, "--peers", "0"], capture_output=True, text=True, timeout=30)
     check(p.returncode == 2 and "bad value for --peers" in p.stderr,
@@ -187,6 +229,10 @@ def bad_arguments(tmp):
     p = subprocess.run([SIM, "--peers", "5", "--corrupt", "0.8", "--slow", "0.5"],
                        capture_output=True, text=True, timeout=30)
     check(p.returncode == 2 and "add up to more than 1" in p.stderr, p.stderr)
+    p = subprocess.run([SIM, "--peers", "5", "--files", "3", "--only", "4"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "--only" in p.stderr and "4" in p.stderr,
+          f"--only 4 of 3 files: rc {p.returncode}, {p.stderr}")
 
 
 def main():
@@ -195,7 +241,8 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="actorrent-sim-") as tmp:
         for case in (all_honest, corrupt_peers, slow_peer_endgame, rarest_beats_sequential,
-                     same_seed_same_json, scenario_file, plot, wire_transport, worker_processes, bad_arguments):
+                     same_seed_same_json, scenario_file, plot, wire_transport, worker_processes,
+                     file_selection, bad_arguments):
             log(f"--- {case.__name__}")
             try:
                 case(tmp)

@@ -88,6 +88,13 @@ void write_json(std::ostream& out, const scenario& s, const std::vector<planned_
   out << "  \"hash_failures\": " << p.hash_failures << ",\n";
   out << "  \"peers_banned\": " << banned_count(r) << ",\n";
   out << "  \"corrupt_peers\": " << corrupt << ",\n";
+  out << "  \"files\": [";
+  for (std::size_t i = 0; i < r.final.files.size(); ++i) {
+    const auto& f = r.final.files[i];
+    out << (i ? ", " : "") << "{\"size\": " << f.size << ", \"bytes_have\": " << f.bytes_have
+        << ", \"priority\": " << int{f.priority} << "}";
+  }
+  out << "],\n";
   auto series = [&](const char* name, auto value) {
     out << "  \"" << name << "\": [";
     for (std::size_t i = 0; i < r.series.size(); ++i)

@@ -1,6 +1,7 @@
 #include "scenario.hpp"
 
 #include "bitfield.hpp"
+#include "file_indexes.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -103,6 +104,7 @@ std::string usage() {
          "         [--share FRACTION] [--corrupt FRACTION] [--slow FRACTION] [--silent FRACTION]\n"
          "         [--leave FRACTION] [--late FRACTION] [--rate BYTES/S] [--slow-rate BYTES/S]\n"
          "         [--latency MS] [--strategy rarest|sequential|random]\n"
+         "         [--files N] [--only LIST]\n"
          "         [--transport actors|wire|processes] [--workers N] [--max-connections N]\n"
          "         [--endgame-threshold F] [--max-sim-time S] [--seed K] [--json FILE]\n"
          "         [--plot FILE.svg] [--quiet]\n"
@@ -111,7 +113,9 @@ std::string usage() {
          "result. --transport wire puts each mock peer behind a real TCP socket on an\n"
          "address of its own in 127.0.0.0/8 (real time); --transport processes hosts the\n"
          "mock peers in --workers processes, reached through CAF's remote actors on\n"
-         "127.0.0.1 (real time).\n";
+         "127.0.0.1 (real time). --files splits the torrent into N files of about the\n"
+         "same size (their edges inside pieces), --only picks files as actorrent --only\n"
+         "does (1,3-5).\n";
 }
 
 result<scenario> parse_scenario(const std::vector<std::string>& given) {
@@ -155,6 +159,8 @@ result<scenario> parse_scenario(const std::vector<std::string>& given) {
     else if (a == "--latency") ok = parse_number(v, s.latency_ms) && s.latency_ms <= 10000;
     else if (a == "--strategy")
       ok = (s.strategy = v, v == "rarest" || v == "sequential" || v == "random");
+    else if (a == "--files") ok = parse_number(v, s.files) && s.files >= 1 && s.files <= 10000;
+    else if (a == "--only") ok = (s.only = v, !v.empty());
     else if (a == "--transport") {
       if (v == "actors") s.transport = transport_kind::actors;
       else if (v == "wire") s.transport = transport_kind::wire;
@@ -172,6 +178,10 @@ result<scenario> parse_scenario(const std::vector<std::string>& given) {
     if (!ok) return bad("bad value for " + a + ": " + v);
   }
   if (s.corrupt + s.slow + s.silent > 1) return bad("--corrupt, --slow and --silent add up to more than 1");
+  if (s.files > s.pieces) return bad("--files is more than --pieces");
+  if (!s.only.empty())
+    if (auto chosen = cli::parse_file_indexes(s.only, s.files); !chosen)
+      return bad("--only: " + chosen.err().message);
   return s;
 }
 

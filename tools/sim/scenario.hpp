@@ -30,6 +30,8 @@ struct scenario {
   std::uint32_t leave_within_s = 20;  ///< leaving peers go within this time
   std::uint32_t late_within_s = 20;   ///< late peers arrive within this time
   std::string strategy = "rarest";    ///< rarest | sequential | random
+  std::uint32_t files = 1;            ///< the torrent's data split into this many files
+  std::string only;                   ///< which files to download, as `actorrent --only`
   transport_kind transport = transport_kind::actors;
   std::uint32_t workers = 2;          ///< processes transport
   std::uint32_t max_connections = 0;  ///< 0: as many as there are peers

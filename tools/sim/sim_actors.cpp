@@ -81,7 +81,7 @@ run_result run_with_actors(const scenario& s, const std::vector<planned_peer>& s
 
     caf::scoped_actor self{sys, true};
     {
-      auto h = self->request(torrent, caf::infinite, status_request{false, true});
+      auto h = self->request(torrent, caf::infinite, status_request{true, true});
       sched.run();
       h.receive(
         [&](torrent_status& st) {

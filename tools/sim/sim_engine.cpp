@@ -1,5 +1,6 @@
 #include "sim_engine.hpp"
 
+#include "file_indexes.hpp"
 #include "file_layout.hpp"
 #include "peer_actor.hpp"
 
@@ -49,10 +50,17 @@ std::shared_ptr<metainfo> make_meta(const scenario& s, const content_spec& c) {
   m->piece_length = c.piece_length;
   m->total_length = c.total_length;
   m->piece_hashes = piece_hashes(c);
-  file_entry f;
-  f.path = {m->name};
-  f.length = c.total_length;
-  m->files.push_back(f);
+  // Equal shares that do not fall on piece edges, so that pieces straddle
+  // a chosen and a skipped file.
+  const std::int64_t share = c.total_length / s.files;
+  for (std::uint32_t i = 0; i < s.files; ++i) {
+    file_entry f;
+    f.path = {m->name, "f" + std::to_string(i + 1) + ".bin"};
+    f.offset = share * i;
+    f.length = i + 1 < s.files ? share : c.total_length - share * (s.files - 1);
+    m->files.push_back(f);
+  }
+  if (s.files == 1) m->files.front().path = {m->name};
   m->info_hash = swarm_info_hash(s);
   return m;
 }
@@ -118,6 +126,10 @@ engine make_engine(const scenario& s, const std::vector<planned_peer>& swarm,
   e.meta = make_meta(s, content);
   e.store = make_store(content, e.meta->name);
   e.cfg = make_config(s, swarm);
+  if (!s.only.empty()) {
+    // parse_scenario checked the list against the number of files.
+    e.cfg.file_priorities = *cli::select_files(*e.meta, s.only, {});
+  }
   if (mocks) e.cfg.dial = dialer(std::move(mocks));
   e.cfg.disk_thread = disk_thread;
   return e;
@@ -150,7 +162,7 @@ void run_in_real_time(caf::actor_system& sys, net_service& net, const engine& e,
   // Blocks still on their way arrive, and connections report once more.
   std::this_thread::sleep_for(1500ms);
   std::optional<torrent_status> last;
-  self->request(torrent, 10s, status_request{false, true})
+  self->request(torrent, 10s, status_request{true, true})
     .receive(
       [&](torrent_status& st) {
         out.engine_view = std::move(st.peers);
