@@ -146,7 +146,8 @@ void send_range(ws_self self, std::uint64_t id, request req) {
       }
       tls = st.tls;
     }
-    slot.conn = web_seed_connection::create(*st.io, *u, std::move(tls), st.cfg.max_runs, st.cfg.timeout);
+    slot.conn = web_seed_connection::create(*st.io, *u, std::move(tls), st.cfg.max_runs, st.cfg.timeout,
+                                            st.cfg.down_limits);
   }
   auto first = req.range.first;
   auto length = req.range.length;

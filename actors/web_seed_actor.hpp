@@ -7,6 +7,7 @@
 #include "interfaces.hpp"
 
 #include "http_client.hpp"
+#include "rate_limiter.hpp"
 
 #include <asio/io_context.hpp>
 #include <caf/actor_system.hpp>
@@ -39,6 +40,9 @@ struct web_seed_config {
   std::chrono::milliseconds backoff{500};
   /// Redirects followed per file; one more is a failure.
   int max_redirects = 5;
+  /// Response bytes are read under each of these (the torrent's download
+  /// buckets, shared with its peers); empty: unlimited.
+  rate_limiters down_limits;
 };
 
 /// Spawns a web seed that joins `pm` (as host `cfg.url`, so strikes for bad

@@ -19,6 +19,8 @@ Scenarios (the first argument):
   failing web seeds answering 404, 500, a short body, or refusing the
           connection, beside a slow good one: the download completes, each
           failing seed pauses after a failure and is dropped after five
+  ratelimit a web seed alone under --max-down: the download takes the time
+          the limit says, give or take 10%, where without it it is much faster
 """
 
 import json
@@ -237,7 +239,35 @@ def https(sw):
     log("HTTPS web seed verified by the given CA; the foreign one refused")
 
 
-SCENARIOS = {"https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
+def ratelimit(sw):
+    content = sw.mkdir("content")
+    size, limit = 3 * MiB, MiB
+    swarm.make_content(content, [("payload.bin", size)])
+    url, seed_log = sw.start_web_seed(content)
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=[url])
+
+    def download(tag, extra):
+        out = sw.mkdir(tag)
+        r = run(sw, torrent, out, extra=extra)
+        check_run_ok(r)
+        problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+        check(not problems, f"{tag}: downloaded data is wrong: " + "; ".join(problems))
+        return r.wall
+
+    limited = download("limited", ["--max-down", "1M"])
+    rate = size / limited
+    log(f"--max-down 1M: {size / MiB:.0f} MiB in {limited:.2f} s = {rate / MiB:.3f} MiB/s "
+        f"(ratio to the limit {rate / limit:.3f})")
+    check(rate <= 1.10 * limit, f"{rate / MiB:.2f} MiB/s is over the limit by more than 10%")
+    check(rate >= 0.90 * limit, f"{rate / MiB:.2f} MiB/s is under the limit by more than 10%")
+    free = download("unlimited", [])
+    log(f"no limit: {size / MiB:.0f} MiB in {free:.2f} s")
+    check(free < 0.5 * limited, f"without a limit the download took {free:.2f} s, "
+                                f"not much less than {limited:.2f} s with one")
+
+
+SCENARIOS = {"ratelimit": ratelimit, "https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
 
 
 def main():
