@@ -173,7 +173,7 @@ void on_metadata_complete(magnet_self self) {
     request_more(self);
     return;
   }
-  auto bytes = torrent_file_from_metadata(*out.metadata, st.cfg.link.trackers);
+  auto bytes = torrent_file_from_metadata(*out.metadata, st.cfg.link.trackers, st.cfg.link.web_seeds);
   auto meta = parse_metainfo(bytes);
   if (!meta) {
     // The dictionary has the right hash but is no valid torrent: nobody can

@@ -21,11 +21,15 @@ Scenarios (the first argument):
           failing seed pauses after a failure and is dropped after five
   ratelimit a web seed alone under --max-down: the download takes the time
           the limit says, give or take 10%, where without it it is much faster
+  magnet  a magnet link with x.pe= an actorrent seeder held to --max-up 16K
+          (it gives the metadata) and ws= a web seed: the web seed serves
+          most of the data, and the saved .torrent keeps it as url-list
 """
 
 import json
 import os
 import sys
+import urllib.parse
 
 ROOT = os.environ.get("ACTORRENT_SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
@@ -267,7 +271,34 @@ def ratelimit(sw):
                                 f"not much less than {limited:.2f} s with one")
 
 
-SCENARIOS = {"ratelimit": ratelimit, "https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
+def magnet(sw):
+    content = sw.mkdir("content")
+    size = 4 * MiB
+    swarm.make_content(content, [("payload.bin", size)])
+    url, seed_log = sw.start_web_seed(content)
+    torrent = sw.path("payload.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB)  # no url-list
+    ih = swarm.info_hash(torrent)
+    # At 16 KiB/s the peer alone would need over four minutes.
+    peer = sw.start_actorrent_seeder(torrent, content, extra_args=["--max-up", "16K"])
+    link = (f"magnet:?xt=urn:btih:{ih}&dn=payload.bin&x.pe=127.0.0.1:{peer}"
+            f"&ws={urllib.parse.quote(url, safe='')}")
+    out = sw.mkdir("out")
+    r = run(sw, link, out)
+    check_run_ok(r)
+    check("metadata received" in r.stdout, "the metadata did not come from the peer")
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong: " + "; ".join(problems))
+    reqs = requests_of(seed_log)
+    check_ranged(reqs, "magnet")
+    web = served_bytes(reqs)
+    log(f"web seed served {web} of {size} bytes in {r.wall:.1f} s; the rate-limited peer the rest")
+    check(web >= 0.75 * size, f"the web seed served only {web} of {size} bytes")
+    saved = swarm.bdecode(open(os.path.join(out, ".actorrent", ih + ".torrent"), "rb").read())
+    check(saved.get(b"url-list") == [url.encode()], f"the saved torrent's url-list is {saved.get(b'url-list')}")
+
+
+SCENARIOS = {"magnet": magnet, "ratelimit": ratelimit, "https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
 
 
 def main():
