@@ -9,8 +9,10 @@ Scenarios (the first argument):
   multi   a multi-file tree with an empty file, nested directories and names
           that need percent-encoding: pieces that cross files are fetched
           as one range per file
-  bad     a web seed that serves inverted bytes beside a good one: the
-          download is right, the bad seed is dropped for failing the hash check
+  bad     a web seed that serves inverted bytes, and one that does so only
+          for its first range (a file being replaced), beside a good one:
+          the download is right, the bad seed is dropped at its second hash
+          failure, the other is forgiven its one and keeps serving
   peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
   redirect a web seed that moved (302 to another server): the new URL is kept
           for the file; one that redirects to itself is cut off after 5
@@ -113,11 +115,15 @@ def multi(sw):
 
 def bad(sw):
     content = sw.mkdir("content")
-    swarm.make_content(content, [("payload.bin", 3 * MiB)])
+    # Large enough that end-game, where blocks go to every seed and the
+    # fastest answer wins, comes only after the bad seed's second piece.
+    swarm.make_content(content, [("payload.bin", 8 * MiB)])
     good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.01"])
     bad_url, bad_log = sw.start_web_seed(content, mode="wrong")
+    once_url, once_log = sw.start_web_seed(content, mode="wrong-once", extra=["--delay", "0.01"])
     torrent = sw.path("payload.torrent")
-    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB, web_seeds=[bad_url, good_url])
+    swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB,
+                       web_seeds=[bad_url, once_url, good_url])
     out = sw.mkdir("out")
     r = run(sw, torrent, out)
     check_run_ok(r)
@@ -128,7 +134,15 @@ def bad(sw):
     dropped = f"web seed {bad_url} dropped: it sent data that failed the hash check"
     check(dropped in text, f"no line saying the bad web seed was dropped; output tail:\n{swarm.tail(text, 20)}")
     check(f"web seed {good_url} dropped" not in text, "the good web seed was dropped")
-    log("bad web seed dropped; data verified")
+    check("failed its hash check" in text, "no hash failure was reported")
+    once = requests_of(once_log)
+    check(once and once[0].get("inverted"), f"the once-wrong web seed did not start wrong: {once[:2]}")
+    check(f"web seed {once_url} dropped" not in text,
+          f"the web seed wrong only once was dropped; output tail:\n{swarm.tail(text, 20)}")
+    later = [r for r in once[1:] if r.get("status") == 206 and not r.get("inverted")]
+    check(later, "the web seed wrong only once was not asked again after its failure")
+    log(f"bad web seed dropped; the once-wrong one served {len(later)} ranges after its failure; "
+        "data verified")
 
 
 def peer(sw):
