@@ -40,6 +40,12 @@ struct web_seed_config {
   std::chrono::milliseconds backoff{500};
   /// Redirects followed per file; one more is a failure.
   int max_redirects = 5;
+  /// A piece that failed its hash check after this web seed served it is
+  /// left to other sources this long before it fetches it again itself.
+  std::chrono::milliseconds prefer_others_for{1'000};
+  /// How soon it asks again when it gave back all it was offered and has
+  /// nothing in flight.
+  std::chrono::milliseconds refetch_retry{100};
   /// Response bytes are read under each of these (the torrent's download
   /// buckets, shared with its peers); empty: unlimited.
   rate_limiters down_limits;

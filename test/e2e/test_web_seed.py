@@ -12,7 +12,9 @@ Scenarios (the first argument):
   bad     a web seed that serves inverted bytes, and one that does so only
           for its first range (a file being replaced), beside a good one:
           the download is right, the bad seed is dropped at its second hash
-          failure, the other is forgiven its one and keeps serving
+          failure, the other is forgiven its one and keeps serving, leaving
+          the piece it spoiled to the good seed; alone, it fetches that piece
+          again itself after a second
   peer    a rate-limited libtorrent seeder and a slow web seed: both deliver
   redirect a web seed that moved (302 to another server): the new URL is kept
           for the file; one that redirects to itself is cut off after 5
@@ -141,8 +143,34 @@ def bad(sw):
           f"the web seed wrong only once was dropped; output tail:\n{swarm.tail(text, 20)}")
     later = [r for r in once[1:] if r.get("status") == 206 and not r.get("inverted")]
     check(later, "the web seed wrong only once was not asked again after its failure")
+    # The piece it spoiled is left to the other sources for a second before
+    # it would fetch it again itself.
+    spoiled = once[0]
+    check(f"web seed {once_url}: piece " in text and "leaving it to other sources" in text,
+          "the once-wrong web seed did not leave its failed piece to the others")
+    again = [r for r in once[1:] if r["range"] == spoiled["range"] and r["t"] - spoiled["t"] < 0.9]
+    check(not again, f"the once-wrong web seed fetched its failed range again at once: {again}")
+    elsewhere = [r for r in requests_of(good_log) if r["range"] == spoiled["range"]]
+    log(f"its failed range {spoiled['range']} was fetched again from the good seed: {bool(elsewhere)}")
     log(f"bad web seed dropped; the once-wrong one served {len(later)} ranges after its failure; "
         "data verified")
+
+    # Alone, the once-wrong seed is the only source left: after its second
+    # of grace it fetches the piece again itself, and the download completes.
+    alone_url, alone_log = sw.start_web_seed(content, mode="wrong-once")
+    alone_torrent = sw.path("alone.torrent")
+    swarm.make_torrent(os.path.join(content, "payload.bin"), alone_torrent, 256 * KiB, web_seeds=[alone_url])
+    out = sw.mkdir("out-alone")
+    r = run(sw, alone_torrent, out)
+    check_run_ok(r)
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "alone: downloaded data is wrong: " + "; ".join(problems))
+    text = r.stdout + r.stderr
+    check(f"web seed {alone_url} dropped" not in text, "alone: the once-wrong web seed was dropped")
+    reqs = requests_of(alone_log)
+    refetched = [q for q in reqs[1:] if q["range"] == reqs[0]["range"]]
+    check(refetched, f"alone: the failed range {reqs[0]['range']} was never fetched again")
+    log(f"alone: the failed range was fetched again {refetched[0]['t'] - reqs[0]['t']:.2f} s later")
 
 
 def peer(sw):
