@@ -287,7 +287,7 @@ def https(sw):
 
 def ratelimit(sw):
     content = sw.mkdir("content")
-    size, limit = 3 * MiB, MiB
+    size, limit = 4 * MiB, MiB
     swarm.make_content(content, [("payload.bin", size)])
     url, seed_log = sw.start_web_seed(content)
     torrent = sw.path("payload.torrent")
