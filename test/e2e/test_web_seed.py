@@ -27,7 +27,8 @@ Scenarios (the first argument):
           the limit says, give or take 10%, where without it it is much faster
   magnet  a magnet link with x.pe= an actorrent seeder held to --max-up 16K
           (it gives the metadata) and ws= a web seed: the web seed serves
-          most of the data, and the saved .torrent keeps it as url-list
+          most of the data, and the saved .torrent keeps it as url-list; a
+          later link with another ws uses the saved .torrent and that ws
 """
 
 import json
@@ -338,6 +339,21 @@ def magnet(sw):
     check(web >= 0.75 * size, f"the web seed served only {web} of {size} bytes")
     saved = swarm.bdecode(open(os.path.join(out, ".actorrent", ih + ".torrent"), "rb").read())
     check(saved.get(b"url-list") == [url.encode()], f"the saved torrent's url-list is {saved.get(b'url-list')}")
+
+    # Again, the data gone, the peer and the first web seed stopped, with a
+    # link naming another web seed: the saved .torrent gives the metadata,
+    # the new ws the data.
+    sw.stop(sw.find_proc(f"web_seed-{url.rsplit(':', 1)[1].strip('/')}"))
+    sw.actorrent_at(peer).stop()
+    os.remove(os.path.join(out, "payload.bin"))
+    url2, seed_log2 = sw.start_web_seed(content)
+    link2 = f"magnet:?xt=urn:btih:{ih}&dn=payload.bin&ws={urllib.parse.quote(url2, safe='')}"
+    r = run(sw, link2, out)
+    check_run_ok(r)
+    check("using the metadata saved" in r.stdout + r.stderr, "the saved .torrent was not used")
+    problems = swarm.verify_files(os.path.join(out, "payload.bin"), os.path.join(content, "payload.bin"))
+    check(not problems, "downloaded data is wrong the second time: " + "; ".join(problems))
+    check(served_bytes(requests_of(seed_log2)) >= size, "the second link's web seed did not serve the data")
 
 
 SCENARIOS = {"magnet": magnet, "ratelimit": ratelimit, "https": https, "redirect": redirect, "single": single, "multi": multi, "bad": bad, "peer": peer, "failing": failing}
