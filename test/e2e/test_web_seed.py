@@ -123,7 +123,7 @@ def bad(sw):
     swarm.make_content(content, [("payload.bin", 8 * MiB)])
     good_url, good_log = sw.start_web_seed(content, mode="slow", extra=["--delay", "0.01"])
     bad_url, bad_log = sw.start_web_seed(content, mode="wrong")
-    once_url, once_log = sw.start_web_seed(content, mode="wrong-once", extra=["--delay", "0.01"])
+    once_url, once_log = sw.start_web_seed(content, mode="wrong-once")
     torrent = sw.path("payload.torrent")
     swarm.make_torrent(os.path.join(content, "payload.bin"), torrent, 256 * KiB,
                        web_seeds=[bad_url, once_url, good_url])
@@ -145,14 +145,16 @@ def bad(sw):
     later = [r for r in once[1:] if r.get("status") == 206 and not r.get("inverted")]
     check(later, "the web seed wrong only once was not asked again after its failure")
     # The piece it spoiled is left to the other sources for a second before
-    # it would fetch it again itself.
+    # it would fetch it again itself (whether the picker offers it back to
+    # it at all is the picker's choice; it must not take it within that
+    # second).
     spoiled = once[0]
-    check(f"web seed {once_url}: piece " in text and "leaving it to other sources" in text,
-          "the once-wrong web seed did not leave its failed piece to the others")
     again = [r for r in once[1:] if r["range"] == spoiled["range"] and r["t"] - spoiled["t"] < 0.9]
     check(not again, f"the once-wrong web seed fetched its failed range again at once: {again}")
     elsewhere = [r for r in requests_of(good_log) if r["range"] == spoiled["range"]]
-    log(f"its failed range {spoiled['range']} was fetched again from the good seed: {bool(elsewhere)}")
+    left = f"web seed {once_url}: piece " in text and "leaving it to other sources" in text
+    log(f"its failed range {spoiled['range']}: left to others {left}, fetched again from the good seed "
+        f"{bool(elsewhere)}")
     log(f"bad web seed dropped; the once-wrong one served {len(later)} ranges after its failure; "
         "data verified")
 
