@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -98,8 +99,13 @@ void fail(magnet_self self, const std::string& why, bool gave_up) {
 }
 
 /// The torrent runs: this actor stands for it and ends with it.
-void start_torrent(magnet_self self, const metainfo& meta, bool fetched) {
+void start_torrent(magnet_self self, metainfo meta, bool fetched) {
   auto& st = self->state;
+  // A .torrent saved on an earlier run holds that run's link's web seeds;
+  // this link's serve as well.
+  for (const auto& w : st.cfg.link.web_seeds)
+    if (std::find(meta.url_list.begin(), meta.url_list.end(), w) == meta.url_list.end())
+      meta.url_list.push_back(w);
   std::vector<peer_endpoint> known = st.cfg.peers;
   if (st.peers)
     for (auto& p : st.peers->addresses()) known.push_back(p);
@@ -173,7 +179,7 @@ void on_metadata_complete(magnet_self self) {
     request_more(self);
     return;
   }
-  auto bytes = torrent_file_from_metadata(*out.metadata, st.cfg.link.trackers);
+  auto bytes = torrent_file_from_metadata(*out.metadata, st.cfg.link.trackers, st.cfg.link.web_seeds);
   auto meta = parse_metainfo(bytes);
   if (!meta) {
     // The dictionary has the right hash but is no valid torrent: nobody can

@@ -296,6 +296,7 @@ void start_web_seeds(torrent_self self) {
     wc.meta = st.meta;
     wc.key = st.next_key++;
     wc.tls.ca_file = st.cfg.tracker_ca_file;
+    wc.down_limits = st.cfg.down_limits;
     auto ws = spawn_web_seed(*st.sys, st.net->io(), std::move(wc), st.pm);
     adopt(self, ws);
     st.web_seeds.emplace_back(url, std::move(ws));

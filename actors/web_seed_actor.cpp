@@ -6,6 +6,7 @@
 #include "printable.hpp"
 #include "web_seed_connection.hpp"
 #include "web_seed_plan.hpp"
+#include "web_seed_refetch.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -69,9 +70,11 @@ struct web_seed_state {
   std::unordered_map<std::uint64_t, request> requests;
   std::uint64_t next_id = 1;
   std::uint32_t failures = 0;  // in a row
+  std::unique_ptr<web_seed_refetch> refetch;
   bool joined = false;
   bool asking = false;
   bool backing_off = false;
+  caf::actor_clock::time_point backoff_until;
 
   ~web_seed_state() {
     for (auto& [origin, slot] : conns) slot.conn->close();
@@ -119,6 +122,7 @@ void fail_run(ws_self self, std::uint64_t run_id, const std::string& why) {
   ACTORRENT_LOG(info, "web seed " << printable(st.cfg.url) << ": " << why << "; retrying in "
                                   << pause.count() << " ms");
   st.backing_off = true;
+  st.backoff_until = self->clock().now() + pause;
   self->delayed_send(self, pause, tick_atom_v);
 }
 
@@ -146,7 +150,8 @@ void send_range(ws_self self, std::uint64_t id, request req) {
       }
       tls = st.tls;
     }
-    slot.conn = web_seed_connection::create(*st.io, *u, std::move(tls), st.cfg.max_runs, st.cfg.timeout);
+    slot.conn = web_seed_connection::create(*st.io, *u, std::move(tls), st.cfg.max_runs, st.cfg.timeout,
+                                            st.cfg.down_limits);
   }
   auto first = req.range.first;
   auto length = req.range.length;
@@ -219,6 +224,7 @@ void complete_run(ws_self self, std::uint64_t run_id) {
     auto at = r.buffer.begin() + static_cast<std::ptrdiff_t>(b.begin - r.begin);
     std::vector<std::uint8_t> data(at, at + b.length);
     self->send(st.pm, block_atom_v, st.cfg.key, b, std::move(data));
+    st.refetch->delivered(b);
   }
   st.runs.erase(it);
   st.failures = 0;
@@ -307,6 +313,8 @@ web_seed_actor::behavior_type web_seed(ws_self self, asio::io_context* io, web_s
   }
   st.redirects.assign(meta.files.size(), 0);
   st.layout = std::make_unique<file_layout>(std::move(files), meta.piece_length);
+  st.refetch = std::make_unique<web_seed_refetch>(meta.piece_count(), meta.piece_length,
+                                                  st.cfg.prefer_others_for);
 
   // Whatever ends this actor, its blocks go back to the pool; without the
   // PieceManager there is nothing to do.
@@ -348,7 +356,19 @@ web_seed_actor::behavior_type web_seed(ws_self self, asio::io_context* io, web_s
         self->send(st.pm, drop_atom_v, st.cfg.key, std::move(blocks));
         return;
       }
-      start_work(self, std::move(blocks));
+      auto split = st.refetch->offer(std::move(blocks), self->clock().now());
+      for (auto piece : split.newly_returned)
+        ACTORRENT_LOG(info, "web seed " << printable(st.cfg.url) << ": piece " << piece
+                                        << " failed after it served it; leaving it to other sources for "
+                                        << st.cfg.prefer_others_for.count() << " ms");
+      if (!split.keep.empty()) start_work(self, std::move(split.keep));
+      if (!split.give_back.empty()) {
+        self->send(st.pm, drop_atom_v, st.cfg.key, std::move(split.give_back));
+        // Asking now would be offered the same blocks again: the next run
+        // that completes asks, or a retry when none is in flight.
+        if (st.runs.empty()) self->delayed_send(self, st.cfg.refetch_retry, tick_atom_v);
+        return;
+      }
       ask(self);
     },
     [](choke_atom) {},
@@ -358,7 +378,10 @@ web_seed_actor::behavior_type web_seed(ws_self self, asio::io_context* io, web_s
       on_reply(self, id, code, text);
     },
     [self](tick_atom) {
-      self->state.backing_off = false;
+      // Ticks come from backoffs and from refetch retries; only the
+      // backoff's own ends it.
+      auto& st = self->state;
+      if (st.backing_off && self->clock().now() >= st.backoff_until) st.backing_off = false;
       ask(self);
     },
   };

@@ -7,6 +7,7 @@
 #include "interfaces.hpp"
 
 #include "http_client.hpp"
+#include "rate_limiter.hpp"
 
 #include <asio/io_context.hpp>
 #include <caf/actor_system.hpp>
@@ -39,6 +40,15 @@ struct web_seed_config {
   std::chrono::milliseconds backoff{500};
   /// Redirects followed per file; one more is a failure.
   int max_redirects = 5;
+  /// A piece that failed its hash check after this web seed served it is
+  /// left to other sources this long before it fetches it again itself.
+  std::chrono::milliseconds prefer_others_for{1'000};
+  /// How soon it asks again when it gave back all it was offered and has
+  /// nothing in flight.
+  std::chrono::milliseconds refetch_retry{100};
+  /// Response bytes are read under each of these (the torrent's download
+  /// buckets, shared with its peers); empty: unlimited.
+  rate_limiters down_limits;
 };
 
 /// Spawns a web seed that joins `pm` (as host `cfg.url`, so strikes for bad

@@ -4,12 +4,26 @@
 
 namespace actorrent {
 
-ban_policy::ban_policy(std::size_t max_pieces) : max_pieces_(max_pieces == 0 ? 1 : max_pieces) {}
+ban_policy::ban_policy(std::size_t max_pieces, unsigned web_seed_failures)
+  : max_pieces_(max_pieces == 0 ? 1 : max_pieces),
+    web_seed_failures_(web_seed_failures == 0 ? 1 : web_seed_failures) {}
 
-std::vector<std::string> ban_policy::ban(std::vector<std::string> hosts) {
+bool ban_policy::is_web_seed(const std::string& host) noexcept {
+  // Peers are named by address or host name, which never hold "://".
+  return host.find("://") != std::string::npos;
+}
+
+std::vector<std::string> ban_policy::charge(std::vector<std::string> hosts) {
   std::vector<std::string> out;
-  for (auto& h : hosts)
-    if (banned_.insert(h).second) out.push_back(std::move(h));
+  for (auto& h : hosts) {
+    if (banned_.count(h) != 0) continue;
+    if (is_web_seed(h)) {
+      if (++web_seed_charged_[h] < web_seed_failures_) continue;
+      web_seed_charged_.erase(h);
+    }
+    banned_.insert(h);
+    out.push_back(std::move(h));
+  }
   return out;
 }
 
@@ -19,7 +33,7 @@ std::vector<std::string> ban_policy::on_piece_failed(std::uint32_t piece,
   const auto& first = blocks.front().host;
   bool alone = std::all_of(blocks.begin(), blocks.end(),
                            [&](const block_origin& b) { return b.host == first; });
-  if (alone) return ban({first});
+  if (alone) return charge({first});
 
   auto [it, fresh] = failed_.try_emplace(piece);
   if (fresh) {
@@ -52,7 +66,7 @@ std::vector<std::string> ban_policy::on_piece_passed(std::uint32_t piece,
     }
   failed_.erase(it);
   order_.erase(std::find(order_.begin(), order_.end(), piece));
-  return ban(std::move(liars));
+  return charge(std::move(liars));
 }
 
 } // namespace actorrent

@@ -10,6 +10,12 @@
 // once. Records are kept per host, not per connection, so disconnecting
 // before the hash check or coming back on another port changes nothing.
 //
+// Web seeds (BEP 19) are hosts named by their URL. A server whose file is
+// being replaced serves a mix of old and new bytes for a moment, so one
+// failure charged to a URL is forgiven: it is banned at its second (each
+// piece it alone sent that fails, and each block of it proven wrong once
+// the piece passes, is one failure).
+//
 // Bounded: at most max_pieces failed pieces await judgement (the oldest is
 // forgotten first), each with the blocks of its last few failures.
 #pragma once
@@ -37,11 +43,14 @@ struct block_origin {
 
 class ban_policy {
 public:
-  explicit ban_policy(std::size_t max_pieces = 1024);
+  explicit ban_policy(std::size_t max_pieces = 1024, unsigned web_seed_failures = 2);
+
+  /// Whether `host` names a web seed (a URL) rather than a peer's address.
+  static bool is_web_seed(const std::string& host) noexcept;
 
   /// A piece failed its hash check; `blocks` says who sent each block and
   /// what it hashed to. Returns the hosts to ban now: the sender of the whole
-  /// piece when there was only one.
+  /// piece when there was only one (a web seed at its second failure).
   std::vector<std::string> on_piece_failed(std::uint32_t piece, std::span<const block_origin> blocks);
 
   /// Whether `piece` failed before and awaits judgement: then its passing
@@ -49,7 +58,7 @@ public:
   bool awaits_judgement(std::uint32_t piece) const { return failed_.count(piece) != 0; }
 
   /// `piece` passed; `good` are the digests of its blocks. Returns the hosts
-  /// whose earlier blocks of it differed.
+  /// whose earlier blocks of it differed (web seeds at their second failure).
   std::vector<std::string> on_piece_passed(std::uint32_t piece, std::span<const block_digest> good);
 
   bool banned(const std::string& host) const { return banned_.count(host) != 0; }
@@ -58,9 +67,14 @@ public:
 private:
   static constexpr std::size_t failures_kept_per_piece = 4;
 
-  std::vector<std::string> ban(std::vector<std::string> hosts);
+  /// Charges one failure to each host; returns those now to be banned.
+  std::vector<std::string> charge(std::vector<std::string> hosts);
 
   std::size_t max_pieces_;
+  unsigned web_seed_failures_;
+  // Failures charged to web seeds not (yet) banned; peers are banned at
+  // their first, so only URLs, a handful per torrent, are kept here.
+  std::unordered_map<std::string, unsigned> web_seed_charged_;
   std::unordered_map<std::uint32_t, std::vector<std::vector<block_origin>>> failed_;
   std::deque<std::uint32_t> order_;  // failed pieces, oldest first
   std::unordered_set<std::string> banned_;

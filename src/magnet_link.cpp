@@ -3,6 +3,7 @@
 
 #include "peer_endpoint.hpp"
 #include "printable.hpp"
+#include "tracker_url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -138,8 +139,21 @@ result<magnet_link> parse_magnet(std::string_view uri, const magnet_limits& lim)
       if (m.peers.size() >= lim.max_peers)
         return bad("more than " + std::to_string(lim.max_peers) + " peers (x.pe)");
       m.peers.push_back(std::move(text));
+    } else if (iequals(base, "ws")) {
+      auto v = unescape(raw, "ws");
+      if (!v) return v.err();
+      if (v->empty()) continue;
+      if (v->size() > lim.max_web_seed_length)
+        return bad("web seed (ws) longer than " + std::to_string(lim.max_web_seed_length) + " bytes");
+      auto u = parse_url(*v);
+      if (!u || (u->scheme != "http" && u->scheme != "https"))
+        return bad("web seed (ws) " + printable(v->substr(0, 100)) + " is not an http:// or https:// URL");
+      if (std::find(m.web_seeds.begin(), m.web_seeds.end(), *v) != m.web_seeds.end()) continue;
+      if (m.web_seeds.size() >= lim.max_web_seeds)
+        return bad("more than " + std::to_string(lim.max_web_seeds) + " web seeds (ws)");
+      m.web_seeds.push_back(std::move(*v));
     }
-    // Other parameters (xl, ws, as, kt, so, ...) are not used.
+    // Other parameters (xl, as, kt, so, ...) are not used.
   }
   if (!btih) return bad("no BitTorrent info-hash (xt=urn:btih:...)");
   m.info_hash = *btih;
@@ -153,6 +167,8 @@ void print_magnet(std::ostream& out, const magnet_link& m) {
   for (const auto& t : m.trackers) out << "  " << printable(t) << "\n";
   out << "peers:     " << m.peers.size() << "\n";
   for (const auto& p : m.peers) out << "  " << p << "\n";
+  out << "web seeds: " << m.web_seeds.size() << "\n";
+  for (const auto& w : m.web_seeds) out << "  " << printable(w) << "\n";
 }
 
 } // namespace actorrent

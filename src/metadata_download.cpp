@@ -151,14 +151,15 @@ void metadata_download::reset() {
 }
 
 std::string torrent_file_from_metadata(std::string_view info,
-                                       const std::vector<std::string>& trackers) {
+                                       const std::vector<std::string>& trackers,
+                                       const std::vector<std::string>& web_seeds) {
   std::string out = "d";
   auto str = [&out](std::string_view v) {
     out += std::to_string(v.size());
     out += ':';
     out += v;
   };
-  // Keys in sorted order: announce, announce-list, info.
+  // Keys in sorted order: announce, announce-list, info, url-list.
   if (!trackers.empty()) {
     out += "8:announce";
     str(trackers.front());
@@ -172,6 +173,11 @@ std::string torrent_file_from_metadata(std::string_view info,
   }
   out += "4:info";
   out += info;
+  if (!web_seeds.empty()) {
+    out += "8:url-listl";
+    for (const auto& w : web_seeds) str(w);
+    out += 'e';
+  }
   out += "e";
   return out;
 }

@@ -96,8 +96,11 @@ private:
 
 /// A .torrent made of fetched metadata: the info dictionary exactly as
 /// received (so its SHA-1 stays the info-hash), with the trackers as
-/// announce (the first) and announce-list (one tier each).
+/// announce (the first) and announce-list (one tier each), and the web
+/// seeds as url-list (BEP 19), so that they serve this download and any
+/// later start from the saved file.
 std::string torrent_file_from_metadata(std::string_view info,
-                                       const std::vector<std::string>& trackers);
+                                       const std::vector<std::string>& trackers,
+                                       const std::vector<std::string>& web_seeds = {});
 
 } // namespace actorrent

@@ -14,7 +14,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -26,17 +28,21 @@ namespace {
 
 class connection_impl : public web_seed_connection,
                         public std::enable_shared_from_this<connection_impl> {
+  using deadline_clock = asio::steady_timer::clock_type;
+
 public:
   connection_impl(asio::io_context& io, url origin, std::shared_ptr<asio::ssl::context> tls,
-                  std::size_t max_in_flight, std::chrono::milliseconds timeout)
+                  std::size_t max_in_flight, std::chrono::milliseconds timeout, rate_limiters down)
     : strand_(asio::make_strand(io)),
       resolver_(strand_),
       socket_(strand_),
       deadline_(strand_),
+      throttle_(strand_),
       origin_(std::move(origin)),
       tls_context_(std::move(tls)),
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)),
-      timeout_(timeout) {
+      timeout_(timeout),
+      down_(std::move(down)) {
     if (tls_context_) tls_.emplace(socket_, *tls_context_);
   }
 
@@ -80,14 +86,47 @@ private:
     pump();
   }
 
-  void arm_deadline() {
-    deadline_.expires_after(timeout_);
-    deadline_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
-      if (ec || self->ended_) return;  // re-armed or cancelled
+  void arm_deadline() { arm_deadline_for(timeout_); }
+
+  // While a read waits for tokens the clock is stopped: it starts with
+  // what is left once the tokens come.
+  void arm_deadline_for(deadline_clock::duration left) {
+    if (throttled_) {
+      deadline_left_ = left;
+      return;
+    }
+    deadline_left_.reset();
+    deadline_armed_ = true;
+    auto generation = ++deadline_generation_;
+    deadline_.expires_after(left);
+    deadline_.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), generation](
+                                                        const asio::error_code& ec) {
+      // Re-armed, paused or cancelled since (possibly after it fired).
+      if (ec || self->ended_ || generation != self->deadline_generation_ || !self->deadline_armed_) return;
       self->end(error{errc::timeout, "web seed " + self->where() + " did not answer within " +
                                        std::to_string(self->timeout_.count()) + " ms"},
                 false);
     }));
+  }
+
+  void cancel_deadline() {
+    deadline_armed_ = false;
+    deadline_left_.reset();
+    ++deadline_generation_;
+    deadline_.cancel();
+  }
+
+  void pause_deadline() {
+    if (!deadline_armed_) return;
+    auto left = std::max(deadline_.expiry() - deadline_clock::now(), deadline_clock::duration::zero());
+    cancel_deadline();
+    deadline_left_ = left;
+  }
+
+  void resume_deadline() {
+    if (!deadline_left_) return;
+    auto left = *deadline_left_;
+    arm_deadline_for(left);
   }
 
   void open() {
@@ -206,8 +245,25 @@ private:
   }
 
   void read() {
-    auto on_read = asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
-                                                                            std::size_t n) {
+    if (ended_ || throttled_) return;
+    std::size_t size = buf_.size();
+    std::size_t granted = 0;
+    if (in_flight_.empty()) {
+      // Nothing is expected: one byte shows a close (or bytes nobody asked
+      // for), and an idle connection holds no tokens that others could use.
+      size = 1;
+    } else if (!down_.empty()) {
+      auto now = rate_limiter::clock::now();
+      granted = size = take_all(down_, buf_.size(), now);
+      if (size == 0) {
+        throttle(wait_for_all(down_, buf_.size(), now));
+        return;
+      }
+    }
+    auto on_read = asio::bind_executor(strand_, [self = shared_from_this(), granted](
+                                                  const asio::error_code& ec, std::size_t n) {
+      // The socket had fewer bytes than were granted: the rest is not spent.
+      give_back_all(self->down_, granted - std::min(granted, n));
       if (self->ended_) return;
       if (n > 0 && !self->take(std::string_view(self->buf_.data(), n))) return;
       if (ec) {
@@ -235,9 +291,23 @@ private:
       self->read();
     });
     if (tls_)
-      tls_->async_read_some(asio::buffer(buf_), std::move(on_read));
+      tls_->async_read_some(asio::buffer(buf_.data(), size), std::move(on_read));
     else
-      socket_.async_read_some(asio::buffer(buf_), std::move(on_read));
+      socket_.async_read_some(asio::buffer(buf_.data(), size), std::move(on_read));
+  }
+
+  // Waits for the buckets; the server is not charged for the wait.
+  void throttle(std::chrono::nanoseconds wait) {
+    pause_deadline();
+    throttled_ = true;
+    // At least a millisecond: waking sooner only finds the buckets empty again.
+    throttle_.expires_after(std::max<std::chrono::nanoseconds>(wait, std::chrono::milliseconds(1)));
+    throttle_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+      self->throttled_ = false;
+      if (ec || self->ended_) return;
+      self->resume_deadline();
+      self->read();
+    }));
   }
 
   // Feeds bytes to the response at the head; false when the connection ended.
@@ -281,7 +351,7 @@ private:
     if (!in_flight_.empty())
       begin_head();
     else
-      deadline_.cancel();
+      cancel_deadline();
     pump();
   }
 
@@ -293,7 +363,8 @@ private:
     ended_ = true;
     open_ = false;
     asio::error_code ignored;
-    deadline_.cancel();
+    cancel_deadline();
+    throttle_.cancel();
     resolver_.cancel();
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -310,11 +381,17 @@ private:
   asio::ip::tcp::resolver resolver_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer deadline_;
+  asio::steady_timer throttle_;
   url origin_;
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   std::size_t max_in_flight_;
   std::chrono::milliseconds timeout_;
+  rate_limiters down_;
+  bool throttled_ = false;  // a read waits for tokens
+  bool deadline_armed_ = false;
+  std::uint64_t deadline_generation_ = 0;
+  std::optional<deadline_clock::duration> deadline_left_;  // paused while throttled
   std::deque<pending> queued_, in_flight_;
   std::optional<http_response_parser> parser_;
   std::string out_;
@@ -330,8 +407,10 @@ private:
 std::shared_ptr<web_seed_connection> web_seed_connection::create(asio::io_context& io, url origin,
                                                                  std::shared_ptr<asio::ssl::context> tls,
                                                                  std::size_t max_in_flight,
-                                                                 std::chrono::milliseconds timeout) {
-  return std::make_shared<connection_impl>(io, std::move(origin), std::move(tls), max_in_flight, timeout);
+                                                                 std::chrono::milliseconds timeout,
+                                                                 rate_limiters down) {
+  return std::make_shared<connection_impl>(io, std::move(origin), std::move(tls), max_in_flight, timeout,
+                                           std::move(down));
 }
 
 } // namespace actorrent

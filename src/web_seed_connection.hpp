@@ -6,6 +6,7 @@
 
 #include "actorrent/error.hpp"
 #include "http_response.hpp"
+#include "rate_limiter.hpp"
 #include "tracker_url.hpp"
 
 #include <asio/io_context.hpp>
@@ -36,10 +37,16 @@ public:
   /// their responses arrived. The response at the head of the line must be
   /// complete within `timeout` of becoming the head (connecting included),
   /// so a server that stalls or trickles bytes ends as errc::timeout.
+  ///
+  /// Response bytes are read under each of `down` (the same buckets as the
+  /// torrent's peer connections): a read waits until every bucket grants
+  /// bytes. Time spent waiting for tokens is ours, not the server's, so it
+  /// does not count against `timeout`.
   static std::shared_ptr<web_seed_connection> create(asio::io_context& io, url origin,
                                                      std::shared_ptr<asio::ssl::context> tls,
                                                      std::size_t max_in_flight,
-                                                     std::chrono::milliseconds timeout);
+                                                     std::chrono::milliseconds timeout,
+                                                     rate_limiters down = {});
 
   virtual ~web_seed_connection() = default;
 

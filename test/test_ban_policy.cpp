@@ -84,3 +84,39 @@ TEST_CASE("bounded: the oldest failed pieces are forgotten first") {
   for (int i = 0; i < 100; ++i) bp.on_piece_failed(3, failed);
   CHECK(bp.pieces_awaiting_judgement() == 2);
 }
+
+TEST_CASE("a web seed (a URL) is forgiven one bad piece and banned at the second") {
+  ban_policy bp;
+  const std::string url = "http://127.0.0.1:8000/files/";
+  CHECK(ban_policy::is_web_seed(url));
+  CHECK_FALSE(ban_policy::is_web_seed("10.0.0.9"));
+  CHECK_FALSE(ban_policy::is_web_seed("[::1]"));
+  std::vector<block_origin> piece{blk(0, url, "old"), blk(16384, url, "old-1")};
+  CHECK(bp.on_piece_failed(3, piece).empty());
+  CHECK_FALSE(bp.banned(url));
+  // The same piece fetched again passes: the forgiven failure is not
+  // judged a second time.
+  CHECK_FALSE(bp.awaits_judgement(3));
+  CHECK(bp.on_piece_failed(5, piece) == hosts{url});
+  CHECK(bp.banned(url));
+  CHECK(bp.on_piece_failed(6, piece).empty());
+}
+
+TEST_CASE("a web seed's blocks proven wrong in a shared piece count as one of its two failures") {
+  ban_policy bp;
+  const std::string url = "https://mirror.example/f.iso";
+  std::vector<block_origin> shared{blk(0, url, "garbage"), blk(16384, "10.0.0.2", "good-1")};
+  CHECK(bp.on_piece_failed(7, shared).empty());
+  std::vector<block_digest> good{good_blk(0, "good-0"), good_blk(16384, "good-1")};
+  CHECK(bp.on_piece_passed(7, good).empty());  // the first failure charged to the URL
+  CHECK_FALSE(bp.banned(url));
+  CHECK_FALSE(bp.banned("10.0.0.2"));
+  std::vector<block_origin> alone{blk(0, url, "x"), blk(16384, url, "y")};
+  CHECK(bp.on_piece_failed(8, alone) == hosts{url});
+}
+
+TEST_CASE("web seeds may be banned at their first failure when so configured") {
+  ban_policy bp(1024, 1);
+  std::vector<block_origin> piece{blk(0, "http://w/", "bad")};
+  CHECK(bp.on_piece_failed(1, piece) == hosts{"http://w/"});
+}

@@ -56,6 +56,7 @@ TEST_CASE("duplicates go, unknown parameters and other xt kinds are ignored") {
   REQUIRE(m);
   CHECK(m->trackers == std::vector<std::string>{"http://a/announce", "http://b/announce"});
   CHECK(m->peers == std::vector<std::string>{"127.0.0.1:1"});
+  CHECK(m->web_seeds == std::vector<std::string>{"http://w/"});
 }
 
 TEST_CASE("bad links are refused with the reason") {
@@ -115,4 +116,46 @@ TEST_CASE("print_magnet shows what the link says") {
   CHECK(s.find("a b") != std::string::npos);
   CHECK(s.find("http://t/announce") != std::string::npos);
   CHECK(s.find("127.0.0.1:9") != std::string::npos);
+}
+
+TEST_CASE("ws: web seeds, percent-decoded, repeatable, in order, duplicates removed") {
+  auto m = parse_magnet("magnet:?xt=urn:btih:" + hex
+                        + "&ws=http%3A%2F%2F127.0.0.1%3A8000%2Fdir%2F"
+                        + "&ws=https://mirror.example/files/a%2520b.iso"
+                        + "&ws.1=http://127.0.0.1:8000/dir/&ws=&WS=http://w/x");
+  REQUIRE(m);
+  CHECK(m->web_seeds == std::vector<std::string>{"http://127.0.0.1:8000/dir/",
+                                                 "https://mirror.example/files/a%20b.iso", "http://w/x"});
+  auto none = parse_magnet("magnet:?xt=urn:btih:" + hex);
+  REQUIRE(none);
+  CHECK(none->web_seeds.empty());
+}
+
+TEST_CASE("ws: only http(s) URLs, bounded in number and length") {
+  std::string base = "magnet:?xt=urn:btih:" + hex;
+  for (std::string bad : {"ftp://h/f", "udp://h:1/", "file:///etc/passwd", "not a url", "http://"}) {
+    auto m = parse_magnet(base + "&ws=" + bad);
+    REQUIRE_FALSE(m);
+    CHECK(m.err().code == errc::invalid_argument);
+    CHECK_MESSAGE(m.err().message.find("(ws)") != std::string::npos, m.err().message);
+  }
+  CHECK_FALSE(parse_magnet(base + "&ws=http://h/%zz"));
+  magnet_limits lim;
+  lim.max_web_seeds = 2;
+  lim.max_web_seed_length = 40;
+  auto many = parse_magnet(base + "&ws=http://a/&ws=http://b/&ws=http://c/", lim);
+  REQUIRE_FALSE(many);
+  CHECK(many.err().message.find("more than 2 web seeds") != std::string::npos);
+  auto long_url = parse_magnet(base + "&ws=http://a/" + std::string(40, 'x'), lim);
+  REQUIRE_FALSE(long_url);
+  CHECK(long_url.err().message.find("longer than 40") != std::string::npos);
+  CHECK(parse_magnet(base + "&ws=http://a/&ws=http://b/&ws=http://a/", lim));
+}
+
+TEST_CASE("print_magnet lists the web seeds") {
+  auto m = parse_magnet("magnet:?xt=urn:btih:" + hex + "&ws=http://w/file");
+  REQUIRE(m);
+  std::ostringstream out;
+  print_magnet(out, *m);
+  CHECK(out.str().find("web seeds: 1\n  http://w/file\n") != std::string::npos);
 }

@@ -2,6 +2,9 @@
 // check and the blame for bad metadata.
 #include "metadata_download.hpp"
 
+#include "actorrent/metainfo.hpp"
+#include "actorrent/sha1_hash.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -142,4 +145,16 @@ TEST_CASE("the saved .torrent keeps the info dictionary's bytes and names the tr
   CHECK(t == "d8:announce17:http://a/announce13:announce-listll17:http://a/announceel9:udp://b:1ee4:info"
                + info + "e");
   CHECK(torrent_file_from_metadata(info, {}) == "d4:info" + info + "e");
+}
+
+TEST_CASE("the saved .torrent lists the link's web seeds as url-list, which the metainfo then uses") {
+  std::string info = "d6:lengthi5e4:name1:a12:piece lengthi16384e6:pieces20:"
+                     + std::string(20, 'h') + "e";
+  auto t = torrent_file_from_metadata(info, {"http://a/announce"}, {"http://w/a", "https://x/"});
+  CHECK(t == "d8:announce17:http://a/announce13:announce-listll17:http://a/announceee4:info" + info
+               + "8:url-listl10:http://w/a10:https://x/ee");
+  auto meta = parse_metainfo(t);
+  REQUIRE(meta);
+  CHECK(meta->url_list == std::vector<std::string>{"http://w/a", "https://x/"});
+  CHECK(meta->info_hash == sha1(info));
 }

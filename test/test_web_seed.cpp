@@ -1,10 +1,14 @@
 // Web seeds (BEP 19) without a network: file URLs, the range requests of a
-// run across files, Content-Range, and which replies are accepted.
+// run across files, Content-Range, which replies are accepted, and which
+// blocks of failed pieces a web seed leaves to other sources.
 #include <doctest/doctest.h>
 
 #include "content_range.hpp"
 #include "http_response.hpp"
 #include "web_seed_plan.hpp"
+#include "web_seed_refetch.hpp"
+
+#include <chrono>
 
 using namespace actorrent;
 
@@ -116,4 +120,40 @@ TEST_CASE("a kept-alive connection loses no byte of the next response") {
   http_response_parser q;
   REQUIRE(q.feed(rest) == http_response_parser::state::done);
   CHECK(q.response().body == "def");
+}
+
+TEST_CASE("blocks of a piece that failed after the web seed served it are left to others for a while") {
+  using namespace std::chrono_literals;
+  // 4 pieces of 32 KiB: two blocks each.
+  web_seed_refetch r(4, 32 * 1024, 1000ms);
+  web_seed_refetch::clock::time_point t0{};
+  block_ref a0{1, 0, 16384}, a1{1, 16384, 16384}, b0{2, 0, 16384};
+  // Nothing delivered yet: everything offered is fetched.
+  auto first = r.offer({a0, a1, b0}, t0);
+  CHECK(first.keep == std::vector<block_ref>{a0, a1, b0});
+  CHECK(first.give_back.empty());
+  r.delivered(a0);
+  r.delivered(a1);
+  r.delivered(b0);
+  // Piece 1 failed and comes back: given back, named once; a new piece is kept.
+  block_ref c0{3, 0, 16384};
+  auto back = r.offer({a0, a1, c0}, t0 + 10ms);
+  CHECK(back.keep == std::vector<block_ref>{c0});
+  CHECK(back.give_back == std::vector<block_ref>{a0, a1});
+  CHECK(back.newly_returned == std::vector<std::uint32_t>{1});
+  auto again = r.offer({a1}, t0 + 900ms);
+  CHECK(again.give_back == std::vector<block_ref>{a1});
+  CHECK(again.newly_returned.empty());
+  // Nobody else took it within the second: this web seed fetches it.
+  auto late = r.offer({a0, a1}, t0 + 1010ms);
+  CHECK(late.keep == std::vector<block_ref>{a0, a1});
+  CHECK(late.give_back.empty());
+  // Fetched again and delivered again, then failed again: left to others anew.
+  r.delivered(a0);
+  auto twice = r.offer({a0}, t0 + 2000ms);
+  CHECK(twice.give_back == std::vector<block_ref>{a0});
+  // Out-of-range blocks are never taken for delivered ones.
+  r.delivered(block_ref{9, 0, 16384});
+  r.delivered(block_ref{0, 5 * 16384, 16384});
+  CHECK(r.offer({block_ref{9, 0, 16384}}, t0 + 2000ms).keep.size() == 1);
 }

@@ -196,3 +196,37 @@ TEST_CASE("a refused connection fails every request queued on it") {
   CHECK(rb.code == errc::io_error);
   CHECK(ra.text.find("refused") != std::string::npos);
 }
+
+TEST_CASE("a rate limit slows the reads, and the wait for tokens is not charged to the server") {
+  // 64 KiB at 32 KiB/s, with a 16 KiB burst to start: at least 1.5 s of
+  // reading, five times the 300 ms the server is given per response.
+  std::string body(64 * 1024, 'b');
+  scripted_server server(1, range_reply(body, 0), false);
+  net_service net;
+  auto limit = std::make_shared<rate_limiter>(32 * 1024);
+  auto conn = web_seed_connection::create(net.io(), server.origin(), nullptr, 4, 300ms, {limit});
+  std::promise<outcome> a;
+  auto t0 = std::chrono::steady_clock::now();
+  conn->send(build_range_get(file_url(server.port), "t", 0, body.size()), body.size() + 1000, into(a));
+  auto r = await(a);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_MESSAGE(r.code == errc::none, r.text);
+  CHECK((r.text == body));
+  // Tokens cannot come faster than the rate: the bytes were drawn from the bucket.
+  CHECK(took >= 1200ms);
+  conn->close();
+}
+
+TEST_CASE("under a rate limit a server that stalls mid-response still times out") {
+  std::string reply = "HTTP/1.1 206 P\r\nContent-Range: bytes 0-65535/*\r\nContent-Length: 65536\r\n\r\n" +
+                      std::string(20 * 1024, 'b');
+  scripted_server server(1, reply, false);
+  net_service net;
+  auto limit = std::make_shared<rate_limiter>(32 * 1024);
+  auto conn = web_seed_connection::create(net.io(), server.origin(), nullptr, 4, 500ms, {limit});
+  std::promise<outcome> a;
+  conn->send(build_range_get(file_url(server.port), "t", 0, 65536), 70000, into(a));
+  auto r = await(a);
+  CHECK(r.code == errc::timeout);
+  conn->close();
+}

@@ -10,6 +10,8 @@ Python's http.server answers ranges with the whole file, hence this one.
   404      404 Not Found
   500      500 Internal Server Error
   wrong    the right status and headers, but every byte of the body inverted
+  wrong-once  as wrong for the first range served, then good (a file caught
+           while it was being replaced)
   short    Content-Length of the range, half the body, then close
   slow     serve, 16 KiB at a time with --delay seconds between chunks
   norange  ignore Range: 200 and the whole file
@@ -44,7 +46,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--mode", default="good",
-                    choices=["good", "404", "500", "wrong", "short", "slow", "norange", "redirect"])
+                    choices=["good", "404", "500", "wrong", "wrong-once", "short", "slow", "norange",
+                             "redirect"])
     ap.add_argument("--redirect-to", default="")
     ap.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
     ap.add_argument("--key", help="PEM private key of --cert")
@@ -56,6 +59,7 @@ def main():
     root = os.path.realpath(args.dir)
     log_lock = threading.Lock()
     conn_ids = itertools.count(1)
+    bodies_served = itertools.count(0)  # next() is atomic under the GIL
 
     def record(entry):
         entry["t"] = round(time.time(), 3)
@@ -123,6 +127,9 @@ def main():
                 status = 206
             length = last - first + 1
             entry["status"] = status
+            invert = args.mode == "wrong" or (args.mode == "wrong-once" and next(bodies_served) == 0)
+            if invert:
+                entry["inverted"] = True
             record(entry)
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
@@ -137,7 +144,7 @@ def main():
                     data = f.read(min(CHUNK, send))
                     if not data:
                         break
-                    if args.mode == "wrong":
+                    if invert:
                         data = bytes(b ^ 0xFF for b in data)
                     self.wfile.write(data)
                     send -= len(data)
