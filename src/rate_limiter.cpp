@@ -63,7 +63,7 @@ rate_limiter::clock::duration rate_limiter::wait_for(std::size_t n, clock::time_
 }
 
 std::size_t take_all(const rate_limiters& limiters, std::size_t want,
-                     rate_limiter::clock::time_point now) {
+                     rate_limiter::clock::time_point now, std::size_t at_least) {
   std::size_t granted = want;
   std::size_t taken_from = 0;
   for (; taken_from < limiters.size() && granted > 0; ++taken_from) {
@@ -71,6 +71,10 @@ std::size_t take_all(const rate_limiters& limiters, std::size_t want,
     // The earlier limiters granted more than this one: the surplus goes back.
     for (std::size_t i = 0; i < taken_from; ++i) limiters[i]->give_back(granted - got);
     granted = got;
+  }
+  if (granted > 0 && granted < std::min(at_least, want)) {
+    for (std::size_t i = 0; i < taken_from; ++i) limiters[i]->give_back(granted);
+    return 0;
   }
   return granted;
 }

@@ -54,9 +54,13 @@ private:
 using rate_limiters = std::vector<std::shared_ptr<rate_limiter>>;
 
 /// Takes the same number of bytes from every limiter: the least any of them
-/// grants (what the others granted beyond it is given back).
+/// grants (what the others granted beyond it is given back), or nothing when
+/// that is under `at_least` (at most a burst). A connection that took the
+/// few bytes that trickle in between two of its reads would make a read, a
+/// message and a wake-up for each of them: under a limit it waits for a
+/// useful amount instead.
 std::size_t take_all(const rate_limiters& limiters, std::size_t want,
-                     rate_limiter::clock::time_point now);
+                     rate_limiter::clock::time_point now, std::size_t at_least = 1);
 void give_back_all(const rate_limiters& limiters, std::size_t n);
 /// How long until every limiter can grant `n` bytes.
 rate_limiter::clock::duration wait_for_all(const rate_limiters& limiters, std::size_t n,

@@ -16,6 +16,12 @@ namespace actorrent {
 
 namespace {
 
+// Under a rate limit a read or write waits for this much budget (one block;
+// every bucket's burst holds at least that): taking the scraps that
+// trickle in between two reads made one read and one message each, about
+// a core's worth of wake-ups at a few MiB/s.
+constexpr std::size_t throttled_io_least = 16 * 1024;
+
 error from_asio(const asio::error_code& ec, const char* what) {
   if (ec == asio::error::operation_aborted)
     return {errc::cancelled, std::string(what) + ": cancelled"};
@@ -235,10 +241,11 @@ void tcp_connection::do_read() {
   auto size = opts_.read_chunk;
   if (!down_limits_.empty()) {
     auto now = rate_limiter::clock::now();
-    size = take_all(down_limits_, opts_.read_chunk, now);
+    const auto least = std::min(opts_.read_chunk, throttled_io_least);
+    size = take_all(down_limits_, opts_.read_chunk, now, least);
     if (size == 0) {
-      throttle(read_throttle_, read_throttled_,
-               wait_for_all(down_limits_, opts_.read_chunk, now), &tcp_connection::do_read);
+      throttle(read_throttle_, read_throttled_, wait_for_all(down_limits_, least, now),
+               &tcp_connection::do_read);
       return;
     }
   }
@@ -343,9 +350,10 @@ void tcp_connection::do_write() {
   auto size = in_flight_bytes_ - write_offset_;
   if (!up_limits_.empty()) {
     auto now = rate_limiter::clock::now();
-    auto granted = take_all(up_limits_, size, now);
+    const auto least = std::min(size, throttled_io_least);
+    auto granted = take_all(up_limits_, size, now, least);
     if (granted == 0) {
-      throttle(write_throttle_, write_throttled_, wait_for_all(up_limits_, size, now),
+      throttle(write_throttle_, write_throttled_, wait_for_all(up_limits_, least, now),
                &tcp_connection::do_write);
       return;
     }

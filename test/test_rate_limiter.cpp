@@ -126,3 +126,25 @@ TEST_CASE("a connection budget is shared fairly among the torrents that want con
   CHECK_FALSE(budget->someone_starving());
   CHECK(std::make_shared<connection_budget>(0)->join().share() == 0);
 }
+
+TEST_CASE("take_all with at_least grants nothing until that much is there, and takes nothing then") {
+  auto session = std::make_shared<rate_limiter>(1'000'000);  // burst 100 000
+  auto torrent = std::make_shared<rate_limiter>(200'000);    // burst 20 000
+  rate_limiters both{session, torrent};
+  auto t0 = rate_limiter::clock::now() + 1s;
+  CHECK(take_all(both, 20'000, t0) == 20'000);
+  // 10 ms later the torrent's bucket holds 2 000 bytes: not a block.
+  auto t1 = t0 + 10ms;
+  CHECK(take_all(both, 65'536, t1, 16'384) == 0);
+  // Nothing was taken from either: the session still has its 80 000 and the
+  // torrent its 2 000.
+  CHECK(take_all(both, 65'536, t1, 2'000) == 2'000);
+  CHECK(session->take(1 << 20, t1) == 78'000 + 10'000);
+  // A wish smaller than at_least is granted whole.
+  auto t2 = t1 + 50ms;  // the torrent has 10 000 again, the session 50 000
+  CHECK(take_all(both, 300, t2, 16'384) == 300);
+  // And the wait is for at_least, not for the wish.
+  auto wait = wait_for_all(both, 16'384, t2);
+  CHECK(wait > 30ms);
+  CHECK(wait < 40ms);
+}

@@ -512,3 +512,36 @@ TEST_CASE("a chunk given back with its ack is the buffer of a later read, not a 
   (*l)->close();
   ::close(s);
 }
+
+TEST_CASE("under a download limit reads wait for a block's worth of budget, not the bytes that trickled in") {
+  net_service net{1};
+  raw_server server;
+  auto conn = tcp_connection::create(net.io(), {});
+  // 2 MB/s: 2 bytes a microsecond reach the bucket between two reads.
+  conn->set_rate_limits({std::make_shared<rate_limiter>(2'000'000)}, {});
+  auto rec = std::make_shared<recorder>();
+  std::atomic<std::size_t> bytes{0};
+  auto cb = callbacks_for(rec);
+  cb.on_data = [rec, &bytes, c = std::weak_ptr<tcp_connection>(conn)](std::vector<std::uint8_t> chunk) {
+    bytes += chunk.size();
+    rec->record([&](recorder& r) { r.chunks.push_back(std::vector<std::uint8_t>(chunk.size())); });
+    if (auto s = c.lock()) s->ack(std::move(chunk));
+  };
+  conn->connect(server.endpoint(), 5s, std::move(cb));
+  int peer = server.accept(5s);
+  REQUIRE(peer >= 0);
+  {
+    pump more(peer);
+    // The first burst (200 000 bytes) and then about a second at the rate.
+    REQUIRE(eventually(10s, [&] { return bytes.load() >= 2'000'000; }));
+    conn->close();
+    REQUIRE(rec->wait(5s, [](recorder& r) { return !r.closed.empty(); }));
+  }
+  std::lock_guard<std::mutex> g(rec->m);
+  const auto n = rec->chunks.size();
+  const double mean = static_cast<double>(bytes.load()) / static_cast<double>(n);
+  MESSAGE(n << " reads for " << bytes.load() << " bytes, " << mean << " bytes a read");
+  // Reads of whatever budget had accumulated came to a few hundred bytes each.
+  CHECK(mean >= 12 * 1024);
+  ::close(peer);
+}
