@@ -116,7 +116,14 @@ TEST_CASE("rates in bytes per second, K, M and G as powers of 1024") {
   REQUIRE(o.has_value());
   CHECK(o->max_down == 2u << 20);
   CHECK(o->max_up == 300u * 1024);
+  CHECK(o->torrent_max_down == 0);
   CHECK_FALSE(parse({"create", "d", "--max-down", "1M"}).has_value());
+  auto each = parse({"a.torrent", "b.torrent", "--torrent-max-down", "1M", "--torrent-max-up", "64K"});
+  REQUIRE(each.has_value());
+  CHECK(each->torrent_max_down == 1u << 20);
+  CHECK(each->torrent_max_up == 64u * 1024);
+  CHECK(each->max_down == 0);
+  CHECK_FALSE(parse({"x.torrent", "--torrent-max-up", "fast"}).has_value());
 }
 
 TEST_CASE("--encryption prefer|require|off") {

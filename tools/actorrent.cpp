@@ -374,6 +374,8 @@ int download(const cli::options& opts) {
     params.tracker_ca_file = opts.tracker_ca;
     params.max_metadata_size = opts.max_metadata_size;
     params.sequential = opts.sequential;
+    params.max_download_rate = opts.torrent_max_down;
+    params.max_upload_rate = opts.torrent_max_up;
     params.file_priorities = selection;
     if ((!opts.only.empty() || !opts.skip.empty()) && items.front().link)
       params.choose_files = [only = opts.only, skip = opts.skip](const metainfo& meta) {

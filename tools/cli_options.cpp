@@ -110,6 +110,10 @@ const char* usage() {
          "      --max-down RATE       download limit in bytes per second, K/M/G for KiB/MiB/GiB\n"
          "                            (e.g. 2M; default 0: unlimited)\n"
          "      --max-up RATE         upload limit, the same way\n"
+         "      --torrent-max-down RATE\n"
+         "                            each torrent's own download limit (within --max-down,\n"
+         "                            which all of them share)\n"
+         "      --torrent-max-up RATE each torrent's own upload limit\n"
          "      --threads N           actor scheduler threads (default 1; sockets and disk\n"
          "                            have threads of their own)\n"
          "      --udp-tracker-timeout MS\n"
@@ -340,13 +344,17 @@ result<options> parse(int argc, char** argv) {
       if (!v) return v.err();
       if (!parse_number(*v, o.max_metadata_size) || o.max_metadata_size <= 0)
         return error{errc::invalid_argument, "bad --max-metadata-size: " + std::string(*v)};
-    } else if (a == "--max-down" || a == "--max-up") {
+    } else if (a == "--max-down" || a == "--max-up" || a == "--torrent-max-down"
+               || a == "--torrent-max-up") {
       mark_download(a);
       auto v = need_value(i, a);
       if (!v) return v.err();
       auto rate = parse_rate(*v);
       if (!rate) return error{errc::invalid_argument, "bad " + std::string(a) + ": " + rate.err().message};
-      (a == "--max-down" ? o.max_down : o.max_up) = *rate;
+      (a == "--max-down"           ? o.max_down
+       : a == "--max-up"           ? o.max_up
+       : a == "--torrent-max-down" ? o.torrent_max_down
+                                   : o.torrent_max_up) = *rate;
     } else if (a == "--status-port") {
       mark_download(a);
       auto v = need_value(i, a);

@@ -52,6 +52,8 @@ struct options {
   std::int64_t max_metadata_size = 4 << 20;  // bytes, for magnet links
   std::uint64_t max_down = 0;      // bytes per second; 0: unlimited
   std::uint64_t max_up = 0;
+  std::uint64_t torrent_max_down = 0;  // each torrent's own, within max_down
+  std::uint64_t torrent_max_up = 0;
   int status_port = -1;            // --status-port; -1: no status page, 0: any port
   std::string status_bind = "127.0.0.1";
   std::string status_token;        // empty: none

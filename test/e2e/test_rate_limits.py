@@ -4,7 +4,10 @@
 A libtorrent seeder with no limit of its own sends 16 MiB to actorrent run
 with --max-down 2M: the download must take 8 s give or take 10%, where an
 unlimited one takes a fraction of a second. Then actorrent seeds the same
-data with --max-up 2M to a libtorrent downloader, which must need as long."""
+data with --max-up 2M to a libtorrent downloader, which must need as long.
+Last, two torrents of 6 MiB in one process with --torrent-max-down 1M: each
+is held to 1 MiB/s of its own, so together they take 6 s, not 12 (one
+shared budget) and not a fraction of a second (no limit)."""
 
 import os
 import re
@@ -18,14 +21,16 @@ from swarm import MiB, check, check_run_ok, describe, log  # noqa: E402
 
 SIZE = 16 * MiB
 LIMIT = 2 * MiB
+EACH_SIZE = 6 * MiB
+EACH_LIMIT = 1 * MiB
 
 
-def check_rate(what: str, seconds: float) -> None:
-    rate = SIZE / seconds
-    log(f"{what}: {SIZE / MiB:.0f} MiB in {seconds:.2f} s = {rate / MiB:.2f} MiB/s "
-        f"(limit {LIMIT / MiB:.0f} MiB/s, ratio {rate / LIMIT:.3f})")
-    check(rate <= 1.10 * LIMIT, f"{what}: {rate / MiB:.2f} MiB/s is over the limit by more than 10%")
-    check(rate >= 0.90 * LIMIT, f"{what}: {rate / MiB:.2f} MiB/s is under the limit by more than 10%")
+def check_rate(what: str, seconds: float, size: int = SIZE, limit: int = LIMIT) -> None:
+    rate = size / seconds
+    log(f"{what}: {size / MiB:.0f} MiB in {seconds:.2f} s = {rate / MiB:.2f} MiB/s "
+        f"(limit {limit / MiB:.0f} MiB/s, ratio {rate / limit:.3f})")
+    check(rate <= 1.10 * limit, f"{what}: {rate / MiB:.2f} MiB/s is over the limit by more than 10%")
+    check(rate >= 0.90 * limit, f"{what}: {rate / MiB:.2f} MiB/s is under the limit by more than 10%")
 
 
 def main():
@@ -57,6 +62,27 @@ def main():
         check(not swarm.verify_files(os.path.join(got, os.path.basename(content)), content),
               "uploaded data is wrong")
         check_rate("upload with --max-up 2M", float(m.group(2)))
+
+        # Each torrent's own limit: two torrents, one seeder each, in parallel.
+        each = sw.mkdir("each-content")
+        torrents, seeders = [], []
+        for k, name in enumerate(("each-a.bin", "each-b.bin")):
+            swarm.make_content(each, [(name, EACH_SIZE)], seed=10 + k)
+            t = sw.path(name + ".torrent")
+            swarm.make_torrent(os.path.join(each, name), t, 256 * 1024,
+                               f"http://127.0.0.1:{dead}/announce")
+            torrents.append(t)
+            seeders.append(sw.start_lt_seeder(t, each))
+        out = sw.mkdir("each")
+        r = sw.run_actorrent(torrents[0], out, peers=seeders,
+                             extra_args=[torrents[1], "--torrent-max-down", "1M"], timeout=60)
+        log(describe(r))
+        check_run_ok(r)
+        for name in ("each-a.bin", "each-b.bin"):
+            check(not swarm.verify_files(os.path.join(out, name), os.path.join(each, name)),
+                  f"{name}: downloaded data is wrong")
+        check(r.stdout.count("complete:") == 2, "not both torrents completed:\n" + swarm.tail(r.stdout))
+        check_rate("each of two torrents with --torrent-max-down 1M", r.wall, EACH_SIZE, EACH_LIMIT)
 
 
 if __name__ == "__main__":
