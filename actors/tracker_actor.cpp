@@ -81,10 +81,12 @@ std::uint32_t udp_key(const tracker_config& cfg) {
 }
 
 // The announce `req` to a udp:// tracker (BEP 15), exchange `id`; the
-// result arrives as a udp_atom message. Only a "stopped" is bounded by the
-// order's timeout: other announces end by the retransmission schedule.
+// result arrives as a udp_atom message. A "stopped" is bounded by the
+// order's timeout; other announces end by the retransmission schedule, cut
+// to one retransmission when other trackers wait behind this one (the
+// whole schedule, 225 s, would hold the walk as long).
 void send_udp(tracker_self self, std::uint64_t id, const announce_request& req,
-              std::chrono::milliseconds timeout) {
+              const announce_order& order) {
   auto& st = self->state;
   if (!st.udp) st.udp.emplace(*st.io, st.cfg.udp);
   udp_tracker::announce_fields f;
@@ -98,7 +100,10 @@ void send_udp(tracker_self self, std::uint64_t id, const announce_request& req,
   f.num_want = req.numwant;
   f.port = req.port;
   std::optional<milliseconds> limit;
-  if (req.event == announce_event::stopped) limit = timeout;
+  if (req.event == announce_event::stopped) limit = order.timeout;
+  // The first try and one retransmission (base + 2 x base), ending just
+  // before a second one would go out.
+  else if (order.others_left) limit = 3 * st.cfg.udp.retransmit_base - milliseconds{1};
   auto handle = caf::actor_cast<tracker_actor>(self);
   st.udp->run(*parse_url(req.announce_url), f, limit, [handle, id](result<udp_tracker_answer> r) {
     if (!r) {
@@ -133,7 +138,7 @@ void send_request(tracker_self self, std::uint64_t id) {
   req.key = st.cfg.key;
   req.tracker_id = st.tracker_id;
   if (is_udp(order->tracker)) {
-    send_udp(self, id, req, order->timeout);
+    send_udp(self, id, req, *order);
     return;
   }
   auto u = parse_url(build_announce_url(req));

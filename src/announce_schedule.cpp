@@ -125,6 +125,8 @@ seconds announce_schedule::on_failed(time_point now) {
 announce_schedule::step announce_schedule::send(std::string tracker, announce_event event,
                                                 milliseconds timeout) {
   in_flight_ = announce_order{std::move(tracker), event, timeout};
+  in_flight_->others_left = event != announce_event::stopped && walking_
+                            && (index_ + 1 < tiers_[tier_].size() || tier_ + 1 < tiers_.size());
   sent_ready_ = ready_;
   auto s = wait_until(stopping_ ? stop_deadline_ : never);
   s.send = in_flight_;

@@ -61,6 +61,10 @@ struct announce_order {
   announce_event event = announce_event::none;
   /// Give up on the exchange after this long (and report on_failed()).
   std::chrono::milliseconds timeout{0};
+  /// The walk has more trackers to try after this one: an owner whose
+  /// transport retries for long (BEP 15's 15 * 2^n s) gives up sooner, so
+  /// that one dead tracker does not keep the others waiting for minutes.
+  bool others_left = false;
 
   friend bool operator==(const announce_order&, const announce_order&) = default;
 };

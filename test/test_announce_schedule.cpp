@@ -485,3 +485,40 @@ TEST_CASE("results with nothing in flight are ignored") {
   CHECK(s.on_failed(clk.now) == 0s);
   check_waits(s.poll(clk.now), clk.now + 1800s);
 }
+
+TEST_CASE("an order says whether the walk has other trackers to try after it") {
+  fake_clock clk;
+  announce_schedule s({{"a", "b"}, {"c"}}, clk.now, fixed_order());
+  s.on_ready();
+  auto st = s.poll(clk.now);
+  check_sends(st, "a", started);
+  CHECK(st.send->others_left);
+  s.on_failed(clk.now);
+  st = s.poll(clk.now);
+  check_sends(st, "b", started);
+  CHECK(st.send->others_left);  // the next tier
+  s.on_failed(clk.now);
+  st = s.poll(clk.now);
+  check_sends(st, "c", started);
+  CHECK_FALSE(st.send->others_left);
+  s.on_accepted(clk.now, 1800s);
+  // The next walk starts at the tracker that answered, first of its tier.
+  clk.advance(1800s);
+  st = s.poll(clk.now);
+  check_sends(st, "a", regular);
+  CHECK(st.send->others_left);
+  s.on_accepted(clk.now, 1800s);
+  s.on_stop(clk.now);
+  st = s.poll(clk.now);
+  check_sends(st, "a", stopped);
+  CHECK_FALSE(st.send->others_left);  // a "stopped" goes to one tracker only
+}
+
+TEST_CASE("a single tracker is never told that others are left") {
+  fake_clock clk;
+  announce_schedule s({{"a"}}, clk.now, fixed_order());
+  s.on_ready();
+  auto st = s.poll(clk.now);
+  check_sends(st, "a", started);
+  CHECK_FALSE(st.send->others_left);
+}

@@ -14,7 +14,11 @@
    gave no reply after 3 tries, and stops asking (the next walk waits for
    the tier backoff).
 3. A tracker that answers with an error (action 3): its text is reported as
-   the tracker's failure."""
+   the tracker's failure.
+4. A silent tracker in the first tier and a good one in the second: the
+   silent one gets the first connect and one retransmission (not the whole
+   BEP 15 schedule) before the second tier is asked, and the download
+   completes through it."""
 
 import os
 import sys
@@ -111,12 +115,39 @@ def refusing(sw):
     log("the UDP tracker's error is reported as its failure")
 
 
+def silent_first_tier(sw):
+    torrent, save, content, ih = sw.make_single(1 * MiB, 256 * 1024, announce=None)
+    seeder = sw.start_lt_seeder(torrent, save)
+    dead, dead_log = sw.start_udp_tracker(extra=["--silent"])
+    good, good_log = sw.start_udp_tracker(peers=[seeder])
+    t = swarm.with_announce(torrent, dead, sw.path("tiers.torrent"), tiers=[[dead], [good]])
+    out = sw.mkdir("out-tiers")
+    r = sw.run_actorrent(t, out, timeout=60, extra_args=[
+        "-v", "--udp-tracker-timeout", "300", "--udp-tracker-retries", "3"])
+    log(describe(r))
+    check_run_ok(r)
+    to_dead = swarm.read_jsonl(dead_log)
+    to_good = swarm.read_jsonl(good_log)
+    check(to_good, "the second tier's tracker was never asked")
+    first_good = to_good[0]["t"]
+    before = [e for e in to_dead if e["t"] < first_good]
+    # The whole schedule would be 4 connects over 0.3 * (1+2+4+8) = 4.5 s.
+    check(len(before) == 2 and all(e.get("action") == 0 for e in before),
+          f"expected 2 connects to the silent first tier before the second was asked, got {before}")
+    check_gaps([e["t"] for e in before], [0.3], "silent first tier")
+    wait = first_good - before[0]["t"]
+    check(0.9 * 0.9 <= wait <= 0.9 + SLACK,
+          f"the second tier was asked {wait:.2f} s after the first connect, expected 0.9 s")
+    log(f"silent first tier: 2 connects, then the second tier {wait:.2f} s after the first")
+
+
 def main():
     swarm.need_libtorrent()
     with swarm.Swarm("udp-faults") as sw:
         flaky(sw)
         silent(sw)
         refusing(sw)
+        silent_first_tier(sw)
 
 
 if __name__ == "__main__":

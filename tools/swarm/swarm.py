@@ -777,12 +777,16 @@ def check_fetched_missing(st: dict, missing: int, margin: int, what: str) -> Non
           f"fetched again")
 
 
-def with_announce(torrent: str, url: str, out: str) -> str:
-    """A copy of `torrent` at `out` whose only tracker is `url` (same info-hash)."""
+def with_announce(torrent: str, url: str, out: str, tiers=None) -> str:
+    """A copy of `torrent` at `out` whose only tracker is `url` (same info-hash),
+    or whose BEP 12 tiers are `tiers` (lists of URLs; `url` is then the
+    announce key too)."""
     with open(torrent, "rb") as f:
         meta = bdecode(f.read())
     meta.pop(b"announce-list", None)
     meta[b"announce"] = url.encode()
+    if tiers:
+        meta[b"announce-list"] = [[u.encode() for u in tier] for tier in tiers]
     with open(out, "wb") as f:
         f.write(bencode(meta))
     return out
