@@ -69,8 +69,10 @@ std::span<const std::span<std::uint8_t>> stream_splitter::prepare(std::size_t ma
       break;
     }
   }
-  // Then the guess: PIECE messages of the last payload size, one after another.
-  const std::size_t guess = guess_ != 0 ? guess_ : max_block_;
+  // Then the guess: PIECE messages of the last payload size, one after
+  // another. Not before the first PIECE: a connection that sends none (we
+  // only upload to it) holds no block buffers.
+  const std::size_t guess = guess_;
   for (std::size_t i = 0; guess != 0 && left > piece_header && i < max_spares; ++i) {
     scratch(piece_header);
     auto& buffer = spare_buffer(i, guess);

@@ -5,8 +5,8 @@
 //
 // Reads are scattered. prepare() says where the next read's bytes go: what
 // the current message still needs, then a guess that PIECE messages of the
-// last payload size follow, each 13-byte header into a scratch area and each
-// payload into a block buffer of its own. commit() takes the bytes read.
+// last payload size follow (once there was one), each 13-byte header into a
+// scratch area and each payload into a block buffer of its own. commit() takes the bytes read.
 // Bytes that do not fit the guess (other messages, another size) are copied
 // where they belong, so every stream split into reads of any sizes gives the
 // same result. Framing only: the decoder (decoder_limits::split_payloads)
@@ -77,7 +77,7 @@ private:
   std::uint32_t payload_len_ = 0;
   std::uint32_t payload_filled_ = 0;
   bool payload_open_ = false;      // payload_ is allocated for the current payload
-  std::uint32_t guess_ = 0;        // payload size of the last PIECE: the next ones likely match
+  std::uint32_t guess_ = 0;        // payload size of the last PIECE (0: none yet): the next ones likely match
   std::vector<std::uint8_t> scratch_;
   std::vector<std::vector<std::uint8_t>> spares_;
   std::vector<std::span<std::uint8_t>> slots_;

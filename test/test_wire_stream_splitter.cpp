@@ -185,6 +185,28 @@ TEST_CASE("a steady stream of PIECE messages lands in the buffers handed out, un
   CHECK(split.payloads_in_place < 65);
 }
 
+TEST_CASE("a stream without PIECE messages is read into the scratch area only") {
+  stream_splitter s(16 * 1024, true);
+  bytes stream = handshake_bytes();
+  for (int i = 0; i < 100; ++i) add(stream, have{static_cast<std::uint32_t>(i)});
+  std::size_t off = 0;
+  while (off < stream.size()) {
+    auto slots = s.prepare(64 * 1024);
+    // One contiguous run of room: nothing is set aside for blocks.
+    for (std::size_t i = 1; i < slots.size(); ++i)
+      REQUIRE(slots[i].data() == slots[i - 1].data() + slots[i - 1].size());
+    std::size_t room = 0;
+    for (auto slot : slots) room += slot.size();
+    const auto n = std::min(room, stream.size() - off);
+    std::copy_n(stream.data() + off, n, slots[0].data());
+    s.commit(n);
+    off += n;
+  }
+  auto out = s.take();
+  CHECK(out.stream == stream);
+  CHECK(out.payloads.empty());
+}
+
 TEST_CASE("the splitter never allocates by a length prefix it is sent") {
   decoder_limits lim;
   lim.max_block = 16 * 1024;
