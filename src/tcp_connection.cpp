@@ -359,7 +359,9 @@ void tcp_connection::ack(std::vector<std::uint8_t> spent) {
     if (self->unacked_ > 0) --self->unacked_;
     // Only a busy connection's chunks are kept (one at most): a connection
     // gone quiet, whose reads are short, holds no buffer besides its read's.
-    if (spent.size() * 2 >= self->opts_.read_chunk) self->spare_ = std::move(spent);
+    // A split stream reads into the splitter's buffers, never into a spent chunk.
+    if (!self->splitter_ && spent.size() * 2 >= self->opts_.read_chunk)
+      self->spare_ = std::move(spent);
     self->do_read();
   });
 }
