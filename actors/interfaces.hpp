@@ -48,6 +48,9 @@ using peer_connection_actor = peer_actor::extend<
   caf::reacts_to<connected_atom>,
   // A chunk of bytes arrived; acknowledge it to the socket once decoded.
   caf::reacts_to<data_atom, std::vector<std::uint8_t>>,
+  // The same, split: the bytes without the PIECE payloads, and the payloads,
+  // each read into its own buffer (tcp_connection::split_payloads).
+  caf::reacts_to<data_atom, std::vector<std::uint8_t>, std::vector<std::vector<std::uint8_t>>>,
   // The socket closed (the text says why).
   caf::reacts_to<closed_atom, std::string>,
   // Once a second: request timeouts, keep-alives, pipeline sizing.

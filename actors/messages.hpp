@@ -98,6 +98,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::block_digest))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::piece_verdict))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<std::vector<std::uint8_t>>))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")

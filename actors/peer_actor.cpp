@@ -64,6 +64,8 @@ struct peer_state {
   bool connected = false;
 
   wire::decoder decoder;
+  std::uint32_t max_block = 0;
+  bool split = false;  // the link splits PIECE payloads apart (TCP)
   std::optional<peer_protocol> proto;
 
   ~peer_state() {
@@ -189,12 +191,14 @@ void act(peer_self self) {
   if (close) quit_with(self, *close);
 }
 
-void on_data(peer_self self, std::vector<std::uint8_t>& chunk) {
+void on_data(peer_self self, std::vector<std::uint8_t>& chunk,
+             std::vector<std::vector<std::uint8_t>>* payloads = nullptr) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto& proto = *st.proto;
   proto.on_received(now);
   st.decoder.feed(chunk);
+  if (payloads) st.decoder.add_payloads(std::move(*payloads));
   if (st.conn) st.conn->ack(std::move(chunk));
   std::optional<error> broken;
   while (!proto.closing()) {
@@ -269,10 +273,7 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
     auto b = ip.to_v6().to_bytes();
     st.proto->set_remote_ip(std::string(b.begin(), b.end()));
   }
-  wire::decoder_limits lim;
-  lim.max_block = cfg.max_block;
-  lim.num_pieces = cfg.num_pieces;
-  st.decoder = wire::decoder(lim, true);
+  st.max_block = cfg.max_block;
 
   // The PieceManager must hear of every exit, however it happens, so the
   // requests of this peer go back to the pool.
@@ -280,6 +281,12 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
     self->attach_functor([pm, key](const caf::error&) { caf::anon_send(pm, leave_atom_v, key); });
 
   st.conn = open(self);
+  // Nothing arrives before the link is open, and how it is decides the framing.
+  wire::decoder_limits lim;
+  lim.max_block = cfg.max_block;
+  lim.num_pieces = cfg.num_pieces;
+  lim.split_payloads = st.split;
+  st.decoder = wire::decoder(lim, true);
   self->delayed_send(self, 1s, tick_atom_v);
 
 
@@ -289,6 +296,8 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
       with_protocol(self, [](peer_protocol& p, auto now) { p.on_connected(now); });
     },
     [self](data_atom, std::vector<std::uint8_t>& chunk) { on_data(self, chunk); },
+    [self](data_atom, std::vector<std::uint8_t>& stream,
+           std::vector<std::vector<std::uint8_t>>& payloads) { on_data(self, stream, &payloads); },
     [self](closed_atom, const std::string& why) { quit_with(self, {errc::io_error, why}); },
     [self](drained_atom) {
       auto q = queued(self->state);
@@ -340,6 +349,12 @@ link_opener tcp_opener(std::shared_ptr<tcp_connection> conn, peer_endpoint remot
     };
     cb.on_closed = [handle](error err) { caf::anon_send(handle, closed_atom_v, err.to_string()); };
     cb.on_drained = [handle] { caf::anon_send(handle, drained_atom_v); };
+    cb.on_split = [handle](wire::split_bytes split) {
+      caf::anon_send(handle, data_atom_v, std::move(split.stream), std::move(split.payloads));
+    };
+    // PIECE payloads go from the socket to the disk in their own buffers.
+    conn->split_payloads(self->state.max_block);
+    self->state.split = true;
     if (!handshake.empty()) {
       self->state.connected = true;
       // The handshake was read before this actor existed. The connection hands

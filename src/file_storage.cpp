@@ -361,6 +361,11 @@ error file_storage::write_parts(std::uint32_t piece, std::int64_t offset,
       h.sized = true;
     }
     h.dirty = true;
+    if (direct_.fits(s.file_offset, s.length)) {
+      const int err = direct_.write(fd, iov, s.file_offset);
+      if (err == 0) continue;
+      if (err != direct_write::not_done) return os_error(err, s.file, "cannot write");
+    }
     if (int err = pwritev_all(fd, iov, s.file_offset)) return os_error(err, s.file, "cannot write");
   }
   return {};

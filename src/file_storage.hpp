@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "direct_write.hpp"
 #include "storage.hpp"
 
 namespace actorrent {
@@ -84,6 +85,7 @@ private:
   std::list<std::uint32_t> lru_;  // front: most recently used
   error deferred_;          // a sync/close failure found while evicting
   std::vector<std::uint32_t> new_entries_;  // files created (or their directories) since the last flush
+  direct_write direct_;     // whole aligned runs of a piece skip the page cache
 };
 
 } // namespace actorrent

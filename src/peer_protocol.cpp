@@ -443,7 +443,8 @@ void peer_protocol::on_block(const wire::piece& p, time_point now) {
   snubbed_ = false;
   down_this_tick_ += p.data.size();
   stats_.downloaded += p.data.size();
-  act_.blocks.push_back({b, std::vector<std::uint8_t>(p.data.begin(), p.data.end())});
+  act_.blocks.push_back({b, p.buffer ? std::move(*p.buffer)
+                                     : std::vector<std::uint8_t>(p.data.begin(), p.data.end())});
 }
 
 void peer_protocol::on_cancel(const block_ref& b, time_point now) {

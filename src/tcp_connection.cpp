@@ -156,11 +156,8 @@ void tcp_connection::on_transport_ready(std::vector<std::uint8_t> payload) {
     announced_connected_ = true;
     if (cb_.on_connected) cb_.on_connected();
   }
-  if (!payload.empty() && !closed_) {
-    // Arrived with the end of the encryption handshake; acknowledged like a read.
-    ++unacked_;
-    if (cb_.on_data) cb_.on_data(std::move(payload));
-  }
+  // Arrived with the end of the encryption handshake; acknowledged like a read.
+  if (!payload.empty() && !closed_) hand_over(std::move(payload));
   do_read();
   do_write();
 }
@@ -175,11 +172,8 @@ void tcp_connection::start(callbacks cb, std::vector<std::uint8_t> first_chunk) 
     // Bytes that came with an encrypted handshake, past its 68 bytes.
     first.insert(first.end(), self->plain_in_.begin(), self->plain_in_.end());
     self->plain_in_ = {};
-    if (!first.empty()) {
-      // Counted like a read: the receiver acknowledges it like one.
-      ++self->unacked_;
-      if (self->cb_.on_data) self->cb_.on_data(std::move(first));
-    }
+    // Counted like a read: the receiver acknowledges it like one.
+    if (!first.empty()) self->hand_over(std::move(first));
     self->do_read();
     self->do_write();
   });
@@ -249,6 +243,10 @@ void tcp_connection::do_read() {
       return;
     }
   }
+  if (splitter_) {
+    read_split(size);
+    return;
+  }
   reading_ = true;
   auto buf = std::make_shared<std::vector<std::uint8_t>>(std::move(spare_));
   spare_.clear();
@@ -281,6 +279,68 @@ void tcp_connection::do_read() {
     }));
 }
 
+void tcp_connection::hand_over(std::vector<std::uint8_t> bytes) {
+  if (!splitter_) {
+    ++unacked_;
+    if (cb_.on_data) cb_.on_data(std::move(bytes));
+    return;
+  }
+  splitter_->feed(bytes);
+  if (!splitter_->ready()) return;
+  ++unacked_;
+  if (cb_.on_split) cb_.on_split(splitter_->take());
+}
+
+void tcp_connection::split_payloads(std::uint32_t max_block) {
+  asio::post(strand_, [self = shared_from_this(), max_block] {
+    // The peer's stream begins with its handshake, whoever read it.
+    self->splitter_ = std::make_unique<wire::stream_splitter>(max_block, true);
+  });
+}
+
+void tcp_connection::read_split(std::size_t size) {
+  reading_ = true;
+  // The splitter's buffers stay untouched until commit(): nothing else uses
+  // it while a read is in flight.
+  auto slots = splitter_->prepare(size);
+  std::vector<asio::mutable_buffer> buffers;
+  buffers.reserve(slots.size());
+  for (auto s : slots) buffers.emplace_back(s.data(), s.size());
+  socket_.async_read_some(
+    buffers,
+    asio::bind_executor(strand_, [self = shared_from_this(), size, slots, attempt = attempt_](
+                                   const asio::error_code& ec, std::size_t n) {
+      if (attempt != self->attempt_) return;
+      self->reading_ = false;
+      give_back_all(self->down_limits_, size - n);
+      if (self->closed_) return;
+      if (ec) {
+        auto err = from_asio(ec, "read");
+        if (!self->retry_encrypted(err)) self->fail(err);
+        return;
+      }
+      if (!self->received_any_) {
+        self->received_any_ = true;
+        self->replay_ = {};
+      }
+      if (self->decryptor_) {
+        auto left = n;
+        for (auto s : slots) {
+          if (left == 0) break;
+          auto k = std::min(s.size(), left);
+          self->decryptor_->apply(s.first(k));
+          left -= k;
+        }
+      }
+      self->splitter_->commit(n);
+      if (self->splitter_->ready()) {
+        ++self->unacked_;
+        if (self->cb_.on_split) self->cb_.on_split(self->splitter_->take());
+      }
+      self->do_read();
+    }));
+}
+
 void tcp_connection::throttle(asio::steady_timer& timer, bool& waiting,
                               std::chrono::nanoseconds wait, void (tcp_connection::*resume)()) {
   waiting = true;
@@ -306,7 +366,9 @@ void tcp_connection::ack(std::vector<std::uint8_t> spent) {
     if (self->unacked_ > 0) --self->unacked_;
     // Only a busy connection's chunks are kept (one at most): a connection
     // gone quiet, whose reads are short, holds no buffer besides its read's.
-    if (spent.size() * 2 >= self->opts_.read_chunk) self->spare_ = std::move(spent);
+    // A split stream reads into the splitter's buffers, never into a spent chunk.
+    if (!self->splitter_ && spent.size() * 2 >= self->opts_.read_chunk)
+      self->spare_ = std::move(spent);
     self->do_read();
   });
 }

@@ -13,6 +13,7 @@
 #include "mse_handshake.hpp"
 #include "rate_limiter.hpp"
 #include "tracker_url.hpp"
+#include "wire_stream_splitter.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -40,6 +41,9 @@ public:
     std::function<void(error)> on_closed;
     /// The send queue fell below the mark set with notify_when_drained().
     std::function<void()> on_drained;
+    /// Instead of on_data after split_payloads(): the bytes read, PIECE
+    /// payloads apart. Acknowledged like a chunk.
+    std::function<void(wire::split_bytes)> on_split;
   };
 
   struct options {
@@ -101,6 +105,10 @@ public:
   /// (`spent`): the next read goes into it, instead of into a new, zero-filled
   /// buffer.
   void ack(std::vector<std::uint8_t> spent = {});
+  /// Before connect() or start(), for a BitTorrent peer: the stream is split
+  /// by a wire::stream_splitter (PIECE payloads of at most `max_block` bytes
+  /// read straight into buffers of their own) and comes out through on_split.
+  void split_payloads(std::uint32_t max_block);
   /// Closes the socket; on_closed receives errc::cancelled unless it already ran.
   void close();
   /// From now on every read takes its bytes from each of `down`, every write
@@ -133,6 +141,8 @@ private:
   void accept_failed(error err);
   void set_remote(const peer_endpoint& remote);
   void do_read();
+  void read_split(std::size_t size);
+  void hand_over(std::vector<std::uint8_t> bytes);
   void do_write();
   void throttle(asio::steady_timer& timer, bool& waiting, std::chrono::nanoseconds wait,
                 void (tcp_connection::*resume)());
@@ -158,6 +168,7 @@ private:
   bool reading_ = false;
   std::size_t unacked_ = 0;
   std::vector<std::uint8_t> spare_;  // a spent chunk, the next read's buffer
+  std::unique_ptr<wire::stream_splitter> splitter_;
   std::deque<std::vector<std::uint8_t>> write_queue_;
   std::vector<std::vector<std::uint8_t>> in_flight_;
   // A write under a rate limit covers part of in_flight_: write_offset_

@@ -106,6 +106,11 @@ void decoder::commit(std::size_t n) {
   end_ += std::min(n, cap_ - end_);
 }
 
+void decoder::add_payloads(std::vector<std::vector<std::uint8_t>> payloads) {
+  if (error_) return;
+  for (auto& p : payloads) payloads_.push_back(std::move(p));
+}
+
 result<std::optional<item>> decoder::fail(errc code, std::string msg) {
   error_ = error{code, std::move(msg)};
   return error_;
@@ -253,6 +258,19 @@ result<std::optional<item>> decoder::next() {
         return fail(errc::wire_limit, describe(id, len) + " carries " + std::to_string(len - 9) +
                                           " bytes, more than the block limit " +
                                           std::to_string(lim_.max_block));
+      if (lim_.split_payloads) {
+        // The payload comes apart (detached_payload holds: it is within max_block).
+        if (avail < 13 || payloads_.empty()) return std::optional<item>{};
+        const std::uint32_t index = load32(p + 5);
+        if (!check_index(index)) return bad_index(index);
+        if (payloads_.front().size() != len - 9)
+          return fail(errc::wire_protocol, describe(id, len) + " came with a payload of " +
+                                               std::to_string(payloads_.front().size()) + " bytes");
+        payload_ = std::move(payloads_.front());
+        payloads_.pop_front();
+        pos_ += 13;
+        return ok(piece{index, load32(p + 9), payload_, &payload_});
+      }
       if (avail - 4 < len) return std::optional<item>{};
       const std::uint32_t index = load32(p + 5);
       if (!check_index(index)) return bad_index(index);

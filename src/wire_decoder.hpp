@@ -10,10 +10,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <variant>
+#include <vector>
 
 namespace actorrent::wire {
 
@@ -30,6 +32,10 @@ struct decoder_limits {
   /// buffered and returned; a longer one is skipped as `unknown`. A
   /// metadata piece (16 KiB and its header) fits.
   std::uint32_t max_extended = 64 * 1024;
+  /// The stream comes split by a stream_splitter: PIECE payloads come apart
+  /// from the other bytes, through add_payloads(), and a piece's `buffer`
+  /// is its payload's own vector.
+  bool split_payloads = false;
 };
 
 /// What next() yields: the handshake (first, when expected) or a message.
@@ -50,6 +56,10 @@ public:
   /// count actually written. Invalidates views returned earlier.
   std::span<std::uint8_t> prepare(std::size_t min_size);
   void commit(std::size_t n);
+
+  /// With decoder_limits::split_payloads: the payloads of the PIECE messages
+  /// whose other bytes were or will be fed, in order.
+  void add_payloads(std::vector<std::vector<std::uint8_t>> payloads);
 
   /// The next complete item; std::nullopt when more bytes are needed; an error
   /// (errc::wire_protocol / errc::wire_limit) on a violation, after which every
@@ -80,6 +90,8 @@ private:
   std::size_t pos_ = 0;   // first unconsumed byte
   std::size_t end_ = 0;   // one past the last buffered byte
   std::uint64_t skip_ = 0; // payload bytes of an unknown message still to drop
+  std::deque<std::vector<std::uint8_t>> payloads_;  // split payloads not yet decoded
+  std::vector<std::uint8_t> payload_;               // the last piece's split payload
   error error_;
 };
 

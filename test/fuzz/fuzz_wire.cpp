@@ -7,11 +7,14 @@
 // The stream is decoded twice, in one chunk and in chunks of varying sizes;
 // both must yield the same items and the same final state, every decoded
 // item must survive an encode/decode round trip, and re-encoding an item
-// gives back the bytes it was decoded from.
+// gives back the bytes it was decoded from. A third time it goes through a
+// stream_splitter, in reads of varying room and fill, to the decoder in split
+// mode: the same items and the same failure again.
 #include "fuzz_check.hpp"
 #include "handshake.hpp"
 #include "wire_decoder.hpp"
 #include "wire_encoder.hpp"
+#include "wire_stream_splitter.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -145,7 +148,44 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     chunked.buffered = d.buffered();
   }
 
+  outcome split;
+  {
+    decoder_limits split_lim = lim;
+    split_lim.split_payloads = true;
+    decoder d(split_lim, expect_handshake);
+    stream_splitter splitter(lim.max_block, expect_handshake);
+    std::size_t off = 0;
+    bool alive = true;
+    while (alive && off < stream.size()) {
+      rng ^= rng << 13;
+      rng ^= rng >> 17;
+      rng ^= rng << 5;
+      const std::size_t room = 1 + rng % (4 * max_chunk);
+      auto slots = splitter.prepare(room);
+      std::size_t offered = 0;
+      for (auto s : slots) offered += s.size();
+      FUZZ_CHECK(offered == room);
+      const std::size_t n = std::min<std::size_t>(1 + (rng >> 16) % room, stream.size() - off);
+      std::size_t done = 0;
+      for (auto s : slots) {
+        const auto k = std::min(s.size(), n - done);
+        std::copy_n(stream.data() + off + done, k, s.data());
+        done += k;
+      }
+      splitter.commit(n);
+      off += n;
+      if (!splitter.ready()) continue;
+      auto out = splitter.take();
+      for (const auto& p : out.payloads) FUZZ_CHECK(p.size() <= lim.max_block);
+      d.feed(out.stream);
+      d.add_payloads(std::move(out.payloads));
+      alive = drain(d, lim, split);  // round trips decode unsplit
+    }
+  }
+
   FUZZ_CHECK(whole.items == chunked.items);
+  FUZZ_CHECK(whole.items == split.items);
+  FUZZ_CHECK(whole.failure == split.failure);
   FUZZ_CHECK(whole.failure == chunked.failure);
   if (whole.failure == errc::none) FUZZ_CHECK(whole.buffered == chunked.buffered);
   return 0;
