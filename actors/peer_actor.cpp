@@ -142,12 +142,12 @@ void act(peer_self self) {
         [](caf::error&) {});
   }
   for (auto r : a.load) {
-    // One disk round trip serves all the blocks of a piece.
-    self->request(st.disk, 60s, read_atom_v, r.piece, std::uint32_t{0}, r.length)
+    // One disk round trip serves the blocks asked for in a piece.
+    self->request(st.disk, 60s, read_atom_v, r.piece, r.begin, r.length)
       .then(
-        [self, piece = r.piece](std::vector<std::uint8_t>& data) {
+        [self, piece = r.piece, begin = r.begin](std::vector<std::uint8_t>& data) {
           auto& st = self->state;
-          st.proto->on_piece_loaded(piece, std::move(data), self->clock().now(), queued(st));
+          st.proto->on_piece_loaded(piece, begin, std::move(data), self->clock().now(), queued(st));
           act(self);
         },
         [self](caf::error& err) {

@@ -477,9 +477,10 @@ std::int64_t peer_protocol::piece_size(std::uint32_t piece) const {
                   cfg_.total_length - static_cast<std::int64_t>(piece) * cfg_.piece_length);
 }
 
-const std::vector<std::uint8_t>* peer_protocol::cached(std::uint32_t piece) const {
+const std::uint8_t* peer_protocol::cached(const block_ref& r) const {
   for (auto& e : piece_cache_)
-    if (e.piece == piece) return &e.data;
+    if (e.piece == r.piece && e.begin <= r.begin && r.begin + r.length <= e.begin + e.data.size())
+      return e.data.data() + (r.begin - e.begin);
   return nullptr;
 }
 
@@ -578,14 +579,15 @@ void peer_protocol::set_choking(bool choke, time_point now, std::size_t queued) 
   }
 }
 
-void peer_protocol::on_piece_loaded(std::uint32_t piece, std::vector<std::uint8_t> data,
-                                    time_point now, std::size_t queued) {
+void peer_protocol::on_piece_loaded(std::uint32_t piece, std::uint32_t begin,
+                                    std::vector<std::uint8_t> data, time_point now,
+                                    std::size_t queued) {
   std::erase(loading_, piece);
   // Cancelled or choked meanwhile: keep nothing nobody asked for.
   bool wanted = std::any_of(upload_queue_.begin(), upload_queue_.end(),
                             [piece](const block_ref& r) { return r.piece == piece; });
-  if (wanted && static_cast<std::int64_t>(data.size()) == piece_size(piece)) {
-    piece_cache_.push_back({piece, std::move(data)});
+  if (wanted && static_cast<std::int64_t>(begin) + static_cast<std::int64_t>(data.size()) <= piece_size(piece)) {
+    piece_cache_.push_back({piece, begin, std::move(data)});
     if (piece_cache_.size() > cache_limit()) piece_cache_.pop_front();
   }
   serve(now, queued);
@@ -599,7 +601,11 @@ void peer_protocol::on_drained(time_point now, std::size_t queued) {
 void peer_protocol::serve(time_point now, std::size_t queued) {
   if (closing()) return;
   // While we choke the peer, the queue holds only its allowed-fast requests.
-  while (!upload_queue_.empty()) {
+  // Whatever is at hand goes first, not strictly the oldest request: a peer
+  // that asks for a block of each of many pieces in turn (aria2c) would
+  // otherwise have each piece read again for every round, as the reads
+  // kept per peer are fewer than its pieces.
+  for (auto it = upload_queue_.begin(); it != upload_queue_.end();) {
     if (queued + act_.send.size() >= cfg_.send_high_water) {
       if (!waiting_for_drain_) {
         waiting_for_drain_ = true;
@@ -607,24 +613,49 @@ void peer_protocol::serve(time_point now, std::size_t queued) {
       }
       break;
     }
-    auto r = upload_queue_.front();
-    auto* data = cached(r.piece);
-    if (data == nullptr) break;
-    upload_queue_.pop_front();
+    auto r = *it;
+    const auto* data = cached(r);
+    if (data == nullptr) {
+      ++it;
+      continue;
+    }
+    it = upload_queue_.erase(it);
     wire::append_piece_header(act_.send, r.piece, r.begin, r.length);
-    act_.send.insert(act_.send.end(), data->begin() + r.begin, data->begin() + r.begin + r.length);
+    act_.send.insert(act_.send.end(), data, data + r.length);
     last_sent_ = now;
     up_this_tick_ += r.length;
     stats_.uploaded += r.length;
   }
-  // Read ahead: the next pieces asked for are loaded while this one is sent.
+  // Reads no queued request needs any more make room; one that still
+  // serves a request stays, even while the socket is full: dropping it
+  // would only mean reading it again.
+  std::erase_if(piece_cache_, [&](const cached_piece& e) {
+    return std::none_of(upload_queue_.begin(), upload_queue_.end(), [&](const block_ref& r) {
+      return r.piece == e.piece && e.begin <= r.begin && r.begin + r.length <= e.begin + e.data.size();
+    });
+  });
+  // Read ahead: the next pieces asked for are loaded while this one is sent,
+  // as long as what they bring can be kept.
   for (auto& r : upload_queue_) {
-    if (loading_.size() >= std::min(cfg_.piece_reads, cache_limit())) break;
-    if (cached(r.piece) == nullptr
-        && std::find(loading_.begin(), loading_.end(), r.piece) == loading_.end()) {
-      loading_.push_back(r.piece);
-      act_.load.push_back({r.piece, static_cast<std::uint32_t>(piece_size(r.piece))});
+    const bool room = loading_.size() < cfg_.piece_reads
+                      && piece_cache_.size() + loading_.size() < cache_limit();
+    if (!room && act_.load.empty()) break;
+    if (cached(r) != nullptr) continue;
+    const bool loading = std::find(loading_.begin(), loading_.end(), r.piece) != loading_.end();
+    // A read decided in this batch of input, not yet handed out, grows to
+    // take in requests that came after it (a peer's requests for a piece
+    // mostly arrive together).
+    auto pending = std::find_if(act_.load.begin(), act_.load.end(),
+                                [&](const actions::piece_read& l) { return l.piece == r.piece; });
+    if (loading && pending != act_.load.end()) {
+      const auto end = std::max(pending->begin + pending->length, r.begin + r.length);
+      pending->begin = std::min(pending->begin, r.begin);
+      pending->length = end - pending->begin;
+      continue;
     }
+    if (loading || !room) continue;
+    loading_.push_back(r.piece);
+    act_.load.push_back({r.piece, r.begin, r.length});
   }
 }
 

@@ -70,8 +70,8 @@ struct peer_config {
   /// Requests a choked peer may still send (some are in flight when we
   /// choke) before it counts as misbehaving.
   std::size_t max_choked_requests = 64;
-  /// Whole pieces kept in memory per peer while its requests are served,
-  /// and piece reads in flight for one peer.
+  /// Reads (of a piece's requested span) kept in memory per peer while its
+  /// requests are served, and reads in flight for one peer.
   std::size_t cached_pieces = 4;
   std::size_t piece_reads = 2;
   /// Bound on those pieces in bytes (at least one piece is always kept).
@@ -113,9 +113,14 @@ public:
       block_ref ref;
       std::vector<std::uint8_t> data;
     };
+    /// The span of a piece that the queued requests for it cover: only
+    /// what was asked for is read, so a peer that asks for a block here and
+    /// a block there (aria2c) does not make us read whole pieces again and
+    /// again; the page cache keeps the rest.
     struct piece_read {
       std::uint32_t piece;
-      std::uint32_t length;  ///< the whole piece
+      std::uint32_t begin;
+      std::uint32_t length;
     };
     std::vector<std::uint8_t> send;                      ///< wire bytes for the socket
     std::vector<block> blocks;                           ///< requested blocks: to the PieceManager
@@ -128,7 +133,7 @@ public:
     bool joined = false;                                 ///< handshake done: join, tell the torrent
     std::optional<std::vector<std::uint8_t>> bitfield;   ///< ask the PieceManager: interesting?
     std::vector<std::uint32_t> haves;                    ///< new pieces of the peer: ask likewise
-    std::vector<piece_read> load;                        ///< read these whole pieces for uploading
+    std::vector<piece_read> load;                        ///< read these for uploading
     std::optional<std::size_t> notify_drained_below;     ///< tell me when the socket queue is below
     bool report = false;                                 ///< stats changed: tell the torrent now
     struct metadata_piece {
@@ -174,9 +179,10 @@ public:
   void on_wake(time_point now);
   /// The choker's verdict.
   void set_choking(bool choke, time_point now, std::size_t queued);
-  /// A piece read for uploading arrived.
-  void on_piece_loaded(std::uint32_t piece, std::vector<std::uint8_t> data, time_point now,
-                       std::size_t queued);
+  /// A read for uploading (actions::load) arrived: `data` from `begin` of
+  /// `piece`.
+  void on_piece_loaded(std::uint32_t piece, std::uint32_t begin, std::vector<std::uint8_t> data,
+                       time_point now, std::size_t queued);
   /// The socket's queue went below the mark asked for.
   void on_drained(time_point now, std::size_t queued);
   /// Once a second: rates, pipeline size, timeouts, keep-alive.
@@ -228,6 +234,7 @@ private:
   };
   struct cached_piece {
     std::uint32_t piece;
+    std::uint32_t begin;
     std::vector<std::uint8_t> data;
   };
 
@@ -240,7 +247,8 @@ private:
   void on_remote_cancel(const wire::cancel& m, time_point now);
   void on_remote_has(time_point now);
   void serve(time_point now, std::size_t queued);
-  const std::vector<std::uint8_t>* cached(std::uint32_t piece) const;
+  /// The block's bytes if a read that covers it is at hand.
+  const std::uint8_t* cached(const block_ref& r) const;
   std::size_t cache_limit() const;
   std::int64_t piece_size(std::uint32_t piece) const;
   bool both_seeds() const;

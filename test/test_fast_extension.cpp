@@ -426,7 +426,7 @@ TEST_CASE("uploading to a fast peer: every request we drop is rejected") {
     REQUIRE(p.pending().load.size() == 1);
     CHECK(p.pending().load[0].piece == u.allowed[0]);
     p.pending().clear();
-    p.on_piece_loaded(u.allowed[0], std::vector<std::uint8_t>(piece_len, 3), t0, 0);
+    p.on_piece_loaded(u.allowed[0], 16384, std::vector<std::uint8_t>(16384, 3), t0, 0);
     s = take_sent(p);
     REQUIRE(s.size() == 1);
     CHECK(s[0].name == "piece");
@@ -443,7 +443,7 @@ TEST_CASE("uploading to a fast peer: every request we drop is rejected") {
     REQUIRE(s.size() == 1);
     CHECK(s[0].name == "reject_request");
     CHECK(s[0].begin == 16384);
-    p.on_piece_loaded(2, std::vector<std::uint8_t>(piece_len, 3), t0, 0);
+    p.on_piece_loaded(2, 0, std::vector<std::uint8_t>(16384, 3), t0, 0);
     CHECK(names(take_sent(p)) == std::vector<std::string>{"piece"});
     p.on_message(wire::cancel{2, 0, 16384}, t0, 0);  // too late: already sent
     CHECK(p.pending().send.empty());

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -362,20 +363,89 @@ TEST_CASE("uploading: requests are checked, served from whole pieces read ahead"
     p.pending().clear();
     // The peer cancels its request in piece 2 before we get there.
     p.on_message(wire::cancel{2, 0, 16384}, t0, 0);
-    p.on_piece_loaded(0, std::vector<std::uint8_t>(piece_len, 7), t0, 0);
+    p.on_piece_loaded(0, 0, std::vector<std::uint8_t>(piece_len, 7), t0, 0);
     CHECK(take_sent(p) == std::vector<std::string>(4, "piece"));
     CHECK(p.stats().uploaded == 4 * 16384);
-    p.on_piece_loaded(1, std::vector<std::uint8_t>(piece_len, 7), t0, 0);
+    p.on_piece_loaded(1, 0, std::vector<std::uint8_t>(16384, 7), t0, 0);
     CHECK(take_sent(p) == std::vector<std::string>{"piece"});
     CHECK(p.upload_queue_size() == 0);
     CHECK(p.pending().load.empty());  // piece 2 was cancelled: not read
+  }
+  SUBCASE("only the requested span of a piece is read, shared by the requests of one batch, and served as it arrives") {
+    p.set_choking(false, t0, 0);
+    p.pending().clear();
+    // One block here, one there: each read is that block, not its piece.
+    p.on_message(wire::request{3, 2 * 16384, 16384}, t0, 0);
+    p.on_message(wire::request{5, 16384, 16384}, t0, 0);
+    // Arriving in the same batch, a neighbour joins the read of piece 3.
+    p.on_message(wire::request{3, 16384, 16384}, t0, 0);
+    REQUIRE(p.pending().load.size() == 2);
+    CHECK(p.pending().load[0].piece == 3);
+    CHECK(p.pending().load[0].begin == 16384);
+    CHECK(p.pending().load[0].length == 2 * 16384);
+    CHECK(p.pending().load[1].piece == 5);
+    CHECK(p.pending().load[1].begin == 16384);
+    CHECK(p.pending().load[1].length == 16384);
+    p.pending().clear();
+    // A later request in piece 3 is not in the read in flight: read on its own.
+    p.on_message(wire::request{3, 0, 16384}, t0, 0);
+    CHECK(p.pending().load.empty());  // two reads in flight already
+    std::vector<std::uint8_t> span(2 * 16384);
+    for (std::size_t i = 0; i < span.size(); ++i) span[i] = static_cast<std::uint8_t>(i / 16384 + 1);
+    p.on_piece_loaded(3, 16384, span, t0, 0);
+    // Both blocks the read holds go out, ahead of piece 5's older request
+    // still being read: piece 3's third block (the read's second), then its
+    // second.
+    const auto& out = p.pending().send;
+    REQUIRE(out.size() == 2 * (13 + 16384));
+    auto u32 = [&](std::size_t at) {
+      return std::uint32_t{out[at]} << 24 | std::uint32_t{out[at + 1]} << 16
+             | std::uint32_t{out[at + 2]} << 8 | std::uint32_t{out[at + 3]};
+    };
+    for (std::size_t m = 0; m < 2; ++m) {
+      const std::size_t at = m * (13 + 16384);
+      CHECK(out[at + 4] == 7);  // PIECE
+      CHECK(u32(at + 5) == 3);
+      CHECK(u32(at + 9) == (m == 0 ? 2 : 1) * 16384);
+      CHECK(out[at + 13] == (m == 0 ? 2 : 1));
+    }
+    CHECK(p.upload_queue_size() == 2);
+    REQUIRE(p.pending().load.size() == 1);
+    CHECK(p.pending().load[0].piece == 3);
+    CHECK(p.pending().load[0].begin == 0);
+    CHECK(p.pending().load[0].length == 16384);
+  }
+  SUBCASE("while the socket is full, reads ahead stop where they would push out reads still needed") {
+    p.set_choking(false, t0, 0);
+    p.pending().clear();
+    // Six whole pieces asked for at once; the reads kept are four pieces.
+    for (std::uint32_t piece = 0; piece < 6; ++piece)
+      for (std::uint32_t b = 0; b < 4; ++b) p.on_message(wire::request{piece, b * 16384, 16384}, t0, 0);
+    std::map<std::uint32_t, int> reads;
+    std::size_t socket = cfg.send_high_water;  // full: nothing can be sent yet
+    for (int round = 0; round < 20 && p.upload_queue_size() > 0; ++round) {
+      auto loads = p.pending().load;
+      p.pending().clear();
+      if (loads.empty()) {
+        socket = 0;  // the peer read it all
+        p.on_drained(t0, socket);
+        continue;
+      }
+      for (const auto& l : loads) {
+        ++reads[l.piece];
+        p.on_piece_loaded(l.piece, l.begin, std::vector<std::uint8_t>(l.length, 1), t0, socket);
+      }
+    }
+    CHECK(p.upload_queue_size() == 0);
+    CHECK(reads.size() == 6);
+    for (const auto& [piece, n] : reads) CHECK_MESSAGE(n == 1, "piece " << piece << " read " << n << " times");
   }
   SUBCASE("a full socket pauses serving until it drains") {
     p.set_choking(false, t0, 0);
     p.pending().clear();
     p.on_message(wire::request{0, 0, 16384}, t0, 0);
     p.pending().clear();
-    p.on_piece_loaded(0, std::vector<std::uint8_t>(piece_len, 7), t0, cfg.send_high_water);
+    p.on_piece_loaded(0, 0, std::vector<std::uint8_t>(16384, 7), t0, cfg.send_high_water);
     CHECK(p.pending().send.empty());
     REQUIRE(p.pending().notify_drained_below);
     CHECK(*p.pending().notify_drained_below == cfg.send_high_water / 2);
@@ -389,7 +459,7 @@ TEST_CASE("uploading: requests are checked, served from whole pieces read ahead"
     p.set_choking(true, t0, 0);
     CHECK(p.upload_queue_size() == 0);
     p.pending().clear();
-    p.on_piece_loaded(0, std::vector<std::uint8_t>(piece_len, 7), t0, 0);
+    p.on_piece_loaded(0, 0, std::vector<std::uint8_t>(16384, 7), t0, 0);
     CHECK(p.pending().send.empty());
   }
   SUBCASE("a flood of requests is cut off") {
