@@ -106,6 +106,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t flags = data[0];
   const std::size_t max_chunk = std::size_t{data[1]} + 1;
   std::uint32_t rng = 0x9e3779b9u ^ data[2];
+  // xorshift32: read sizes drawn from the input, the same on every replay.
+  auto next_random = [&rng] {
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+  };
   decoder_limits lim;
   if (flags & 2) lim.num_pieces = (std::uint32_t{data[3]} << 8) | data[4];
   if (flags & 4) lim.max_block = 64;
@@ -127,9 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t off = 0;
     bool alive = true;
     while (alive && off < stream.size()) {
-      rng ^= rng << 13;
-      rng ^= rng >> 17;
-      rng ^= rng << 5;
+      next_random();
       const std::size_t n = std::min<std::size_t>(1 + rng % max_chunk, stream.size() - off);
       if (rng & 0x100) {
         auto room = d.prepare(n);
@@ -157,10 +162,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t off = 0;
     bool alive = true;
     while (alive && off < stream.size()) {
-      rng ^= rng << 13;
-      rng ^= rng >> 17;
-      rng ^= rng << 5;
-      const std::size_t room = 1 + rng % (4 * max_chunk);
+      const std::size_t room = 1 + next_random() % (4 * max_chunk);
       auto slots = splitter.prepare(room);
       std::size_t offered = 0;
       for (auto s : slots) offered += s.size();
