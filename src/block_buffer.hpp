@@ -31,8 +31,8 @@ public:
   block_buffer& operator=(block_buffer&& other) noexcept;
   ~block_buffer() = default;
 
-  std::uint8_t* data() noexcept { return bytes_.get(); }
-  const std::uint8_t* data() const noexcept { return bytes_.get(); }
+  std::uint8_t* data() noexcept { return data_; }
+  const std::uint8_t* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   /// Bytes that may be used without a new allocation (see shrink()).
@@ -53,7 +53,8 @@ private:
     void operator()(std::uint8_t* p) const noexcept;
   };
 
-  std::unique_ptr<std::uint8_t[], free_deleter> bytes_;
+  std::unique_ptr<std::uint8_t[], free_deleter> allocation_;  // what malloc gave
+  std::uint8_t* data_ = nullptr;  // its first byte on an alignment boundary
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
 };
