@@ -60,11 +60,11 @@ TEST_CASE("copies copy the bytes, moves take the allocation") {
   block_buffer c(std::move(a));
   CHECK(c.data() == where);
   CHECK(c.size() == 5000);
-  CHECK(a.empty());  // NOLINT(bugprone-use-after-move): a moved-from buffer is empty
+  CHECK(a.empty());  // a moved-from buffer is empty
   CHECK(a.data() == nullptr);
   a = std::move(c);
   CHECK(a.data() == where);
-  CHECK(c.empty());  // NOLINT(bugprone-use-after-move)
+  CHECK(c.empty());
 
   const std::vector<std::uint8_t> bytes{1, 2, 3};
   auto d = block_buffer::copy_of(bytes);
