@@ -16,7 +16,7 @@ namespace {
 
 struct pending_block {
   std::uint32_t begin;
-  std::vector<std::uint8_t> data;
+  block_buffer data;
 };
 
 struct disk_writer_state {
@@ -69,7 +69,7 @@ disk_writer_actor::behavior_type disk_writer(dw_self self, std::shared_ptr<stora
   st.info_hash = opts.info_hash;
   st.resume_file = opts.resume_file;
   return {
-    [self](write_atom, std::uint32_t piece, std::uint32_t begin, std::vector<std::uint8_t>& data) {
+    [self](write_atom, std::uint32_t piece, std::uint32_t begin, block_buffer& data) {
       self->state.pending[piece].push_back({begin, std::move(data)});
     },
     [self](verify_atom, std::uint32_t piece, bool digests) -> caf::result<piece_verdict> {

@@ -50,7 +50,7 @@ using peer_connection_actor = peer_actor::extend<
   caf::reacts_to<data_atom, std::vector<std::uint8_t>>,
   // The same, split: the bytes without the PIECE payloads, and the payloads,
   // each read into its own buffer (tcp_connection::split_payloads).
-  caf::reacts_to<data_atom, std::vector<std::uint8_t>, std::vector<std::vector<std::uint8_t>>>,
+  caf::reacts_to<data_atom, std::vector<std::uint8_t>, std::vector<block_buffer>>,
   // The socket closed (the text says why).
   caf::reacts_to<closed_atom, std::string>,
   // Once a second: request timeouts, keep-alives, pipeline sizing.
@@ -96,7 +96,7 @@ using piece_manager_actor = caf::typed_actor<
   // makes a peer wait, never give up.
   caf::reacts_to<want_atom, peer_key, std::uint32_t>,
   // A requested block arrived, with its payload.
-  caf::reacts_to<block_atom, peer_key, block_ref, std::vector<std::uint8_t>>,
+  caf::reacts_to<block_atom, peer_key, block_ref, block_buffer>,
   // Requests the peer gave up on (choked, timed out, rejected): back to the pool.
   caf::reacts_to<drop_atom, peer_key, std::vector<block_ref>>,
   // The peer chokes us but serves these pieces all the same (its
@@ -121,7 +121,7 @@ using piece_manager_actor = caf::typed_actor<
 /// is complete, then hashed; only verified data is written.
 using disk_writer_actor = caf::typed_actor<
   // A block of a piece in progress (piece, offset in piece, data).
-  caf::reacts_to<write_atom, std::uint32_t, std::uint32_t, std::vector<std::uint8_t>>,
+  caf::reacts_to<write_atom, std::uint32_t, std::uint32_t, block_buffer>,
   // All blocks of the piece were sent: hash them, and write the piece when
   // the hash matches. Replies with the verdict (passed: written; failed: bad
   // data, discarded, with each block's digest; the flag asks for the digests

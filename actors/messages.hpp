@@ -6,6 +6,7 @@
 #include "actorrent/error.hpp"
 #include "actorrent/sha1_hash.hpp"
 #include "actorrent/type_ids.hpp"
+#include "block_buffer.hpp"
 #include "peer_stats.hpp"
 #include "piece_picker.hpp"
 #include "tcp_connection.hpp"
@@ -15,6 +16,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
@@ -69,6 +71,19 @@ typename Inspector::result_type inspect(Inspector& f, piece_verdict& x) {
   return f(caf::meta::type_name("piece_verdict"), x.passed, x.blocks);
 }
 
+// As a byte sequence, like the vector it stands for; only a message that
+// leaves the process would ever be serialized.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_buffer& x) {
+  std::vector<std::uint8_t> bytes;
+  if constexpr (Inspector::reads_state) bytes.assign(x.begin(), x.end());
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = block_buffer::copy_of(bytes);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("block_buffer"), bytes, load);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transfer_stats& x) {
   return f(caf::meta::type_name("transfer_stats"), x.uploaded, x.downloaded, x.left);
@@ -98,7 +113,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorrent, caf::id_block::actorrent_api::end)
   CAF_ADD_TYPE_ID(actorrent, (actorrent::transfer_stats))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::block_digest))
   CAF_ADD_TYPE_ID(actorrent, (actorrent::piece_verdict))
-  CAF_ADD_TYPE_ID(actorrent, (std::vector<std::vector<std::uint8_t>>))
+  CAF_ADD_TYPE_ID(actorrent, (actorrent::block_buffer))
+  CAF_ADD_TYPE_ID(actorrent, (std::vector<actorrent::block_buffer>))
 
   // Socket and timer events.
   CAF_ADD_ATOM(actorrent, actorrent, connected_atom, "connected")

@@ -192,7 +192,7 @@ void act(peer_self self) {
 }
 
 void on_data(peer_self self, std::vector<std::uint8_t>& chunk,
-             std::vector<std::vector<std::uint8_t>>* payloads = nullptr) {
+             std::vector<block_buffer>* payloads = nullptr) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto& proto = *st.proto;
@@ -297,7 +297,7 @@ peer_connection_actor::behavior_type peer_behavior(peer_self self, peer_key key,
     },
     [self](data_atom, std::vector<std::uint8_t>& chunk) { on_data(self, chunk); },
     [self](data_atom, std::vector<std::uint8_t>& stream,
-           std::vector<std::vector<std::uint8_t>>& payloads) { on_data(self, stream, &payloads); },
+           std::vector<block_buffer>& payloads) { on_data(self, stream, &payloads); },
     [self](closed_atom, const std::string& why) { quit_with(self, {errc::io_error, why}); },
     [self](drained_atom) {
       auto q = queued(self->state);

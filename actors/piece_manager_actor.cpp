@@ -318,7 +318,7 @@ piece_manager_actor::behavior_type piece_manager(pm_self self, piece_manager_con
       if (it != st.peers.end() && piece < st.cfg.num_pieces && !st.picker->have(piece))
         it->second.suggested.add(piece);
     },
-    [self](block_atom, peer_key key, block_ref b, std::vector<std::uint8_t>& data) {
+    [self](block_atom, peer_key key, block_ref b, block_buffer& data) {
       auto& st = self->state;
       st.progress.downloaded += data.size();
       auto r = st.picker->on_block(key, b);

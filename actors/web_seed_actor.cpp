@@ -204,7 +204,8 @@ void start_work(ws_self self, std::vector<block_ref> blocks) {
       // Only padding (or nothing the layout knows): zeros, or a bad run.
       auto it = st.runs.find(run_id);
       for (const auto& b : it->second.blocks) {
-        std::vector<std::uint8_t> data(b.length, 0);
+        block_buffer data(b.length);
+        std::fill(data.begin(), data.end(), std::uint8_t{0});
         self->send(st.pm, block_atom_v, st.cfg.key, b, std::move(data));
       }
       st.runs.erase(it);
@@ -221,8 +222,7 @@ void complete_run(ws_self self, std::uint64_t run_id) {
   if (it == st.runs.end()) return;
   auto& r = it->second;
   for (const auto& b : r.blocks) {
-    auto at = r.buffer.begin() + static_cast<std::ptrdiff_t>(b.begin - r.begin);
-    std::vector<std::uint8_t> data(at, at + b.length);
+    auto data = block_buffer::copy_of(std::span(r.buffer).subspan(b.begin - r.begin, b.length));
     self->send(st.pm, block_atom_v, st.cfg.key, b, std::move(data));
     st.refetch->delivered(b);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,6 +39,40 @@ int direct_write::write(int fd, std::span<const iovec> iov, std::int64_t file_of
 }
 
 int direct_write::write_aligned(int fd, std::span<const iovec> iov, std::int64_t file_offset) {
+  const bool in_place = std::ranges::all_of(iov, [](const iovec& v) {
+    return reinterpret_cast<std::uintptr_t>(v.iov_base) % alignment == 0 && v.iov_len % alignment == 0;
+  });
+  return in_place ? write_in_place(fd, iov, file_offset) : write_staged(fd, iov, file_offset);
+}
+
+int direct_write::outcome(ssize_t n, std::size_t want) {
+  if (n < 0) {
+    if (errno != EINVAL) return errno;
+    // The device wants another alignment: buffered from now on, this run included.
+    refused_ = true;
+    return not_done;
+  }
+  // A short write leaves an unaligned rest; the caller writes the run again, buffered.
+  return static_cast<std::size_t>(n) == want ? 0 : not_done;
+}
+
+int direct_write::write_in_place(int fd, std::span<const iovec> iov, std::int64_t file_offset) {
+  std::int64_t off = file_offset;
+  for (std::size_t first = 0; first < iov.size();) {
+    const auto count = std::min<std::size_t>(iov.size() - first, IOV_MAX);
+    std::size_t want = 0;
+    for (std::size_t i = first; i < first + count; ++i) want += iov[i].iov_len;
+    ssize_t n;
+    do n = ::pwritev(fd, iov.data() + first, static_cast<int>(count), static_cast<off_t>(off));
+    while (n < 0 && errno == EINTR);
+    if (const int r = outcome(n, want); r != 0) return r;
+    off += n;
+    first += count;
+  }
+  return 0;
+}
+
+int direct_write::write_staged(int fd, std::span<const iovec> iov, std::int64_t file_offset) {
   std::size_t total = 0;
   for (const auto& v : iov) total += v.iov_len;
   const std::size_t window = std::min(total, max_staging);
@@ -61,17 +96,11 @@ int direct_write::write_aligned(int fd, std::span<const iovec> iov, std::int64_t
         from = 0;
       }
     }
+    staged_bytes_ += filled;
     ssize_t n;
     do n = ::pwrite(fd, staging_.get(), filled, static_cast<off_t>(off));
     while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (errno != EINVAL) return errno;
-      // The device wants another alignment: buffered from now on, this run included.
-      refused_ = true;
-      return not_done;
-    }
-    // A short write leaves an unaligned rest; the caller writes the run again, buffered.
-    if (static_cast<std::size_t>(n) != filled) return not_done;
+    if (const int r = outcome(n, filled); r != 0) return r;
     off += n;
   }
   return 0;

@@ -443,8 +443,7 @@ void peer_protocol::on_block(const wire::piece& p, time_point now) {
   snubbed_ = false;
   down_this_tick_ += p.data.size();
   stats_.downloaded += p.data.size();
-  act_.blocks.push_back({b, p.buffer ? std::move(*p.buffer)
-                                     : std::vector<std::uint8_t>(p.data.begin(), p.data.end())});
+  act_.blocks.push_back({b, p.buffer ? std::move(*p.buffer) : block_buffer::copy_of(p.data)});
 }
 
 void peer_protocol::on_cancel(const block_ref& b, time_point now) {

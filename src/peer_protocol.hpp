@@ -16,6 +16,7 @@
 #include "actorrent/error.hpp"
 #include "actorrent/sha1_hash.hpp"
 #include "bitfield.hpp"
+#include "block_buffer.hpp"
 #include "block_ref.hpp"
 #include "handshake.hpp"
 #include "peer_stats.hpp"
@@ -111,7 +112,7 @@ public:
   struct actions {
     struct block {
       block_ref ref;
-      std::vector<std::uint8_t> data;
+      block_buffer data;
     };
     /// The span of a piece that the queued requests for it cover: only
     /// what was asked for is read, so a peer that asks for a block here and

@@ -106,7 +106,7 @@ void decoder::commit(std::size_t n) {
   end_ += std::min(n, cap_ - end_);
 }
 
-void decoder::add_payloads(std::vector<std::vector<std::uint8_t>> payloads) {
+void decoder::add_payloads(std::vector<block_buffer> payloads) {
   if (error_) return;
   for (auto& p : payloads) payloads_.push_back(std::move(p));
 }

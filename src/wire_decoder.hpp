@@ -59,7 +59,7 @@ public:
 
   /// With decoder_limits::split_payloads: the payloads of the PIECE messages
   /// whose other bytes were or will be fed, in order.
-  void add_payloads(std::vector<std::vector<std::uint8_t>> payloads);
+  void add_payloads(std::vector<block_buffer> payloads);
 
   /// The next complete item; std::nullopt when more bytes are needed; an error
   /// (errc::wire_protocol / errc::wire_limit) on a violation, after which every
@@ -90,8 +90,8 @@ private:
   std::size_t pos_ = 0;   // first unconsumed byte
   std::size_t end_ = 0;   // one past the last buffered byte
   std::uint64_t skip_ = 0; // payload bytes of an unknown message still to drop
-  std::deque<std::vector<std::uint8_t>> payloads_;  // split payloads not yet decoded
-  std::vector<std::uint8_t> payload_;               // the last piece's split payload
+  std::deque<block_buffer> payloads_;  // split payloads not yet decoded
+  block_buffer payload_;               // the last piece's split payload
   error error_;
 };
 

@@ -3,6 +3,8 @@
 // block never copies it a second time.
 #pragma once
 
+#include "block_buffer.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <span>
@@ -45,12 +47,12 @@ struct request {
 };
 
 /// `data` is a view into the decoder's buffer, valid until the next call to the decoder.
-/// When `buffer` is set, `data` is all of that vector, which the receiver
+/// When `buffer` is set, `data` is all of that buffer, which the receiver
 /// may take (a payload read into a buffer of its own, see stream_splitter).
 struct piece {
   std::uint32_t piece, begin;
   std::span<const std::uint8_t> data;
-  std::vector<std::uint8_t>* buffer = nullptr;
+  block_buffer* buffer = nullptr;
   friend bool operator==(const struct piece& a, const struct piece& b) {
     return a.piece == b.piece && a.begin == b.begin && std::ranges::equal(a.data, b.data);
   }

@@ -25,9 +25,9 @@ stream_splitter::stream_splitter(std::uint32_t max_block, bool expect_handshake)
     handshake_left_(expect_handshake ? static_cast<std::uint32_t>(handshake_size) : 0) {
 }
 
-std::vector<std::uint8_t>& stream_splitter::spare_buffer(std::size_t i, std::size_t size) {
+block_buffer& stream_splitter::spare_buffer(std::size_t i, std::size_t size) {
   if (spares_.size() <= i) spares_.resize(i + 1);
-  if (spares_[i].size() < size) spares_[i] = std::vector<std::uint8_t>(size);
+  if (spares_[i].size() < size) spares_[i] = block_buffer(size);
   return spares_[i];
 }
 
@@ -56,7 +56,7 @@ std::span<const std::span<std::uint8_t>> stream_splitter::prepare(std::size_t ma
           payload_ = std::move(spares_[0]);
           spares_[0] = {};
         } else {
-          payload_ = std::vector<std::uint8_t>(payload_len_);
+          payload_ = block_buffer(payload_len_);
         }
         payload_open_ = true;
       }
@@ -169,7 +169,7 @@ void stream_splitter::consume(const std::uint8_t* p, std::size_t n, std::size_t 
             payload_ = std::move(spares_[spare]);
             spares_[spare] = {};
           } else {
-            payload_ = std::vector<std::uint8_t>(payload_len_);
+            payload_ = block_buffer(payload_len_);
           }
           payload_open_ = true;
         }
@@ -187,7 +187,7 @@ void stream_splitter::consume(const std::uint8_t* p, std::size_t n, std::size_t 
 
 split_bytes stream_splitter::take() {
   // A payload read into a block buffer of the guess may be shorter than it.
-  for (std::size_t i = 0; i < out_.payloads.size(); ++i) out_.payloads[i].resize(out_lengths_[i]);
+  for (std::size_t i = 0; i < out_.payloads.size(); ++i) out_.payloads[i].shrink(out_lengths_[i]);
   out_lengths_.clear();
   split_bytes out = std::move(out_);
   out_ = {};

@@ -15,6 +15,8 @@
 // of at most max_block bytes.
 #pragma once
 
+#include "block_buffer.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -27,7 +29,7 @@ struct split_bytes {
   /// Every byte but the detached payloads.
   std::vector<std::uint8_t> stream;
   /// The payloads of the PIECE messages in `stream`, whole.
-  std::vector<std::vector<std::uint8_t>> payloads;
+  std::vector<block_buffer> payloads;
 };
 
 /// Whether a PIECE message with this length prefix has its payload detached:
@@ -62,7 +64,7 @@ private:
   void consume(const std::uint8_t* p, std::size_t n, std::size_t spare);
   void start_payload(std::uint32_t length);
   void finish_payload();
-  std::vector<std::uint8_t>& spare_buffer(std::size_t i, std::size_t size);
+  block_buffer& spare_buffer(std::size_t i, std::size_t size);
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   enum class state : std::uint8_t { handshake, header, pass, payload };
@@ -73,13 +75,13 @@ private:
   std::uint8_t header_[13] = {};
   std::size_t header_len_ = 0;
   std::uint64_t pass_left_ = 0;    // bytes of a message that is not a detached PIECE
-  std::vector<std::uint8_t> payload_;  // the payload being read (may be longer than its length)
+  block_buffer payload_;           // the payload being read (may be longer than its length)
   std::uint32_t payload_len_ = 0;
   std::uint32_t payload_filled_ = 0;
   bool payload_open_ = false;      // payload_ is allocated for the current payload
   std::uint32_t guess_ = 0;        // payload size of the last PIECE (0: none yet): the next ones likely match
   std::vector<std::uint8_t> scratch_;
-  std::vector<std::vector<std::uint8_t>> spares_;
+  std::vector<block_buffer> spares_;
   std::vector<std::span<std::uint8_t>> slots_;
   std::vector<std::size_t> slot_spare_;  // per slot: its spare, or npos
   split_bytes out_;

@@ -174,8 +174,8 @@ struct fixture {
     return rec->work.back();
   }
 
-  void deliver(peer_key key, const block_ref& b, std::vector<std::uint8_t> data) {
-    self->send(pm, block_atom_v, key, b, std::move(data));
+  void deliver(peer_key key, const block_ref& b, const std::vector<std::uint8_t>& data) {
+    self->send(pm, block_atom_v, key, b, block_buffer::copy_of(data));
     run();
   }
 };
@@ -329,7 +329,7 @@ TEST_CASE("a host that sends a bad piece and leaves before the hash check is sti
   for (auto& b : blocks) {
     auto data = f.payload(b);
     data[7] ^= 0x55;
-    f.self->send(f.pm, block_atom_v, peer_key{1}, b, std::move(data));
+    f.self->send(f.pm, block_atom_v, peer_key{1}, b, block_buffer::copy_of(data));
   }
   f.self->send(f.pm, leave_atom_v, peer_key{1});
   f.sched.run();

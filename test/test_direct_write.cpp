@@ -1,7 +1,9 @@
-// Whole aligned runs of a written piece bypass the page cache; the rest is
-// written through it; both read back the same.
+// Whole aligned runs of a written piece bypass the page cache (from the
+// blocks themselves when they are aligned); the rest is written through it;
+// both read back the same.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "block_buffer.hpp"
+#include "direct_write.hpp"
 #include "file_storage.hpp"
 #include "temp_dir.hpp"
 
@@ -116,4 +120,43 @@ TEST_CASE("a piece written again over itself, and a file that other writes made 
     }
   }
   REQUIRE_FALSE(store.flush());
+}
+
+TEST_CASE("blocks in block_buffers are written where they lie, others gathered first") {
+  temp_dir dir;
+  if (!takes_direct_io(dir.path)) {
+    MESSAGE("the file system under /tmp refuses O_DIRECT: nothing to check");
+    return;
+  }
+  const auto path = dir.path / "f";
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR, 0600);
+  REQUIRE(fd >= 0);
+  // More parts than one pwritev takes (IOV_MAX, 1024 on Linux).
+  constexpr std::size_t block = 4096, count = 1100, size = block * count;
+  const auto data = content(size, 3);
+  std::vector<block_buffer> blocks;
+  std::vector<iovec> iov;
+  for (std::size_t pos = 0; pos < size; pos += block)
+    blocks.push_back(block_buffer::copy_of(std::span(data).subspan(pos, block)));
+  for (auto& b : blocks) iov.push_back({b.data(), b.size()});
+  direct_write dw;
+  REQUIRE(dw.write(fd, iov, 0) == 0);
+  CHECK(dw.staged_bytes() == 0);
+
+  // The same bytes one past an aligned address: copied to the staging buffer.
+  std::vector<std::uint8_t> shifted(size + 2 * block_buffer::alignment);
+  const auto skew = block_buffer::alignment + 1 -
+                    reinterpret_cast<std::uintptr_t>(shifted.data()) % block_buffer::alignment;
+  std::copy(data.begin(), data.end(), shifted.begin() + static_cast<std::ptrdiff_t>(skew));
+  const iovec one{shifted.data() + skew, size};
+  REQUIRE(dw.write(fd, std::span(&one, 1), static_cast<std::int64_t>(size)) == 0);
+  CHECK(dw.staged_bytes() == size);
+  ::close(fd);
+
+  CHECK(resident_pages(path, 0, 2 * static_cast<std::int64_t>(size)) == 0);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> all{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE(all.size() == 2 * size);
+  CHECK(std::equal(data.begin(), data.end(), all.begin()));
+  CHECK(std::equal(data.begin(), data.end(), all.begin() + static_cast<std::ptrdiff_t>(size)));
 }

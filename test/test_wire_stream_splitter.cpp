@@ -25,6 +25,7 @@ struct outcome {
   errc failure = errc::none;
   std::size_t payloads_in_place = 0;  // split: payloads read where prepare() said
   std::size_t payloads = 0;
+  std::size_t payloads_unaligned = 0;  // split: not on a block_buffer::alignment boundary
 };
 
 bool drain(decoder& d, outcome& out) {
@@ -86,6 +87,7 @@ outcome decode_split(const bytes& stream, decoder_limits lim, Budget budget, Got
     for (const auto& p : split.payloads) {
       ++out.payloads;
       if (!p.empty() && slot_starts.count(p.data())) ++out.payloads_in_place;
+      if (reinterpret_cast<std::uintptr_t>(p.data()) % block_buffer::alignment != 0) ++out.payloads_unaligned;
     }
     d.feed(split.stream);
     d.add_payloads(std::move(split.payloads));
@@ -183,6 +185,8 @@ TEST_CASE("a steady stream of PIECE messages lands in the buffers handed out, un
   // blocks of a 64 KiB read are copied after each. The empty one is not counted.
   CHECK(split.payloads_in_place >= 65 - 3 * 4);
   CHECK(split.payloads_in_place < 65);
+  // Read in place or copied, every payload can go to an O_DIRECT write as it is.
+  CHECK(split.payloads_unaligned == 0);
 }
 
 TEST_CASE("a stream without PIECE messages is read into the scratch area only") {
@@ -244,7 +248,7 @@ TEST_CASE("a payload that does not match its PIECE header fails the decoder") {
   bytes header{0, 0, 0, 13, 7, 0, 0, 0, 0, 0, 0, 0, 0};  // a 4-byte payload
   d.feed(header);
   CHECK(d.next()->has_value() == false);  // its payload has not come yet
-  d.add_payloads({bytes(3)});
+  d.add_payloads({block_buffer::copy_of(bytes(3))});
   auto r = d.next();
   REQUIRE(!r);
   CHECK(r.err().code == errc::wire_protocol);
