@@ -55,7 +55,10 @@ std::shared_ptr<metainfo> make_meta(const scenario& s, const content_spec& c) {
   const std::int64_t share = c.total_length / s.files;
   for (std::uint32_t i = 0; i < s.files; ++i) {
     file_entry f;
-    f.path = {m->name, "f" + std::to_string(i + 1) + ".bin"};
+    std::string file = "f";
+    file += std::to_string(i + 1);
+    file += ".bin";
+    f.path = {m->name, std::move(file)};
     f.offset = share * i;
     f.length = i + 1 < s.files ? share : c.total_length - share * (s.files - 1);
     m->files.push_back(f);
