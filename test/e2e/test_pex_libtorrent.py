@@ -2,9 +2,9 @@
 """libtorrent follows actorrent's PEX (BEP 11).
 
 A 2 MiB torrent without a tracker.  `actorrent seed` serves it with its
-upload limited to 256 KiB/s; an actorrent leecher connects to it; then a
-libtorrent downloader (DHT, LSD, UPnP and NAT-PMP off) is given only the
-seeder's address.  The leecher's address can reach libtorrent only through
+upload limited to 256 KiB/s; an actorrent leecher, its download limited
+to 64 KiB/s, connects to it; then a libtorrent downloader (DHT, LSD, UPnP
+and NAT-PMP off) is given only the seeder's address.  The leecher's address can reach libtorrent only through
 the seeder's ut_pex message: libtorrent must report a connection to the
 leecher that it files under peers learned from PEX (within 20 s; the first
 message goes out 3 s after the handshakes).  libtorrent starts after the
@@ -37,8 +37,11 @@ def main():
         seed_port = sw.start_actorrent_seeder(torrent, content, extra_args=["--max-up", "256K"])
         seeder = sw.actorrent_at(seed_port)
         a_out = sw.mkdir("leecher")
+        # Held to 64 KiB/s, the leecher is still downloading (and still the
+        # seeder's peer) when the seeder's PEX reaches libtorrent: a leecher
+        # that completed would have left the seeder, seed to seed.
         leecher = sw.start_actorrent(torrent, a_out, peers=[seed_port],
-                                     extra_args=["--seed"], what="leecher")
+                                     extra_args=["--seed", "--max-down", "64K"], what="leecher")
         # libtorrent comes after the seeder's first PEX message to the leecher
         # (3 s after their handshakes), so the next one, which would name
         # libtorrent, is a minute away: the leecher cannot dial libtorrent
