@@ -516,8 +516,10 @@ int download(const cli::options& opts) {
       [&](const piece_verified& e) {
         if (opts.verbosity < 2) return;
         auto* it = find(e.info_hash);
-        std::cerr << "actorrent: " << (it ? prefix(*it) : std::string()) << "piece " << e.piece
-                  << " verified\n";
+        // One write: the log's lines come from other threads, and an
+        // unbuffered stream writes each << on its own.
+        std::cerr << ("actorrent: " + (it ? prefix(*it) : std::string()) + "piece "
+                      + std::to_string(e.piece) + " verified\n");
       },
       [](const peer_connected&) {}, [](const peer_disconnected&) {}, [](const peer_banned&) {},
       // A tracker problem does not stop the download (other trackers, -a
